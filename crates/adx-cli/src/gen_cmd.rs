@@ -1,0 +1,100 @@
+//! `adx gen`: sample landing objects for every dataset, format and compression asked for, each
+//! with the S3 event that announces it, and a JSON manifest of what each holds.
+
+use crate::samples::{SampleSpec, parse_compression, parse_format, write_sample};
+use adx_gen::{Compression, Dataset, Format, GenConfig};
+use chrono::DateTime;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `adx gen`.
+#[derive(Args)]
+pub struct GenArgs {
+    /// Folder of the landing bucket: objects go to `<out>/<dataset>/...`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Folder for one S3 event file per object (bucket named by --bucket).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Bucket name in the events; default: the name of the --out folder.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Records per object.
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+    /// Share of bad records of every kind the rules catch (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_share: f64,
+    /// Share of records that repeat an earlier key (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate_share: f64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Arrival time (RFC 3339) of the objects: event times fall in the 6 hours before it. Default: now.
+    #[arg(long)]
+    pub arrival: Option<String>,
+    /// Datasets (default: all).
+    #[arg(long = "dataset")]
+    pub datasets: Vec<String>,
+    /// Formats: csv, jsonl, json, avro, avro-deflate, avro-snappy, avro-zstd (default: all).
+    #[arg(long = "format")]
+    pub formats: Vec<String>,
+    /// Compressions: none, gz, zst (default: all three, for every format).
+    #[arg(long = "compression")]
+    pub compressions: Vec<String>,
+    /// Folder of the `.avsc` schemas.
+    #[arg(long, env = "ADX_SCHEMA_DIR", default_value = "schemas")]
+    pub schema_dir: PathBuf,
+}
+
+/// Parses an RFC 3339 arrival time, or takes the current second.
+pub fn arrival_ms(arrival: Option<&str>) -> Result<i64, String> {
+    match arrival {
+        Some(t) => DateTime::parse_from_rfc3339(t).map(|t| t.timestamp_millis()).map_err(|e| format!("--arrival {t}: {e}")),
+        None => Ok(chrono::Utc::now().timestamp() * 1000),
+    }
+}
+
+/// Writes the objects and prints the manifest.
+pub fn run(args: GenArgs) -> Result<(), String> {
+    let datasets: Vec<Dataset> = if args.datasets.is_empty() {
+        Dataset::all().to_vec()
+    } else {
+        args.datasets.iter().map(|d| d.parse().map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?
+    };
+    let formats: Vec<Format> =
+        if args.formats.is_empty() { Format::all().to_vec() } else { args.formats.iter().map(|f| parse_format(f)).collect::<Result<_, _>>()? };
+    let compressions: Vec<Compression> = if args.compressions.is_empty() {
+        Compression::all().to_vec()
+    } else {
+        args.compressions.iter().map(|c| parse_compression(c)).collect::<Result<_, _>>()?
+    };
+    let bucket = match &args.bucket {
+        Some(b) => b.clone(),
+        None => args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "landing".into()),
+    };
+    let spec = SampleSpec {
+        bucket_dir: &args.out,
+        bucket: &bucket,
+        events_dir: args.events.as_deref(),
+        schema_dir: &args.schema_dir,
+        config: GenConfig {
+            seed: args.seed,
+            records: args.records,
+            bad_share: args.bad_share,
+            duplicate_share: args.duplicate_share,
+            arrival_ms: arrival_ms(args.arrival.as_deref())?,
+        },
+    };
+    let mut written = Vec::new();
+    for dataset in &datasets {
+        for format in &formats {
+            for compression in &compressions {
+                written.push(write_sample(&spec, *dataset, *format, *compression)?);
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&written).map_err(|e| e.to_string())?);
+    Ok(())
+}

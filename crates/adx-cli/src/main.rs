@@ -1,0 +1,55 @@
+//! `adx`: the AdvertiseX command-line tool. It runs the Lambda handlers locally (`invoke`),
+//! generates sample data (`gen`), runs the whole file path on the embedded default (`demo`)
+//! and measures it (`bench`).
+
+mod bench;
+mod demo;
+mod embedded;
+mod gen_cmd;
+mod samples;
+mod invoke;
+mod stats;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// AdvertiseX ingestion: local runs of the Lambda handlers, sample data, demo and benchmarks.
+#[derive(Parser)]
+#[command(name = "adx", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a Lambda handler once on an event file, with its configuration from the environment.
+    Invoke(invoke::InvokeArgs),
+    /// Writes realistic sample files (and their S3 events) for every dataset and format.
+    Gen(gen_cmd::GenArgs),
+    /// The main job on the embedded default: generate, drop, ingest, summarise.
+    Demo(demo::DemoArgs),
+    /// Measures records/s per core and peak memory of the file handler per dataset and format.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ADX_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Invoke(args) => invoke::run(args),
+        Command::Gen(args) => gen_cmd::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("adx: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

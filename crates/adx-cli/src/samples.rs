@@ -1,0 +1,126 @@
+//! Writing sample landing objects (and the S3 events that announce them) with `adx-gen`:
+//! shared by `adx gen`, `adx demo` and `adx bench`.
+
+use adx_gen::{AvroCodec, Compression, Dataset, Format, GenConfig};
+use adx_handlers::s3_event::object_created_event;
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// A format as named on the command line.
+pub fn parse_format(text: &str) -> Result<Format, String> {
+    Ok(match text {
+        "csv" => Format::Csv,
+        "jsonl" => Format::JsonLines,
+        "json" => Format::JsonArray,
+        "avro" => Format::Avro(AvroCodec::Null),
+        "avro-deflate" => Format::Avro(AvroCodec::Deflate),
+        "avro-snappy" => Format::Avro(AvroCodec::Snappy),
+        "avro-zstd" => Format::Avro(AvroCodec::Zstd),
+        other => return Err(format!("unknown format {other}: csv, jsonl, json, avro, avro-deflate, avro-snappy, avro-zstd")),
+    })
+}
+
+/// The command-line name of a format.
+pub fn format_label(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::JsonLines => "jsonl",
+        Format::JsonArray => "json",
+        Format::Avro(AvroCodec::Null) => "avro",
+        Format::Avro(AvroCodec::Deflate) => "avro-deflate",
+        Format::Avro(AvroCodec::Snappy) => "avro-snappy",
+        Format::Avro(AvroCodec::Zstd) => "avro-zstd",
+    }
+}
+
+/// A compression as named on the command line.
+pub fn parse_compression(text: &str) -> Result<Compression, String> {
+    Ok(match text {
+        "none" => Compression::None,
+        "gz" | "gzip" => Compression::Gzip,
+        "zst" | "zstd" => Compression::Zstd,
+        other => return Err(format!("unknown compression {other}: none, gz, zst")),
+    })
+}
+
+/// One written sample object.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleFile {
+    /// Dataset.
+    pub dataset: String,
+    /// Format label.
+    pub format: String,
+    /// Compression suffix.
+    pub compression: String,
+    /// Bucket the object is in.
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// The S3 event file announcing it, if events were asked for.
+    pub event: Option<PathBuf>,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// What the generator put in it.
+    pub counts: adx_gen::Counts,
+}
+
+/// What to write.
+pub struct SampleSpec<'a> {
+    /// Folder of the landing bucket (objects go to `<dataset>/<file>` below it).
+    pub bucket_dir: &'a Path,
+    /// Bucket name used in the events.
+    pub bucket: &'a str,
+    /// Folder for the S3 event files, if wanted.
+    pub events_dir: Option<&'a Path>,
+    /// Folder of the `.avsc` files.
+    pub schema_dir: &'a Path,
+    /// Generator settings (records per file).
+    pub config: GenConfig,
+}
+
+/// Writes one object of `dataset` in `format` and `compression`.
+pub fn write_sample(spec: &SampleSpec<'_>, dataset: Dataset, format: Format, compression: Compression) -> Result<SampleFile, String> {
+    let schema_path = spec.schema_dir.join(format!("{}.avsc", dataset.name()));
+    let schema = std::fs::read_to_string(&schema_path).map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
+    let label = format_label(format);
+    let key = format!("{}/{}-{label}.{}{}", dataset.name(), dataset.name(), format.extension(), compression.suffix());
+    let path = spec.bucket_dir.join(&key);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    }
+    let file = File::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let counts = adx_gen::encode(dataset, format, compression, &spec.config, &schema, BufWriter::with_capacity(1 << 20, file))
+        .map_err(|e| format!("generating {key}: {e}"))?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let event = match spec.events_dir {
+        None => None,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            let time = DateTime::from_timestamp_millis(spec.config.arrival_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            let etag = format!("{:x}-{}-{}", spec.config.seed, bytes, spec.config.records);
+            let event = object_created_event(spec.bucket, &key, bytes, &etag, &time);
+            let event_path = dir.join(format!("{}-{label}{}.json", dataset.name(), compression.suffix()));
+            std::fs::write(&event_path, serde_json::to_vec_pretty(&event).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("writing {}: {e}", event_path.display()))?;
+            Some(event_path)
+        }
+    };
+    Ok(SampleFile {
+        dataset: dataset.name().to_string(),
+        format: label.to_string(),
+        compression: compression.suffix().trim_start_matches('.').to_string(),
+        bucket: spec.bucket.to_string(),
+        key,
+        path,
+        event,
+        bytes,
+        counts,
+    })
+}

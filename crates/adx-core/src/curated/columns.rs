@@ -1,0 +1,161 @@
+//! Column builders fed straight from [`Datum`] values, one per field, nested as the schema is.
+
+use crate::curated::arrow_schema::{data_type, struct_fields};
+use crate::datum::Datum;
+use crate::shape::{Kind, Ty};
+use arrow_array::builder::{
+    BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, ListArray, StructArray};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{ArrowError, Field, Fields};
+use std::sync::Arc;
+
+/// Builds one column of a given reader type.
+pub enum ColumnBuilder {
+    /// boolean
+    Bool(BooleanBuilder),
+    /// int
+    Int(Int32Builder),
+    /// long
+    Long(Int64Builder),
+    /// float
+    Float(Float32Builder),
+    /// double
+    Double(Float64Builder),
+    /// string
+    Str(StringBuilder),
+    /// enum, written as its symbol
+    Enum(Arc<[String]>, StringBuilder),
+    /// timestamp-millis
+    Timestamp(TimestampMillisecondBuilder),
+    /// record
+    Struct {
+        /// Arrow fields of the children.
+        fields: Fields,
+        /// Child builders.
+        children: Vec<ColumnBuilder>,
+        /// Validity.
+        nulls: NullBufferBuilder,
+    },
+    /// array
+    List {
+        /// Arrow field of the items.
+        item: Arc<Field>,
+        /// Item builder.
+        child: Box<ColumnBuilder>,
+        /// Offsets into the items.
+        offsets: Vec<i32>,
+        /// Validity.
+        nulls: NullBufferBuilder,
+    },
+}
+
+impl ColumnBuilder {
+    /// A builder for values of `ty`.
+    pub fn new(ty: &Ty) -> ColumnBuilder {
+        match &ty.kind {
+            Kind::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
+            Kind::Int => ColumnBuilder::Int(Int32Builder::new()),
+            Kind::Long => ColumnBuilder::Long(Int64Builder::new()),
+            Kind::Float => ColumnBuilder::Float(Float32Builder::new()),
+            Kind::Double => ColumnBuilder::Double(Float64Builder::new()),
+            Kind::Str => ColumnBuilder::Str(StringBuilder::new()),
+            Kind::Enum(e) => ColumnBuilder::Enum(e.symbols.clone().into(), StringBuilder::new()),
+            Kind::TimestampMillis => ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC")),
+            Kind::Record(r) => ColumnBuilder::Struct {
+                fields: struct_fields(r),
+                children: r.fields.iter().map(|f| ColumnBuilder::new(&f.ty)).collect(),
+                nulls: NullBufferBuilder::new(0),
+            },
+            Kind::Array(item) => ColumnBuilder::List {
+                item: Arc::new(Field::new("item", data_type(item), item.nullable)),
+                child: Box::new(ColumnBuilder::new(item)),
+                offsets: vec![0],
+                nulls: NullBufferBuilder::new(0),
+            },
+        }
+    }
+
+    /// Appends a value; a datum of another type than the builder's is appended as null (the
+    /// converters never produce one).
+    pub fn append(&mut self, d: &Datum) {
+        match (self, d) {
+            (b, Datum::Null) => b.append_null(),
+            (ColumnBuilder::Bool(b), Datum::Bool(v)) => b.append_value(*v),
+            (ColumnBuilder::Int(b), Datum::Int(v)) => b.append_value(*v),
+            (ColumnBuilder::Long(b), Datum::Long(v)) => b.append_value(*v),
+            (ColumnBuilder::Float(b), Datum::Float(v)) => b.append_value(*v),
+            (ColumnBuilder::Double(b), Datum::Double(v)) => b.append_value(*v),
+            (ColumnBuilder::Str(b), Datum::Str(v)) => b.append_value(v),
+            (ColumnBuilder::Enum(symbols, b), Datum::Enum(i)) => match symbols.get(*i as usize) {
+                Some(s) => b.append_value(s),
+                None => b.append_null(),
+            },
+            (ColumnBuilder::Timestamp(b), Datum::Timestamp(v)) => b.append_value(*v),
+            (ColumnBuilder::Struct { children, nulls, .. }, Datum::Record(values)) => {
+                for (child, value) in children.iter_mut().zip(values) {
+                    child.append(value);
+                }
+                nulls.append_non_null();
+            }
+            (ColumnBuilder::List { child, offsets, nulls, .. }, Datum::Array(items)) => {
+                for item in items {
+                    child.append(item);
+                }
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last + items.len() as i32);
+                nulls.append_non_null();
+            }
+            (b, _) => b.append_null(),
+        }
+    }
+
+    /// Appends a null.
+    pub fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::Int(b) => b.append_null(),
+            ColumnBuilder::Long(b) => b.append_null(),
+            ColumnBuilder::Float(b) => b.append_null(),
+            ColumnBuilder::Double(b) => b.append_null(),
+            ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => b.append_null(),
+            ColumnBuilder::Timestamp(b) => b.append_null(),
+            ColumnBuilder::Struct { children, nulls, .. } => {
+                for child in children.iter_mut() {
+                    child.append_null();
+                }
+                nulls.append_null();
+            }
+            ColumnBuilder::List { offsets, nulls, .. } => {
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last);
+                nulls.append_null();
+            }
+        }
+    }
+
+    /// Finishes the column and resets the builder.
+    pub fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        Ok(match self {
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int(b) => Arc::new(b.finish()),
+            ColumnBuilder::Long(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float(b) => Arc::new(b.finish()),
+            ColumnBuilder::Double(b) => Arc::new(b.finish()),
+            ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+            ColumnBuilder::Struct { fields, children, nulls } => {
+                let arrays = children.iter_mut().map(|c| c.finish()).collect::<Result<Vec<_>, _>>()?;
+                let len = nulls.len();
+                Arc::new(StructArray::try_new_with_length(fields.clone(), arrays, nulls.finish(), len)?)
+            }
+            ColumnBuilder::List { item, child, offsets, nulls } => {
+                let values = child.finish()?;
+                let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                Arc::new(ListArray::try_new(item.clone(), offsets, values, nulls.finish())?)
+            }
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Lineage columns added to every curated row (their names start with `_`): where the record
+//! came from and when it arrived. No wall-clock value: a rerun writes the same bytes.
+
+use arrow_schema::{DataType, Field, TimeUnit};
+
+/// Where one record came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Lineage<'a> {
+    /// `s3://bucket/key` of the source object, or the Kafka topic.
+    pub source: &'a str,
+    /// S3 version id or ETag of the source object.
+    pub version: Option<&'a str>,
+    /// Kafka partition (none for S3).
+    pub partition: Option<i32>,
+    /// Line (CSV, JSON Lines), item (JSON array) or record index (Avro) in the object, or Kafka offset.
+    pub offset: i64,
+    /// Arrival time: the S3 event's eventTime or the Kafka record's timestamp, epoch millis.
+    pub arrival_ms: i64,
+}
+
+/// The Arrow fields of the lineage columns, in order.
+pub fn lineage_fields() -> Vec<Field> {
+    vec![
+        Field::new("_source", DataType::Utf8, false),
+        Field::new("_source_version", DataType::Utf8, true),
+        Field::new("_partition", DataType::Int32, true),
+        Field::new("_offset", DataType::Int64, false),
+        Field::new("_arrival_time", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+    ]
+}

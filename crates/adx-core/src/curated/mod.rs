@@ -1,0 +1,10 @@
+//! Curated output: the Arrow shape of a dataset, column builders fed from [`crate::Datum`]
+//! records, and the Parquet writer that rolls part objects per event-time hour.
+
+pub mod arrow_schema;
+pub mod columns;
+pub mod lineage;
+pub mod writer;
+
+pub use lineage::Lineage;
+pub use writer::{CuratedWriter, WriterLimits};

@@ -1,0 +1,253 @@
+//! Writes the curated Parquet of one source unit (an S3 object, a Kafka batch): one series of
+//! part objects per event-time hour, with row groups flushed as they fill and a new part
+//! started at a size bound, so memory is bounded by the batch, not by the input.
+
+use crate::curated::columns::ColumnBuilder;
+use crate::curated::lineage::Lineage;
+use crate::dataset::Dataset;
+use crate::datum::Datum;
+use crate::error::IngestError;
+use crate::naming::curated_key;
+use crate::ports::{ObjectStore, ObjectWriter};
+use crate::report::WrittenObject;
+use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Size bounds of the curated writer.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterLimits {
+    /// Rows gathered in builders before they are handed to the Parquet encoder.
+    pub batch_rows: usize,
+    /// Most rows in one row group.
+    pub row_group_rows: usize,
+    /// A part object is closed once it holds this many bytes.
+    pub part_bytes: usize,
+    /// Encoded-but-unflushed row group bytes allowed across all open hours; above it the
+    /// largest row group is flushed early.
+    pub buffer_bytes: usize,
+    /// zstd level of the Parquet pages.
+    pub zstd_level: i32,
+}
+
+impl Default for WriterLimits {
+    fn default() -> Self {
+        WriterLimits {
+            batch_rows: 8192,
+            row_group_rows: 1 << 20,
+            part_bytes: 128 << 20,
+            buffer_bytes: 96 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+struct LineageBuilders {
+    source: StringBuilder,
+    version: StringBuilder,
+    partition: Int32Builder,
+    offset: Int64Builder,
+    arrival: TimestampMillisecondBuilder,
+}
+
+impl LineageBuilders {
+    fn new() -> Self {
+        LineageBuilders {
+            source: StringBuilder::new(),
+            version: StringBuilder::new(),
+            partition: Int32Builder::new(),
+            offset: Int64Builder::new(),
+            arrival: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+        }
+    }
+
+    fn append(&mut self, l: &Lineage<'_>) {
+        self.source.append_value(l.source);
+        self.version.append_option(l.version);
+        self.partition.append_option(l.partition);
+        self.offset.append_value(l.offset);
+        self.arrival.append_value(l.arrival_ms);
+    }
+
+    fn finish(&mut self, out: &mut Vec<ArrayRef>) {
+        out.push(Arc::new(self.source.finish()));
+        out.push(Arc::new(self.version.finish()));
+        out.push(Arc::new(self.partition.finish()));
+        out.push(Arc::new(self.offset.finish()));
+        out.push(Arc::new(self.arrival.finish()));
+    }
+}
+
+struct OpenPart {
+    key: String,
+    writer: ArrowWriter<Vec<u8>>,
+    sink: Box<dyn ObjectWriter>,
+    rows: u64,
+    bytes: u64,
+}
+
+struct HourWriter {
+    columns: Vec<ColumnBuilder>,
+    lineage: LineageBuilders,
+    rows: usize,
+    next_part: u32,
+    open: Option<OpenPart>,
+}
+
+/// The curated writer of one dataset for one source unit.
+pub struct CuratedWriter<'a> {
+    dataset: Arc<Dataset>,
+    store: &'a dyn ObjectStore,
+    bucket: String,
+    base_name: String,
+    limits: WriterLimits,
+    props: WriterProperties,
+    hours: BTreeMap<i64, HourWriter>,
+    written: Vec<WrittenObject>,
+}
+
+fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
+    move |source| IngestError::Parquet { key: key.to_string(), source }
+}
+
+impl<'a> CuratedWriter<'a> {
+    /// A writer whose objects are named from `base_name` (deterministic from the source).
+    pub fn new(dataset: Arc<Dataset>, store: &'a dyn ObjectStore, bucket: &str, base_name: &str, limits: WriterLimits) -> Self {
+        let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(limits.row_group_rows))
+            .build();
+        CuratedWriter {
+            dataset,
+            store,
+            bucket: bucket.to_string(),
+            base_name: base_name.to_string(),
+            limits,
+            props,
+            hours: BTreeMap::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// Adds a valid record (a `Datum::Record` of the dataset's shape).
+    pub fn push(&mut self, record: &Datum, lineage: &Lineage<'_>) -> Result<(), IngestError> {
+        let event_ms = self.dataset.event_time_of(record).unwrap_or(0);
+        let hour = event_ms.div_euclid(3_600_000) * 3_600_000;
+        let shape = &self.dataset.shape;
+        let hw = self.hours.entry(hour).or_insert_with(|| HourWriter {
+            columns: shape.fields.iter().map(|f| ColumnBuilder::new(&f.ty)).collect(),
+            lineage: LineageBuilders::new(),
+            rows: 0,
+            next_part: 0,
+            open: None,
+        });
+        if let Datum::Record(values) = record {
+            for (column, value) in hw.columns.iter_mut().zip(values) {
+                column.append(value);
+            }
+        }
+        hw.lineage.append(lineage);
+        hw.rows += 1;
+        if hw.rows >= self.limits.batch_rows {
+            self.flush_batch(hour)?;
+            self.enforce_buffer_budget()?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self, hour: i64) -> Result<(), IngestError> {
+        let Some(hw) = self.hours.get_mut(&hour) else { return Ok(()) };
+        if hw.rows == 0 {
+            return Ok(());
+        }
+        if hw.open.is_none() {
+            let key = curated_key(&self.dataset.name, hour, &self.base_name, hw.next_part);
+            hw.next_part += 1;
+            let writer = ArrowWriter::try_new(Vec::new(), self.dataset.arrow_schema.clone(), Some(self.props.clone()))
+                .map_err(parquet_err(&key))?;
+            let sink = self.store.create(&self.bucket, &key)?;
+            hw.open = Some(OpenPart { key, writer, sink, rows: 0, bytes: 0 });
+        }
+        let Some(part) = hw.open.as_mut() else { return Ok(()) };
+        let mut arrays = Vec::with_capacity(hw.columns.len() + 5);
+        for column in hw.columns.iter_mut() {
+            arrays.push(column.finish().map_err(|e| parquet_err(&part.key)(e.into()))?);
+        }
+        hw.lineage.finish(&mut arrays);
+        let batch = RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays)
+            .map_err(|e| parquet_err(&part.key)(e.into()))?;
+        part.writer.write(&batch).map_err(parquet_err(&part.key))?;
+        part.rows += hw.rows as u64;
+        hw.rows = 0;
+        drain(part)?;
+        if part.writer.bytes_written() + part.writer.in_progress_size() >= self.limits.part_bytes {
+            self.close_part(hour)?;
+        }
+        Ok(())
+    }
+
+    fn enforce_buffer_budget(&mut self) -> Result<(), IngestError> {
+        loop {
+            let mut total = 0;
+            let mut largest: Option<(usize, i64)> = None;
+            for (hour, hw) in &self.hours {
+                if let Some(part) = &hw.open {
+                    let size = part.writer.in_progress_size();
+                    total += size;
+                    if largest.is_none_or(|(s, _)| size > s) {
+                        largest = Some((size, *hour));
+                    }
+                }
+            }
+            match largest {
+                Some((size, hour)) if total > self.limits.buffer_bytes && size > 0 => {
+                    if let Some(part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.as_mut()) {
+                        part.writer.flush().map_err(parquet_err(&part.key))?;
+                        drain(part)?;
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn close_part(&mut self, hour: i64) -> Result<(), IngestError> {
+        let Some(mut part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.take()) else { return Ok(()) };
+        part.writer.finish().map_err(parquet_err(&part.key))?;
+        drain(&mut part)?;
+        part.sink.finish()?;
+        self.written.push(WrittenObject {
+            kind: "curated",
+            bucket: self.bucket.clone(),
+            key: part.key,
+            records: part.rows,
+            bytes: part.bytes,
+        });
+        Ok(())
+    }
+
+    /// Flushes and closes every part; returns the objects written, in order.
+    pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
+        let hours: Vec<i64> = self.hours.keys().copied().collect();
+        for hour in hours {
+            self.flush_batch(hour)?;
+            self.close_part(hour)?;
+        }
+        Ok(self.written)
+    }
+}
+
+fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
+    let bytes = std::mem::take(part.writer.inner_mut());
+    if !bytes.is_empty() {
+        part.sink.write(&bytes)?;
+        part.bytes += bytes.len() as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! CSV decoder: a header row names the columns (any order, extra ones ignored, a UTF-8 BOM
+//! stripped), RFC 4180 quoting, CRLF or LF line ends; an empty cell is null. A required column
+//! missing from the header quarantines every row with that reason.
+
+use crate::convert::text::text_to_datum;
+use crate::datum::Datum;
+use crate::error::{FieldError, RecordError, RecordErrorKind};
+use crate::formats::{Decoded, Emit, Position, Stop};
+use crate::shape::RecordShape;
+use std::io::Read;
+
+enum Column {
+    /// The field's cell is at this index.
+    At(usize),
+    /// The header lacks the field: use this default.
+    Default(Datum),
+    /// The header lacks a required field.
+    Missing,
+}
+
+fn object_error(e: &csv::Error) -> Stop {
+    Stop::Object(RecordError::new(RecordErrorKind::Parse, format!("CSV cannot be read further: {e}")))
+}
+
+/// Decodes CSV from `input` into records of `shape`.
+pub fn decode_csv(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(input);
+    let header = reader.byte_headers().map_err(|e| object_error(&e))?.clone();
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = if i == 0 { h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h) } else { h };
+            String::from_utf8_lossy(h).trim().to_string()
+        })
+        .collect();
+    let columns: Vec<Column> = shape
+        .fields
+        .iter()
+        .map(|f| match names.iter().position(|n| *n == f.name) {
+            Some(i) => Column::At(i),
+            None => match &f.default {
+                Some(d) => Column::Default(d.clone()),
+                None => Column::Missing,
+            },
+        })
+        .collect();
+    let mut record = csv::ByteRecord::new();
+    let mut raw = Vec::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => return Err(object_error(&e)),
+        }
+        // The csv crate counts the line before the record; quarantine names the line it starts on.
+        let line = record.position().map(|p| p.line() + 1).unwrap_or(0);
+        let outcome = convert_row(&record, &columns, shape);
+        raw.clear();
+        if outcome.is_err() {
+            raw = reencode(&record);
+        }
+        emit(Decoded { position: Position::Line(line), outcome, raw: &raw })?;
+    }
+}
+
+fn convert_row(record: &csv::ByteRecord, columns: &[Column], shape: &RecordShape) -> Result<Datum, RecordError> {
+    let mut fields = Vec::with_capacity(columns.len());
+    for (column, field) in columns.iter().zip(&shape.fields) {
+        let datum = match column {
+            Column::At(i) => {
+                let bytes = record.get(*i).unwrap_or(b"");
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    RecordError::from_field(RecordErrorKind::Schema, FieldError::new(&field.name, "UTF-8 text", "invalid UTF-8"))
+                })?;
+                text_to_datum(text, &field.ty)
+                    .map_err(|e| RecordError::from_field(RecordErrorKind::Schema, e.within(&field.name)))?
+            }
+            Column::Default(d) => d.clone(),
+            Column::Missing => {
+                return Err(RecordError::from_field(
+                    RecordErrorKind::Schema,
+                    FieldError::new(&field.name, "a column of that name in the header", "no such column"),
+                ));
+            }
+        };
+        fields.push(datum);
+    }
+    Ok(Datum::Record(fields))
+}
+
+/// The row written back as one CSV record, for the quarantine payload.
+fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    if writer.write_byte_record(record).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = writer.into_inner().unwrap_or_default();
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apache_avro::Schema;
+
+    fn shape() -> std::sync::Arc<RecordShape> {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"r","fields":[
+                {"name":"id","type":"string"},
+                {"name":"n","type":["null","long"],"default":null},
+                {"name":"note","type":["null","string"],"default":null}
+            ]}"#,
+        )
+        .unwrap();
+        RecordShape::from_avro(&schema).unwrap()
+    }
+
+    fn run(input: &[u8]) -> (Vec<(Position, Result<Datum, RecordError>, String)>, Option<Stop>) {
+        let mut out = Vec::new();
+        let mut input = input;
+        let stop = decode_csv(&mut input, &shape(), &mut |d: Decoded<'_>| {
+            out.push((d.position, d.outcome, String::from_utf8_lossy(d.raw).to_string()));
+            Ok(())
+        })
+        .err();
+        (out, stop)
+    }
+
+    fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum {
+        Datum::Record(vec![
+            Datum::Str(id.into()),
+            n.map(Datum::Long).unwrap_or(Datum::Null),
+            note.map(|s| Datum::Str(s.into())).unwrap_or(Datum::Null),
+        ])
+    }
+
+    #[test]
+    fn quoting_crlf_bom_order_extra_and_empty_cells() {
+        let input = b"\xEF\xBB\xBFextra,note,id,n\r\nx,\"a, \"\"quoted\"\"\nnote\",A,1\r\ny,,B,\r\n";
+        let (out, stop) = run(input);
+        assert!(stop.is_none());
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].1, Ok(rec("A", Some(1), Some("a, \"quoted\"\nnote"))));
+        assert_eq!(out[1].1, Ok(rec("B", None, None)));
+        assert_eq!(out[0].0, Position::Line(2));
+        assert_eq!(out[1].0, Position::Line(4));
+    }
+
+    #[test]
+    fn bad_cells_are_record_errors_with_the_row_as_payload() {
+        let (out, _) = run(b"id,n\nA,lots\nB,2\n,3\n");
+        let err = out[0].1.clone().unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("n"));
+        assert_eq!(err.message, "field `n`: expected a long, found \"lots\"");
+        assert_eq!(out[0].2, "A,lots");
+        assert_eq!(out[1].1, Ok(rec("B", Some(2), None)));
+        assert_eq!(out[2].1.clone().unwrap_err().field.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn a_missing_required_column_quarantines_each_row() {
+        let (out, _) = run(b"n,note\n1,a\n2,b\n");
+        assert_eq!(out.len(), 2);
+        for (_, outcome, _) in out {
+            let err = outcome.unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("id"));
+            assert!(err.message.contains("no such column"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn short_rows_and_invalid_utf8() {
+        let (out, _) = run(b"id,n,note\nA\n\xff\xfe,1,x\n");
+        assert_eq!(out[0].1, Ok(rec("A", None, None)));
+        let err = out[1].1.clone().unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("id"));
+    }
+}

@@ -1,0 +1,265 @@
+//! JSON decoder: JSON Lines (one object per line, blank lines skipped) or a file holding one
+//! JSON array of objects, told apart by the first non-blank byte. The array is split into its
+//! items as a stream (never read whole), so each item is decoded, and fails, on its own.
+
+use crate::convert::json::json_to_record;
+use crate::error::{RecordError, RecordErrorKind};
+use crate::formats::{Decoded, Emit, Position, Stop};
+use crate::shape::RecordShape;
+use std::io::{BufRead, BufReader, Read};
+
+fn read_error(e: &std::io::Error) -> Stop {
+    Stop::Object(RecordError::new(RecordErrorKind::Object, format!("the object cannot be read further: {e}")))
+}
+
+/// Decodes JSON Lines or a JSON array from `input` into records of `shape`.
+pub fn decode_json(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let mut reader = BufReader::with_capacity(256 << 10, input);
+    // Skip a UTF-8 BOM and leading white space to see the first byte.
+    let first = loop {
+        let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let skip = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { buf.iter().take_while(|b| b.is_ascii_whitespace()).count() };
+        if skip == 0 {
+            break buf[0];
+        }
+        reader.consume(skip);
+    };
+    if first == b'[' {
+        reader.consume(1);
+        decode_array(&mut reader, shape, emit)
+    } else {
+        decode_lines(&mut reader, shape, emit)
+    }
+}
+
+fn decode_one(bytes: &[u8], shape: &RecordShape) -> Result<crate::Datum, RecordError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| RecordError::new(RecordErrorKind::Parse, format!("not valid JSON: {e}")))?;
+    json_to_record(&value, shape).map_err(|e| RecordError::from_field(RecordErrorKind::Schema, e))
+}
+
+fn decode_lines(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(|e| read_error(&e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let outcome = decode_one(text, shape);
+        emit(Decoded { position: Position::Line(number), outcome, raw: text })?;
+    }
+}
+
+/// Splits the items of a JSON array (the `[` already consumed) and decodes each.
+fn decode_array(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let mut item = Vec::with_capacity(4096);
+    let mut index = 0u64;
+    let mut expect_item = true;
+    loop {
+        let Some(b) = next_non_space(reader)? else {
+            return Err(malformed("the array is not closed"));
+        };
+        match b {
+            b']' => {
+                if index > 0 && expect_item {
+                    return Err(malformed("a comma before the closing bracket"));
+                }
+                return match next_non_space(reader)? {
+                    None => Ok(()),
+                    Some(_) => Err(malformed("data after the closing bracket")),
+                };
+            }
+            b',' if !expect_item => expect_item = true,
+            _ if expect_item => {
+                item.clear();
+                read_item(reader, b, &mut item)?;
+                let outcome = decode_one(&item, shape);
+                emit(Decoded { position: Position::Item(index), outcome, raw: &item })?;
+                index += 1;
+                expect_item = false;
+            }
+            other => return Err(malformed(&format!("expected `,` or `]` after item {index}, found `{}`", other as char))),
+        }
+    }
+}
+
+fn malformed(what: &str) -> Stop {
+    Stop::Object(RecordError::new(RecordErrorKind::Parse, format!("malformed JSON array: {what}")))
+}
+
+fn next_non_space(reader: &mut dyn BufRead) -> Result<Option<u8>, Stop> {
+    loop {
+        let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let b = buf[i];
+                reader.consume(i + 1);
+                return Ok(Some(b));
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// Copies one array item, starting with `first`, into `out`: up to its matching close for an
+/// object, array or string, or up to the next `,` / `]` for a scalar (left unread).
+fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(), Stop> {
+    out.push(first);
+    let mut depth: usize = match first {
+        b'{' | b'[' => 1,
+        _ => 0,
+    };
+    let mut in_string = first == b'"';
+    let mut escaped = false;
+    if depth == 0 && !in_string {
+        // A scalar: up to the next separator.
+        loop {
+            let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|b| matches!(b, b',' | b']') || b.is_ascii_whitespace()) {
+                Some(i) => {
+                    out.extend_from_slice(&buf[..i]);
+                    reader.consume(i);
+                    return Ok(());
+                }
+                None => {
+                    out.extend_from_slice(buf);
+                    let n = buf.len();
+                    reader.consume(n);
+                }
+            }
+        }
+    }
+    loop {
+        let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+        if buf.is_empty() {
+            return Err(malformed("the last item is not closed"));
+        }
+        let mut end = None;
+        for (i, &b) in buf.iter().enumerate() {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match end {
+            Some(i) => {
+                out.extend_from_slice(&buf[..=i]);
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                out.extend_from_slice(buf);
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Datum;
+    use apache_avro::Schema;
+
+    fn shape() -> std::sync::Arc<RecordShape> {
+        let schema = Schema::parse_str(
+            r#"{"type":"record","name":"r","fields":[{"name":"id","type":"string"},{"name":"n","type":["null","long"],"default":null}]}"#,
+        )
+        .unwrap();
+        RecordShape::from_avro(&schema).unwrap()
+    }
+
+    fn run(input: &[u8]) -> (Vec<(Position, Result<Datum, RecordError>, String)>, Option<Stop>) {
+        let mut out = Vec::new();
+        let mut input = input;
+        let stop = decode_json(&mut input, &shape(), &mut |d: Decoded<'_>| {
+            out.push((d.position, d.outcome, String::from_utf8_lossy(d.raw).to_string()));
+            Ok(())
+        })
+        .err();
+        (out, stop)
+    }
+
+    fn rec(id: &str, n: Option<i64>) -> Datum {
+        Datum::Record(vec![Datum::Str(id.into()), n.map(Datum::Long).unwrap_or(Datum::Null)])
+    }
+
+    #[test]
+    fn json_lines_skip_blanks_and_isolate_bad_lines() {
+        let (out, stop) = run(b"{\"id\":\"a\",\"n\":1,\"zzz\":[1]}\n\n   \n{\"id\":\"b\",\"n\n{\"id\":\"c\"}\r\n[1]\n");
+        assert!(stop.is_none());
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].1, Ok(rec("a", Some(1))));
+        assert_eq!(out[1].0, Position::Line(4));
+        assert_eq!(out[1].1.clone().unwrap_err().kind, RecordErrorKind::Parse);
+        assert_eq!(out[1].2, "{\"id\":\"b\",\"n");
+        assert_eq!(out[2].1, Ok(rec("c", None)));
+        assert_eq!(out[3].1.clone().unwrap_err().kind, RecordErrorKind::Schema);
+    }
+
+    #[test]
+    fn arrays_are_split_into_items() {
+        let (out, stop) = run(b"\xEF\xBB\xBF [ {\"id\":\"a]}\\\"\"} , {\"id\":\"b\",\"n\":\"x\"},\n 7, {\"id\":\"c\",\"n\":[1,{\"q\":\"}\"}]} ] \n");
+        assert!(stop.is_none());
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].1, Ok(rec("a]}\"", None)));
+        assert_eq!(out[1].1.clone().unwrap_err().field.as_deref(), Some("n"));
+        assert_eq!((out[2].0, out[2].2.as_str()), (Position::Item(2), "7"));
+        assert_eq!(out[3].1.clone().unwrap_err().field.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn a_broken_array_stops_with_a_reason() {
+        let (out, stop) = run(b"[{\"id\":\"a\"} {\"id\":\"b\"}]");
+        assert_eq!(out.len(), 1);
+        assert!(matches!(stop, Some(Stop::Object(e)) if e.message.contains("expected `,` or `]`")));
+        let (_, stop) = run(b"[{\"id\":\"a\"},");
+        assert!(matches!(stop, Some(Stop::Object(_))));
+        let (out, stop) = run(b"[]");
+        assert!(out.is_empty() && stop.is_none());
+        let (out, stop) = run(b"  \n");
+        assert!(out.is_empty() && stop.is_none());
+    }
+}

@@ -1,0 +1,104 @@
+//! Input formats: which one an object key names, how to undo its compression, and one decoder
+//! per format. A decoder hands every record (decoded or not) to a callback, and stops early
+//! only when the rest of the object cannot be read ([`Stop::Object`]).
+
+pub mod avro;
+pub mod compression;
+pub mod csv;
+pub mod json;
+pub mod tracked;
+
+use crate::datum::Datum;
+use crate::error::{IngestError, RecordError};
+pub use compression::Compression;
+
+/// A format of landing objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV with a header row.
+    Csv,
+    /// JSON Lines, or one JSON array of objects (told apart by the first byte).
+    Json,
+    /// Avro object container file.
+    Avro,
+}
+
+/// Reads the format and compression from a key's suffix: `.csv`, `.json`, `.jsonl`,
+/// `.ndjson`, `.avro`, each optionally followed by `.gz` or `.zst`.
+pub fn detect(key: &str) -> Option<(Format, Compression)> {
+    let lower = key.to_ascii_lowercase();
+    let (rest, compression) = if let Some(rest) = lower.strip_suffix(".gz") {
+        (rest, Compression::Gzip)
+    } else if let Some(rest) = lower.strip_suffix(".zst") {
+        (rest, Compression::Zstd)
+    } else {
+        (lower.as_str(), Compression::None)
+    };
+    let format = if rest.ends_with(".csv") {
+        Format::Csv
+    } else if rest.ends_with(".json") || rest.ends_with(".jsonl") || rest.ends_with(".ndjson") {
+        Format::Json
+    } else if rest.ends_with(".avro") {
+        Format::Avro
+    } else {
+        return None;
+    };
+    Some((format, compression))
+}
+
+/// Where a record sits in its object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line of a text object (CSV, JSON Lines).
+    Line(u64),
+    /// 0-based item of a JSON array.
+    Item(u64),
+    /// 0-based record of an Avro file.
+    Record(u64),
+}
+
+impl Position {
+    /// The number, for the `_offset` lineage column.
+    pub fn number(self) -> i64 {
+        match self {
+            Position::Line(n) | Position::Item(n) | Position::Record(n) => n as i64,
+        }
+    }
+
+    /// The quarantine `source` member name for the number.
+    pub fn label(self) -> &'static str {
+        match self {
+            Position::Line(_) => "line",
+            Position::Item(_) => "item",
+            Position::Record(_) => "record",
+        }
+    }
+}
+
+/// One record as a decoder saw it.
+pub struct Decoded<'r> {
+    /// Where it is.
+    pub position: Position,
+    /// The record in the reader shape, or why it does not fit.
+    pub outcome: Result<Datum, RecordError>,
+    /// Its raw bytes, when the format keeps them (empty for Avro).
+    pub raw: &'r [u8],
+}
+
+/// Why a decoder stopped before the end of the object.
+#[derive(Debug)]
+pub enum Stop {
+    /// The rest of the object cannot be read: one quarantine entry says why.
+    Object(RecordError),
+    /// The callback failed (writing output): the invocation fails.
+    Infra(IngestError),
+}
+
+impl From<IngestError> for Stop {
+    fn from(e: IngestError) -> Self {
+        Stop::Infra(e)
+    }
+}
+
+/// The callback that receives each record.
+pub type Emit<'e> = dyn FnMut(Decoded<'_>) -> Result<(), IngestError> + 'e;

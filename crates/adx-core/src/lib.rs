@@ -1,0 +1,28 @@
+//! The pure ingestion core of AdvertiseX.
+//!
+//! It knows nothing of AWS: it reads bytes through the [`ports::ObjectStore`] trait, finds
+//! schemas through [`ports::SchemaRegistry`], decodes CSV, JSON and Avro into [`datum::Datum`]
+//! records shaped by the dataset's reader schema, validates them with the rules kept next to the
+//! schema, and writes curated Parquet and quarantine JSON Lines through the same store trait.
+//! Adapters (local directory, S3, Glue) live in other crates and plug into these traits.
+
+pub mod convert;
+pub mod curated;
+pub mod dataset;
+pub mod datum;
+pub mod error;
+pub mod formats;
+pub mod ingest;
+pub mod naming;
+pub mod ports;
+pub mod quarantine;
+pub mod report;
+pub mod rules;
+pub mod shape;
+
+pub use dataset::{Catalog, Dataset};
+pub use datum::Datum;
+pub use error::{FieldError, IngestError, RecordError, RecordErrorKind};
+pub use ingest::{IngestConfig, ObjectSource, ingest_object};
+pub use ports::{ObjectStore, ObjectWriter, RegisteredSchema, SchemaRegistry};
+pub use report::{DatasetReport, InvocationReport, WrittenObject};

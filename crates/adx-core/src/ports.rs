@@ -1,0 +1,87 @@
+//! The small traits through which the core reaches the outside world: an object store (S3 or a
+//! local directory) and a schema registry (Glue or a local folder of `.avsc` files).
+//!
+//! They are synchronous on purpose: the core is CPU work on one thread; async adapters bridge
+//! with their runtime handle when they implement them.
+
+use std::io::Read;
+
+/// A failure of the object store: always an infrastructure fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist.
+    #[error("s3://{bucket}/{key} does not exist")]
+    NotFound {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
+    /// Any other failure, with its cause.
+    #[error("{operation} s3://{bucket}/{key}: {message}")]
+    Failed {
+        /// What was being done (get, put, ...).
+        operation: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// An object being written: bytes are streamed in, and only `finish` makes it visible.
+pub trait ObjectWriter: Send {
+    /// Appends bytes to the object.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Completes the object; before this, readers never see a partial object.
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Where objects are read from and written to.
+pub trait ObjectStore: Send + Sync {
+    /// Opens an object for streaming reads.
+    fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// Starts writing an object; it replaces any object of the same key when finished.
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError>;
+    /// Writes a whole small object at once.
+    fn put(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut writer = self.create(bucket, key)?;
+        writer.write(bytes)?;
+        writer.finish()
+    }
+}
+
+/// A schema version as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    /// Schema name (= dataset name).
+    pub name: String,
+    /// The registry's id of this version (a UUID in Glue, a content hash locally).
+    pub version_id: String,
+    /// Version number, counting from 1.
+    pub version_number: u64,
+    /// Data format as the registry says it (`AVRO`).
+    pub data_format: String,
+    /// The schema text.
+    pub definition: String,
+}
+
+/// A failure to reach or read the registry: an infrastructure fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct RegistryError {
+    /// What was being done.
+    pub operation: String,
+    /// The cause.
+    pub message: String,
+}
+
+/// Where dataset schemas come from.
+pub trait SchemaRegistry: Send + Sync {
+    /// The latest version of schema `name`, or `None` when no such schema is registered.
+    fn latest(&self, name: &str) -> Result<Option<RegisteredSchema>, RegistryError>;
+    /// The schema version with this id, or `None` when the registry does not know it.
+    fn by_version_id(&self, version_id: &str) -> Result<Option<RegisteredSchema>, RegistryError>;
+}

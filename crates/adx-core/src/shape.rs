@@ -1,0 +1,178 @@
+//! The reader schema compiled into the shapes the decoders fill: [`Ty`], [`RecordShape`].
+//!
+//! Supported Avro types: null unions `["null", T]`, boolean, int, long, float, double, string,
+//! enum, `timestamp-millis`, record and array. Anything else is refused when the schema loads,
+//! with the path of the field, so a bad contract fails the deployment and not a record.
+
+use crate::convert::json::json_to_datum;
+use crate::datum::Datum;
+use apache_avro::Schema;
+use apache_avro::schema::{RecordSchema, UnionSchema};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A type with its nullability.
+#[derive(Debug, Clone)]
+pub struct Ty {
+    /// The value type.
+    pub kind: Kind,
+    /// Whether null is allowed (`["null", T]`).
+    pub nullable: bool,
+}
+
+/// A value type.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// boolean
+    Bool,
+    /// int (32 bits)
+    Int,
+    /// long (64 bits)
+    Long,
+    /// float
+    Float,
+    /// double
+    Double,
+    /// string
+    Str,
+    /// enum
+    Enum(Arc<EnumShape>),
+    /// long with logicalType timestamp-millis
+    TimestampMillis,
+    /// record
+    Record(Arc<RecordShape>),
+    /// array
+    Array(Box<Ty>),
+}
+
+impl Kind {
+    /// How the type is named in error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Bool => "a boolean".into(),
+            Kind::Int => "an int".into(),
+            Kind::Long => "a long".into(),
+            Kind::Float => "a float".into(),
+            Kind::Double => "a double".into(),
+            Kind::Str => "a string".into(),
+            Kind::Enum(e) => format!("one of {}", e.symbols.join("|")),
+            Kind::TimestampMillis => "a timestamp (epoch millis or RFC 3339)".into(),
+            Kind::Record(r) => format!("a {} record", r.name),
+            Kind::Array(_) => "an array".into(),
+        }
+    }
+}
+
+/// An enum's symbols.
+#[derive(Debug, Clone)]
+pub struct EnumShape {
+    /// Enum name.
+    pub name: String,
+    /// Symbols in schema order.
+    pub symbols: Vec<String>,
+}
+
+impl EnumShape {
+    /// Index of `symbol`, if it is one.
+    pub fn index_of(&self, symbol: &str) -> Option<u32> {
+        self.symbols.iter().position(|s| s == symbol).map(|i| i as u32)
+    }
+}
+
+/// One field of a record.
+#[derive(Debug, Clone)]
+pub struct FieldShape {
+    /// Field name.
+    pub name: String,
+    /// Field type.
+    pub ty: Ty,
+    /// The default filled in when the input lacks the field.
+    pub default: Option<Datum>,
+}
+
+/// A record's fields, in schema order.
+#[derive(Debug, Clone)]
+pub struct RecordShape {
+    /// Record name.
+    pub name: String,
+    /// Fields in schema order.
+    pub fields: Vec<FieldShape>,
+    index: HashMap<String, usize>,
+}
+
+impl RecordShape {
+    /// Position of field `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Compiles an Avro record schema.
+    pub fn from_avro(schema: &Schema) -> Result<Arc<RecordShape>, String> {
+        match compile(schema, &mut HashMap::new())?.kind {
+            Kind::Record(r) => Ok(r),
+            other => Err(format!("the top-level schema must be a record, not {}", other.describe())),
+        }
+    }
+}
+
+type Named = HashMap<String, Kind>;
+
+fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
+    let plain = |kind| Ok(Ty { kind, nullable: false });
+    match schema {
+        Schema::Boolean => plain(Kind::Bool),
+        Schema::Int => plain(Kind::Int),
+        Schema::Long => plain(Kind::Long),
+        Schema::Float => plain(Kind::Float),
+        Schema::Double => plain(Kind::Double),
+        Schema::String => plain(Kind::Str),
+        Schema::TimestampMillis => plain(Kind::TimestampMillis),
+        Schema::Enum(e) => {
+            let shape = Arc::new(EnumShape { name: e.name.name().to_string(), symbols: e.symbols.clone() });
+            named.insert(e.name.fullname(None), Kind::Enum(shape.clone()));
+            plain(Kind::Enum(shape))
+        }
+        Schema::Array(a) => {
+            let items = compile(&a.items, named).map_err(|e| format!("array items: {e}"))?;
+            plain(Kind::Array(Box::new(items)))
+        }
+        Schema::Record(r) => compile_record(r, named),
+        Schema::Union(u) => compile_union(u, named),
+        Schema::Ref { name } => match named.get(&name.fullname(None)) {
+            Some(kind) => plain(kind.clone()),
+            None => Err(format!("unknown named type {}", name.fullname(None))),
+        },
+        other => Err(format!("unsupported Avro type {other:?}")),
+    }
+}
+
+fn compile_union(u: &UnionSchema, named: &mut Named) -> Result<Ty, String> {
+    let variants = u.variants();
+    let non_null: Vec<&Schema> = variants.iter().filter(|s| !matches!(s, Schema::Null)).collect();
+    if variants.len() != 2 || non_null.len() != 1 {
+        return Err("only unions of null and one type are supported".into());
+    }
+    let mut ty = compile(non_null[0], named)?;
+    ty.nullable = true;
+    Ok(ty)
+}
+
+fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
+    let mut fields = Vec::with_capacity(r.fields.len());
+    for f in &r.fields {
+        let ty = compile(&f.schema, named).map_err(|e| format!("field {}: {e}", f.name))?;
+        let default = match &f.default {
+            None if ty.nullable => Some(Datum::Null),
+            None => None,
+            Some(value) => Some(
+                json_to_datum(value, &ty)
+                    .map_err(|e| format!("field {}: default does not fit: {e}", f.name))?,
+            ),
+        };
+        fields.push(FieldShape { name: f.name.clone(), ty, default });
+    }
+    let index = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
+    let shape = Arc::new(RecordShape { name: r.name.name().to_string(), fields, index });
+    named.insert(r.name.fullname(None), Kind::Record(shape.clone()));
+    Ok(Ty { kind: Kind::Record(shape), nullable: false })
+}

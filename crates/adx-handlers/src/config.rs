@@ -1,0 +1,86 @@
+//! Handler settings, read from the environment under the names of DESIGN.md section 5 (the
+//! same names in template.yaml and locally).
+
+use crate::HandlerError;
+use adx_core::IngestConfig;
+use adx_core::curated::WriterLimits;
+use std::path::PathBuf;
+
+/// Everything the handlers read from the environment.
+#[derive(Debug, Clone)]
+pub struct HandlerConfig {
+    /// Pipeline settings (buckets, skew, size bounds).
+    pub ingest: IngestConfig,
+    /// Glue registry name (`REGISTRY_NAME`, default `advertisex`).
+    pub registry_name: String,
+    /// `ADX_STORE_ROOT`: a local directory instead of S3.
+    pub store_root: Option<PathBuf>,
+    /// `ADX_SCHEMA_DIR`: a local folder of `.avsc` files instead of Glue.
+    pub schema_dir: Option<PathBuf>,
+}
+
+fn parse_var<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, HandlerError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| HandlerError::Config(format!("{name}={v} is not a valid number"))),
+    }
+}
+
+impl HandlerConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<HandlerConfig, HandlerError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<HandlerConfig, HandlerError> {
+        let required = |name: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| HandlerError::Config(format!("{name} is not set")))
+        };
+        let defaults = WriterLimits::default();
+        let limits = WriterLimits {
+            batch_rows: parse_var(get, "ADX_BATCH_ROWS", defaults.batch_rows)?,
+            row_group_rows: parse_var(get, "ADX_ROW_GROUP_ROWS", defaults.row_group_rows)?,
+            part_bytes: parse_var(get, "ADX_PART_BYTES", defaults.part_bytes)?,
+            buffer_bytes: parse_var(get, "ADX_BUFFER_BYTES", defaults.buffer_bytes)?,
+            zstd_level: parse_var(get, "ADX_ZSTD_LEVEL", defaults.zstd_level)?,
+        };
+        let skew_seconds: i64 = parse_var(get, "MAX_FUTURE_SKEW_SECONDS", 300)?;
+        Ok(HandlerConfig {
+            ingest: IngestConfig {
+                curated_bucket: required("CURATED_BUCKET")?,
+                quarantine_bucket: required("QUARANTINE_BUCKET")?,
+                max_future_skew_ms: skew_seconds.saturating_mul(1000),
+                limits,
+            },
+            registry_name: get("REGISTRY_NAME").filter(|v| !v.is_empty()).unwrap_or_else(|| "advertisex".into()),
+            store_root: get("ADX_STORE_ROOT").filter(|v| !v.is_empty()).map(PathBuf::from),
+            schema_dir: get("ADX_SCHEMA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<HandlerConfig, HandlerError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        HandlerConfig::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn reads_names_and_defaults() {
+        let c = config(&[("CURATED_BUCKET", "c"), ("QUARANTINE_BUCKET", "q"), ("MAX_FUTURE_SKEW_SECONDS", "60")]).unwrap();
+        assert_eq!(c.ingest.curated_bucket, "c");
+        assert_eq!(c.ingest.max_future_skew_ms, 60_000);
+        assert_eq!(c.registry_name, "advertisex");
+        assert!(c.store_root.is_none());
+        assert!(matches!(config(&[("QUARANTINE_BUCKET", "q")]), Err(HandlerError::Config(m)) if m.contains("CURATED_BUCKET")));
+        assert!(config(&[("CURATED_BUCKET", "c"), ("QUARANTINE_BUCKET", "q"), ("ADX_PART_BYTES", "big")]).is_err());
+    }
+}

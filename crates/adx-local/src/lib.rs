@@ -1,0 +1,9 @@
+//! Adapters for the embedded default, with no AWS and no emulator: a directory that plays the
+//! object store (`s3://bucket/key` is the file `<root>/bucket/key`) and a folder of `.avsc` files
+//! that plays the schema registry.
+
+pub mod schema_folder;
+pub mod store;
+
+pub use schema_folder::LocalSchemaFolder;
+pub use store::LocalStore;
