@@ -57,9 +57,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         ]
     } else {
         let formats: Vec<Format> = if args.formats.is_empty() {
-            vec![Format::Csv, Format::JsonLines, Format::Avro(adx_gen::AvroCodec::Null)]
+            vec![
+                Format::Csv,
+                Format::JsonLines,
+                Format::Avro(adx_gen::AvroCodec::Null),
+            ]
         } else {
-            args.formats.iter().map(|f| parse_format(f)).collect::<Result<_, _>>()?
+            args.formats
+                .iter()
+                .map(|f| parse_format(f))
+                .collect::<Result<_, _>>()?
         };
         let mut cases = Vec::new();
         for d in &args.datasets {
@@ -69,14 +76,22 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         cases
     };
     if args.dir.exists() {
-        std::fs::remove_dir_all(&args.dir).map_err(|e| format!("clearing {}: {e}", args.dir.display()))?;
+        std::fs::remove_dir_all(&args.dir)
+            .map_err(|e| format!("clearing {}: {e}", args.dir.display()))?;
     }
     let schema_dir = args.dir.join("schemas");
     write_schemas(&schema_dir)?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     println!(
         "{:<18} {:<13} {:>9} {:>9} {:>14} {:>10} {:>10} {:>9}",
-        "dataset", "format", "records", "input MB", "records/s/core", "MB/s/core", "wall s", "peak MiB"
+        "dataset",
+        "format",
+        "records",
+        "input MB",
+        "records/s/core",
+        "MB/s/core",
+        "wall s",
+        "peak MiB"
     );
     for (dataset, format) in cases {
         let spec = SampleSpec {

@@ -40,7 +40,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     for sub in ["landing", "curated", "quarantine", "events", "schemas"] {
         let path = args.dir.join(sub);
         if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| format!("clearing {}: {e}", path.display()))?;
+            std::fs::remove_dir_all(&path)
+                .map_err(|e| format!("clearing {}: {e}", path.display()))?;
         }
     }
     let schema_dir = args.dir.join("schemas");
@@ -60,12 +61,21 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             arrival_ms: arrival_ms(None)?,
         },
     };
-    println!("Generating {} records per object into {} ...", args.records, landing.display());
+    println!(
+        "Generating {} records per object into {} ...",
+        args.records,
+        landing.display()
+    );
     let compressions = Compression::all();
     let mut samples = Vec::new();
     for dataset in Dataset::all() {
         for (i, format) in Format::all().into_iter().enumerate() {
-            samples.push(write_sample(&spec, dataset, format, compressions[i % compressions.len()])?);
+            samples.push(write_sample(
+                &spec,
+                dataset,
+                format,
+                compressions[i % compressions.len()],
+            )?);
         }
     }
 
@@ -81,13 +91,18 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 
     let mut totals: BTreeMap<String, (DatasetReport, Duration, u64, Vec<String>)> = BTreeMap::new();
     let mut mismatches = Vec::new();
-    println!("Ingesting {} objects with the file-ingest handler ...\n", samples.len());
+    println!(
+        "Ingesting {} objects with the file-ingest handler ...\n",
+        samples.len()
+    );
     for sample in &samples {
         let event_path = sample.event.as_ref().ok_or("no event was written")?;
-        let bytes = std::fs::read(event_path).map_err(|e| format!("reading {}: {e}", event_path.display()))?;
+        let bytes = std::fs::read(event_path)
+            .map_err(|e| format!("reading {}: {e}", event_path.display()))?;
         let event = parse_event(&bytes)?;
         let t = Instant::now();
-        let report = handle_s3_event(&adapters, &config, &event).map_err(|e| format!("handler failed on {}: {e}", sample.key))?;
+        let report = handle_s3_event(&adapters, &config, &event)
+            .map_err(|e| format!("handler failed on {}: {e}", sample.key))?;
         let elapsed = t.elapsed();
         for (dataset, r) in report.datasets {
             check_against_generator(sample, &r, &mut mismatches);
@@ -95,20 +110,41 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             entry.0.merge(r);
             entry.1 += elapsed;
             entry.2 += sample.bytes;
-            entry.3.push(format!("{}{}", sample.format, if sample.compression.is_empty() { String::new() } else { format!("+{}", sample.compression) }));
+            entry.3.push(format!(
+                "{}{}",
+                sample.format,
+                if sample.compression.is_empty() {
+                    String::new()
+                } else {
+                    format!("+{}", sample.compression)
+                }
+            ));
         }
     }
     print_summary(&totals);
     println!();
     for dataset in totals.keys() {
-        println!("  curated Parquet:  {}", args.dir.join("curated").join(dataset).display());
+        println!(
+            "  curated Parquet:  {}",
+            args.dir.join("curated").join(dataset).display()
+        );
     }
-    println!("  quarantine:       {}", args.dir.join("quarantine").display());
-    println!("  events replayable with: ADX_STORE_ROOT={} ADX_SCHEMA_DIR={} CURATED_BUCKET=curated QUARANTINE_BUCKET=quarantine adx invoke file-ingest --event {}/<file>.json",
-        args.dir.display(), schema_dir.display(), events.display());
+    println!(
+        "  quarantine:       {}",
+        args.dir.join("quarantine").display()
+    );
+    println!(
+        "  events replayable with: ADX_STORE_ROOT={} ADX_SCHEMA_DIR={} CURATED_BUCKET=curated QUARANTINE_BUCKET=quarantine adx invoke file-ingest --event {}/<file>.json",
+        args.dir.display(),
+        schema_dir.display(),
+        events.display()
+    );
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
     if !mismatches.is_empty() {
-        return Err(format!("the outcome differs from what was generated:\n  {}", mismatches.join("\n  ")));
+        return Err(format!(
+            "the outcome differs from what was generated:\n  {}",
+            mismatches.join("\n  ")
+        ));
     }
     Ok(())
 }
@@ -126,7 +162,14 @@ fn check_against_generator(sample: &SampleFile, r: &DatasetReport, mismatches: &
 fn print_summary(totals: &BTreeMap<String, (DatasetReport, Duration, u64, Vec<String>)>) {
     println!(
         "{:<18} {:>9} {:>9} {:>11} {:>10} {:>8} {:>12} {:>12}  formats",
-        "dataset", "received", "curated", "quarantined", "duplicates", "objects", "bytes out", "records/s"
+        "dataset",
+        "received",
+        "curated",
+        "quarantined",
+        "duplicates",
+        "objects",
+        "bytes out",
+        "records/s"
     );
     for (dataset, (r, elapsed, _input, formats)) in totals {
         let rate = r.received as f64 / elapsed.as_secs_f64().max(1e-9);

@@ -2,9 +2,18 @@
 
 /// `(dataset, schema text)` of every contract in `schemas/`.
 pub const SCHEMAS: [(&str, &str); 3] = [
-    ("ad_impressions", include_str!("../../../schemas/ad_impressions.avsc")),
-    ("bid_requests", include_str!("../../../schemas/bid_requests.avsc")),
-    ("click_conversions", include_str!("../../../schemas/click_conversions.avsc")),
+    (
+        "ad_impressions",
+        include_str!("../../../schemas/ad_impressions.avsc"),
+    ),
+    (
+        "bid_requests",
+        include_str!("../../../schemas/bid_requests.avsc"),
+    ),
+    (
+        "click_conversions",
+        include_str!("../../../schemas/click_conversions.avsc"),
+    ),
 ];
 
 /// Writes the embedded schemas into `dir`.

@@ -51,7 +51,9 @@ pub struct GenArgs {
 /// Parses an RFC 3339 arrival time, or takes the current second.
 pub fn arrival_ms(arrival: Option<&str>) -> Result<i64, String> {
     match arrival {
-        Some(t) => DateTime::parse_from_rfc3339(t).map(|t| t.timestamp_millis()).map_err(|e| format!("--arrival {t}: {e}")),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map(|t| t.timestamp_millis())
+            .map_err(|e| format!("--arrival {t}: {e}")),
         None => Ok(chrono::Utc::now().timestamp() * 1000),
     }
 }
@@ -61,18 +63,34 @@ pub fn run(args: GenArgs) -> Result<(), String> {
     let datasets: Vec<Dataset> = if args.datasets.is_empty() {
         Dataset::all().to_vec()
     } else {
-        args.datasets.iter().map(|d| d.parse().map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?
+        args.datasets
+            .iter()
+            .map(|d| d.parse().map_err(|e| format!("{e}")))
+            .collect::<Result<_, _>>()?
     };
-    let formats: Vec<Format> =
-        if args.formats.is_empty() { Format::all().to_vec() } else { args.formats.iter().map(|f| parse_format(f)).collect::<Result<_, _>>()? };
+    let formats: Vec<Format> = if args.formats.is_empty() {
+        Format::all().to_vec()
+    } else {
+        args.formats
+            .iter()
+            .map(|f| parse_format(f))
+            .collect::<Result<_, _>>()?
+    };
     let compressions: Vec<Compression> = if args.compressions.is_empty() {
         Compression::all().to_vec()
     } else {
-        args.compressions.iter().map(|c| parse_compression(c)).collect::<Result<_, _>>()?
+        args.compressions
+            .iter()
+            .map(|c| parse_compression(c))
+            .collect::<Result<_, _>>()?
     };
     let bucket = match &args.bucket {
         Some(b) => b.clone(),
-        None => args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "landing".into()),
+        None => args
+            .out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "landing".into()),
     };
     let spec = SampleSpec {
         bucket_dir: &args.out,
@@ -95,6 +113,9 @@ pub fn run(args: GenArgs) -> Result<(), String> {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&written).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&written).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

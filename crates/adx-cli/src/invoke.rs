@@ -32,7 +32,9 @@ pub fn run(args: InvokeArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let bytes = if args.event.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("reading the event from stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("reading the event from stdin: {e}"))?;
         buf
     } else {
         std::fs::read(&args.event).map_err(|e| format!("reading {}: {e}", args.event.display()))?
@@ -42,14 +44,18 @@ pub fn run(args: InvokeArgs) -> Result<(), String> {
     let answer = match args.function {
         Function::FileIngest => {
             let event = parse_event(&bytes)?;
-            let report = handle_s3_event(&adapters, &config, &event).map_err(|e| format!("handler failed: {e}"))?;
+            let report = handle_s3_event(&adapters, &config, &event)
+                .map_err(|e| format!("handler failed: {e}"))?;
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
         }
     };
     println!("{answer}");
     if args.stats {
         let stats = ProcessStats::read(started);
-        eprintln!("{}", serde_json::to_string(&stats).map_err(|e| e.to_string())?);
+        eprintln!(
+            "{}",
+            serde_json::to_string(&stats).map_err(|e| e.to_string())?
+        );
     }
     Ok(())
 }

@@ -6,8 +6,8 @@ mod bench;
 mod demo;
 mod embedded;
 mod gen_cmd;
-mod samples;
 mod invoke;
+mod samples;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -36,7 +36,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ADX_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ADX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {

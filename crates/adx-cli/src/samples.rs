@@ -19,7 +19,11 @@ pub fn parse_format(text: &str) -> Result<Format, String> {
         "avro-deflate" => Format::Avro(AvroCodec::Deflate),
         "avro-snappy" => Format::Avro(AvroCodec::Snappy),
         "avro-zstd" => Format::Avro(AvroCodec::Zstd),
-        other => return Err(format!("unknown format {other}: csv, jsonl, json, avro, avro-deflate, avro-snappy, avro-zstd")),
+        other => {
+            return Err(format!(
+                "unknown format {other}: csv, jsonl, json, avro, avro-deflate, avro-snappy, avro-zstd"
+            ));
+        }
     })
 }
 
@@ -84,18 +88,38 @@ pub struct SampleSpec<'a> {
 }
 
 /// Writes one object of `dataset` in `format` and `compression`.
-pub fn write_sample(spec: &SampleSpec<'_>, dataset: Dataset, format: Format, compression: Compression) -> Result<SampleFile, String> {
+pub fn write_sample(
+    spec: &SampleSpec<'_>,
+    dataset: Dataset,
+    format: Format,
+    compression: Compression,
+) -> Result<SampleFile, String> {
     let schema_path = spec.schema_dir.join(format!("{}.avsc", dataset.name()));
-    let schema = std::fs::read_to_string(&schema_path).map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
+    let schema = std::fs::read_to_string(&schema_path)
+        .map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
     let label = format_label(format);
-    let key = format!("{}/{}-{label}.{}{}", dataset.name(), dataset.name(), format.extension(), compression.suffix());
+    let key = format!(
+        "{}/{}-{label}.{}{}",
+        dataset.name(),
+        dataset.name(),
+        format.extension(),
+        compression.suffix()
+    );
     let path = spec.bucket_dir.join(&key);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating {}: {e}", parent.display()))?;
     }
     let file = File::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let counts = adx_gen::encode(dataset, format, compression, &spec.config, &schema, BufWriter::with_capacity(1 << 20, file))
-        .map_err(|e| format!("generating {key}: {e}"))?;
+    let counts = adx_gen::encode(
+        dataset,
+        format,
+        compression,
+        &spec.config,
+        &schema,
+        BufWriter::with_capacity(1 << 20, file),
+    )
+    .map_err(|e| format!("generating {key}: {e}"))?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let event = match spec.events_dir {
         None => None,
@@ -106,9 +130,16 @@ pub fn write_sample(spec: &SampleSpec<'_>, dataset: Dataset, format: Format, com
                 .to_rfc3339_opts(SecondsFormat::Millis, true);
             let etag = format!("{:x}-{}-{}", spec.config.seed, bytes, spec.config.records);
             let event = object_created_event(spec.bucket, &key, bytes, &etag, &time);
-            let event_path = dir.join(format!("{}-{label}{}.json", dataset.name(), compression.suffix()));
-            std::fs::write(&event_path, serde_json::to_vec_pretty(&event).map_err(|e| e.to_string())?)
-                .map_err(|e| format!("writing {}: {e}", event_path.display()))?;
+            let event_path = dir.join(format!(
+                "{}-{label}{}.json",
+                dataset.name(),
+                compression.suffix()
+            ));
+            std::fs::write(
+                &event_path,
+                serde_json::to_vec_pretty(&event).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| format!("writing {}: {e}", event_path.display()))?;
             Some(event_path)
         }
     };

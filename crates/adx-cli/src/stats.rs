@@ -24,7 +24,11 @@ impl ProcessStats {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .unwrap_or(0.0);
-        ProcessStats { wall_s: started.elapsed().as_secs_f64(), cpu_s: cpu_seconds(), peak_rss_mib: hwm_kib / 1024.0 }
+        ProcessStats {
+            wall_s: started.elapsed().as_secs_f64(),
+            cpu_s: cpu_seconds(),
+            peak_rss_mib: hwm_kib / 1024.0,
+        }
     }
 }
 
@@ -33,6 +37,11 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(11) + tick(12)) / 100.0
 }

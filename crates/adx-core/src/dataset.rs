@@ -65,26 +65,49 @@ fn rfc3339(ms: i64) -> String {
 impl Dataset {
     /// Compiles a registered schema into a dataset.
     pub fn from_registered(registered: &RegisteredSchema) -> Result<Dataset, String> {
-        let schema = Schema::parse_str(&registered.definition).map_err(|e| format!("not a valid Avro schema: {e}"))?;
+        let schema = Schema::parse_str(&registered.definition)
+            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
         let json: serde_json::Value =
             serde_json::from_str(&registered.definition).map_err(|e| format!("not JSON: {e}"))?;
         let spec: DatasetSpec = match json.get("adx") {
-            Some(block) => serde_json::from_value(block.clone()).map_err(|e| format!("adx block: {e}"))?,
+            Some(block) => {
+                serde_json::from_value(block.clone()).map_err(|e| format!("adx block: {e}"))?
+            }
             None => return Err("the schema has no `adx` block (key, event_time, rules)".into()),
         };
         let shape = RecordShape::from_avro(&schema)?;
         if shape.name != registered.name {
-            return Err(format!("record name {} differs from the schema name {}", shape.name, registered.name));
+            return Err(format!(
+                "record name {} differs from the schema name {}",
+                shape.name, registered.name
+            ));
         }
-        let key = shape.position(&spec.key).ok_or_else(|| format!("key field {} is not a field", spec.key))?;
-        if !matches!(shape.fields[key].ty.kind, Kind::Str | Kind::Long | Kind::Int) {
-            return Err(format!("key field {} must be a string, int or long", spec.key));
+        let key = shape
+            .position(&spec.key)
+            .ok_or_else(|| format!("key field {} is not a field", spec.key))?;
+        if !matches!(
+            shape.fields[key].ty.kind,
+            Kind::Str | Kind::Long | Kind::Int
+        ) {
+            return Err(format!(
+                "key field {} must be a string, int or long",
+                spec.key
+            ));
         }
         let event_time = shape
             .position(&spec.event_time)
             .ok_or_else(|| format!("event_time field {} is not a field", spec.event_time))?;
-        if !matches!(shape.fields[event_time].ty, Ty { kind: Kind::TimestampMillis, nullable: false }) {
-            return Err(format!("event_time field {} must be a non-null timestamp-millis", spec.event_time));
+        if !matches!(
+            shape.fields[event_time].ty,
+            Ty {
+                kind: Kind::TimestampMillis,
+                nullable: false
+            }
+        ) {
+            return Err(format!(
+                "event_time field {} must be a non-null timestamp-millis",
+                spec.event_time
+            ));
         }
         let not_before_ms = match &spec.event_time_not_before {
             None => DEFAULT_NOT_BEFORE_MS,
@@ -109,7 +132,10 @@ impl Dataset {
 
     /// The record type of this dataset.
     pub fn record_ty(&self) -> Ty {
-        Ty { kind: Kind::Record(self.shape.clone()), nullable: false }
+        Ty {
+            kind: Kind::Record(self.shape.clone()),
+            nullable: false,
+        }
     }
 
     /// Event time of a record of this dataset, in epoch millis.
@@ -124,18 +150,31 @@ impl Dataset {
     }
 
     /// Applies the event-time window and the dataset's rules to a converted record.
-    pub fn validate(&self, record: &Datum, arrival_ms: i64, max_future_skew_ms: i64) -> Result<(), FieldError> {
+    pub fn validate(
+        &self,
+        record: &Datum,
+        arrival_ms: i64,
+        max_future_skew_ms: i64,
+    ) -> Result<(), FieldError> {
         let field = &self.shape.fields[self.event_time].name;
         let Some(t) = self.event_time_of(record) else {
             return Err(FieldError::new(field, "a timestamp", "none"));
         };
         if t < self.not_before_ms {
-            return Err(FieldError::new(field, format!("a time not before {}", rfc3339(self.not_before_ms)), rfc3339(t)));
+            return Err(FieldError::new(
+                field,
+                format!("a time not before {}", rfc3339(self.not_before_ms)),
+                rfc3339(t),
+            ));
         }
         if t > arrival_ms.saturating_add(max_future_skew_ms) {
             return Err(FieldError::new(
                 field,
-                format!("a time at most {} s after arrival at {}", max_future_skew_ms / 1000, rfc3339(arrival_ms)),
+                format!(
+                    "a time at most {} s after arrival at {}",
+                    max_future_skew_ms / 1000,
+                    rfc3339(arrival_ms)
+                ),
                 rfc3339(t),
             ));
         }
@@ -194,22 +233,30 @@ impl Catalog {
 
     /// Compiles (once per version id) a registered schema.
     pub fn compile(&self, registered: &RegisteredSchema) -> Result<Arc<Dataset>, CatalogError> {
-        let mut compiled = self.compiled.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut compiled = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(ds) = compiled.get(&registered.version_id) {
             return Ok(ds.clone());
         }
-        let ds = Dataset::from_registered(registered).map_err(|message| CatalogError::BadSchema {
-            name: registered.name.clone(),
-            version_id: registered.version_id.clone(),
-            message,
-        })?;
+        let ds =
+            Dataset::from_registered(registered).map_err(|message| CatalogError::BadSchema {
+                name: registered.name.clone(),
+                version_id: registered.version_id.clone(),
+                message,
+            })?;
         let ds = Arc::new(ds);
         compiled.insert(registered.version_id.clone(), ds.clone());
         Ok(ds)
     }
 
     /// The dataset `name` at its latest registered version, or `None` when there is none.
-    pub fn latest(&self, registry: &dyn SchemaRegistry, name: &str) -> Result<Option<Arc<Dataset>>, CatalogError> {
+    pub fn latest(
+        &self,
+        registry: &dyn SchemaRegistry,
+        name: &str,
+    ) -> Result<Option<Arc<Dataset>>, CatalogError> {
         match registry.latest(name)? {
             Some(registered) => self.compile(&registered).map(Some),
             None => Ok(None),

@@ -17,8 +17,16 @@ pub struct FieldError {
 
 impl FieldError {
     /// A new error at `field`.
-    pub fn new(field: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
-        Self { field: field.into(), expected: expected.into(), found: found.into() }
+    pub fn new(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            expected: expected.into(),
+            found: found.into(),
+        }
     }
 
     /// The same error seen from the parent: prefix the path with `segment`.
@@ -94,13 +102,21 @@ pub struct RecordError {
 impl RecordError {
     /// An error that names no field.
     pub fn new(kind: RecordErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), field: None }
+        Self {
+            kind,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// An error of `kind` built from a field error.
     pub fn from_field(kind: RecordErrorKind, error: FieldError) -> Self {
         let message = error.to_string();
-        Self { kind, message, field: Some(error.field) }
+        Self {
+            kind,
+            message,
+            field: Some(error.field),
+        }
     }
 }
 

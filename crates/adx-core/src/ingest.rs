@@ -7,7 +7,9 @@ use crate::dataset::{Catalog, CatalogError, Dataset};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::tracked::{SourceFault, TrackedRead};
-use crate::formats::{Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json};
+use crate::formats::{
+    Decoded, Format, Raw, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json,
+};
 use crate::naming::{object_base_name, quarantine_key};
 use crate::ports::{ObjectStore, SchemaRegistry, StoreError};
 use crate::quarantine::{Payload, QuarantineWriter};
@@ -61,18 +63,30 @@ pub struct Ports<'a> {
 fn catalog_error(e: CatalogError) -> IngestError {
     match e {
         CatalogError::Registry(e) => IngestError::Registry(e),
-        CatalogError::BadSchema { name, version_id, message } => {
-            IngestError::BadSchema { name, message: format!("version {version_id}: {message}") }
-        }
+        CatalogError::BadSchema {
+            name,
+            version_id,
+            message,
+        } => IngestError::BadSchema {
+            name,
+            message: format!("version {version_id}: {message}"),
+        },
     }
 }
 
 /// Ingests one landing object; returns the dataset name (or [`UNROUTED`]) and its report.
-pub fn ingest_object(ports: Ports<'_>, config: &IngestConfig, source: &ObjectSource) -> Result<(String, DatasetReport), IngestError> {
+pub fn ingest_object(
+    ports: Ports<'_>,
+    config: &IngestConfig,
+    source: &ObjectSource,
+) -> Result<(String, DatasetReport), IngestError> {
     let base = object_base_name(&source.bucket, &source.key, source.version.as_deref());
     let prefix = source.key.split('/').next().unwrap_or_default();
     let dataset = if source.key.contains('/') && !prefix.is_empty() {
-        ports.catalog.latest(ports.registry, prefix).map_err(catalog_error)?
+        ports
+            .catalog
+            .latest(ports.registry, prefix)
+            .map_err(catalog_error)?
     } else {
         None
     };
@@ -98,7 +112,10 @@ pub fn ingest_object(ports: Ports<'_>, config: &IngestConfig, source: &ObjectSou
     let tracked: Box<dyn Read + Send> = Box::new(TrackedRead::new(raw, fault.clone()));
     let mut run = Run::new(ports.store, config, source, &base, dataset.clone());
     let result = match decompress(tracked, compression) {
-        Err(e) => Err(Stop::Object(RecordError::new(RecordErrorKind::Object, format!("cannot start decompression: {e}")))),
+        Err(e) => Err(Stop::Object(RecordError::new(
+            RecordErrorKind::Object,
+            format!("cannot start decompression: {e}"),
+        ))),
         Ok(mut input) => {
             let mut emit = |d: Decoded<'_>| run.accept(d);
             match format {
@@ -110,7 +127,10 @@ pub fn ingest_object(ports: Ports<'_>, config: &IngestConfig, source: &ObjectSou
     };
     match result {
         Ok(()) if run.report.received == 0 => {
-            run.quarantine_object(&RecordError::new(RecordErrorKind::Object, "the object holds no records"))?;
+            run.quarantine_object(&RecordError::new(
+                RecordErrorKind::Object,
+                "the object holds no records",
+            ))?;
         }
         Ok(()) => {}
         Err(Stop::Infra(e)) => return Err(e),
@@ -143,10 +163,18 @@ fn quarantine_whole(
     let mut q = QuarantineWriter::new(store, &config.quarantine_bucket, key, dataset);
     q.write(source_json(source, None), error, Payload::None)?;
     let object = q.finish()?;
-    Ok(DatasetReport { received: 1, quarantined: 1, objects: object.into_iter().collect(), ..DatasetReport::default() })
+    Ok(DatasetReport {
+        received: 1,
+        quarantined: 1,
+        objects: object.into_iter().collect(),
+        ..DatasetReport::default()
+    })
 }
 
-fn source_json(source: &ObjectSource, position: Option<crate::formats::Position>) -> Map<String, Value> {
+fn source_json(
+    source: &ObjectSource,
+    position: Option<crate::formats::Position>,
+) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("bucket".into(), Value::String(source.bucket.clone()));
     map.insert("key".into(), Value::String(source.key.clone()));
@@ -159,6 +187,41 @@ fn source_json(source: &ObjectSource, position: Option<crate::formats::Position>
     map
 }
 
+/// The de-duplication set holds 128-bit xxh3 digests of the keys: already uniformly
+/// distributed, so the table hashes them by taking their low bits instead of hashing again.
+#[derive(Clone, Copy, Default)]
+struct KeyHashState;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::BuildHasher for KeyHashState {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used for u128 keys; fold anything else in so the hasher stays correct.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
+}
+
 /// The state of one object's ingestion.
 struct Run<'a> {
     config: &'a IngestConfig,
@@ -167,21 +230,38 @@ struct Run<'a> {
     dataset: Arc<Dataset>,
     curated: CuratedWriter<'a>,
     quarantine: QuarantineWriter<'a>,
-    seen: HashSet<u128>,
+    seen: HashSet<u128, KeyHashState>,
     report: DatasetReport,
 }
 
 impl<'a> Run<'a> {
-    fn new(store: &'a dyn ObjectStore, config: &'a IngestConfig, source: &'a ObjectSource, base: &str, dataset: Arc<Dataset>) -> Self {
+    fn new(
+        store: &'a dyn ObjectStore,
+        config: &'a IngestConfig,
+        source: &'a ObjectSource,
+        base: &str,
+        dataset: Arc<Dataset>,
+    ) -> Self {
         let qkey = quarantine_key(&dataset.name, source.arrival_ms, base);
         Run {
             config,
             source,
             source_uri: format!("s3://{}/{}", source.bucket, source.key),
-            curated: CuratedWriter::new(dataset.clone(), store, &config.curated_bucket, base, config.limits),
-            quarantine: QuarantineWriter::new(store, &config.quarantine_bucket, qkey, &dataset.name),
+            curated: CuratedWriter::new(
+                dataset.clone(),
+                store,
+                &config.curated_bucket,
+                base,
+                config.limits,
+            ),
+            quarantine: QuarantineWriter::new(
+                store,
+                &config.quarantine_bucket,
+                qkey,
+                &dataset.name,
+            ),
             dataset,
-            seen: HashSet::new(),
+            seen: HashSet::with_hasher(KeyHashState),
             report: DatasetReport::default(),
         }
     }
@@ -192,7 +272,11 @@ impl<'a> Run<'a> {
             Ok(record) => record,
             Err(error) => return self.reject(d.position, &error, d.raw, None),
         };
-        if let Err(e) = self.dataset.validate(&record, self.source.arrival_ms, self.config.max_future_skew_ms) {
+        if let Err(e) = self.dataset.validate(
+            &record,
+            self.source.arrival_ms,
+            self.config.max_future_skew_ms,
+        ) {
             let error = RecordError::from_field(RecordErrorKind::Rule, e);
             return self.reject(d.position, &error, d.raw, Some(&record));
         }
@@ -219,26 +303,29 @@ impl<'a> Run<'a> {
         &mut self,
         position: crate::formats::Position,
         error: &RecordError,
-        raw: &[u8],
+        raw: Raw<'_>,
         record: Option<&crate::Datum>,
     ) -> Result<(), IngestError> {
         let rendered;
-        let payload = if !raw.is_empty() {
-            Payload::Bytes(raw)
+        let bytes = raw.to_bytes();
+        let payload = if let Some(bytes) = &bytes {
+            Payload::Bytes(bytes)
         } else if let Some(record) = record {
             rendered = record.to_json(&self.dataset.record_ty()).to_string();
             Payload::Bytes(rendered.as_bytes())
         } else {
             Payload::None
         };
-        self.quarantine.write(source_json(self.source, Some(position)), error, payload)?;
+        self.quarantine
+            .write(source_json(self.source, Some(position)), error, payload)?;
         self.report.quarantined += 1;
         Ok(())
     }
 
     fn quarantine_object(&mut self, error: &RecordError) -> Result<(), IngestError> {
         self.report.received += 1;
-        self.quarantine.write(source_json(self.source, None), error, Payload::None)?;
+        self.quarantine
+            .write(source_json(self.source, None), error, Payload::None)?;
         self.report.quarantined += 1;
         Ok(())
     }
@@ -248,13 +335,22 @@ impl<'a> Run<'a> {
         if let Some(q) = self.quarantine.finish()? {
             self.report.objects.push(q);
         }
-        let written: u64 = self.report.objects.iter().filter(|o| o.kind == "curated").map(|o| o.records).sum();
+        let written: u64 = self
+            .report
+            .objects
+            .iter()
+            .filter(|o| o.kind == "curated")
+            .map(|o| o.records)
+            .sum();
         if !self.report.reconciles() || written != self.report.curated {
             return Err(IngestError::CountMismatch {
                 dataset: self.dataset.name.clone(),
                 detail: format!(
                     "received {} curated {} (rows written {written}) quarantined {} duplicates {}",
-                    self.report.received, self.report.curated, self.report.quarantined, self.report.duplicates
+                    self.report.received,
+                    self.report.curated,
+                    self.report.quarantined,
+                    self.report.duplicates
                 ),
             });
         }

@@ -17,7 +17,13 @@ pub fn object_base_name(bucket: &str, key: &str, version: Option<&str>) -> Strin
     let file = key.rsplit('/').next().unwrap_or(key);
     let safe: String = file
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect();
     format!("{safe}-{:016x}", (hash >> 64) as u64)
@@ -46,14 +52,35 @@ mod tests {
 
     #[test]
     fn names_are_stable_and_distinguish_versions() {
-        let a = object_base_name("landing", "ad_impressions/2026/batch 1+x.json.gz", Some("v1"));
-        assert_eq!(a, object_base_name("landing", "ad_impressions/2026/batch 1+x.json.gz", Some("v1")));
+        let a = object_base_name(
+            "landing",
+            "ad_impressions/2026/batch 1+x.json.gz",
+            Some("v1"),
+        );
+        assert_eq!(
+            a,
+            object_base_name(
+                "landing",
+                "ad_impressions/2026/batch 1+x.json.gz",
+                Some("v1")
+            )
+        );
         assert!(a.starts_with("batch_1_x.json.gz-"), "{a}");
-        assert_ne!(a, object_base_name("landing", "ad_impressions/2026/batch 1+x.json.gz", Some("v2")));
+        assert_ne!(
+            a,
+            object_base_name(
+                "landing",
+                "ad_impressions/2026/batch 1+x.json.gz",
+                Some("v2")
+            )
+        );
         assert_eq!(
             curated_key("ad_impressions", 1_764_212_400_000, "f-1", 2),
             "ad_impressions/dt=2025-11-27/hr=03/f-1-0002.parquet"
         );
-        assert_eq!(quarantine_key("_unrouted", 1_764_212_400_000, "f-1"), "_unrouted/dt=2025-11-27/f-1.jsonl");
+        assert_eq!(
+            quarantine_key("_unrouted", 1_764_212_400_000, "f-1"),
+            "_unrouted/dt=2025-11-27/f-1.jsonl"
+        );
     }
 }

@@ -61,12 +61,24 @@ impl<'a> QuarantineWriter<'a> {
     }
 
     /// Writes one entry; `source` describes where the record came from.
-    pub fn write(&mut self, source: Map<String, Value>, error: &RecordError, payload: Payload<'_>) -> Result<(), IngestError> {
+    pub fn write(
+        &mut self,
+        source: Map<String, Value>,
+        error: &RecordError,
+        payload: Payload<'_>,
+    ) -> Result<(), IngestError> {
         let mut line = Map::new();
         line.insert("dataset".into(), Value::String(self.dataset.clone()));
         line.insert("source".into(), Value::Object(source));
-        let err = ErrorOut { kind: error.kind, message: &error.message, field: error.field.as_deref() };
-        line.insert("error".into(), serde_json::to_value(err).unwrap_or(Value::Null));
+        let err = ErrorOut {
+            kind: error.kind,
+            message: &error.message,
+            field: error.field.as_deref(),
+        };
+        line.insert(
+            "error".into(),
+            serde_json::to_value(err).unwrap_or(Value::Null),
+        );
         match payload {
             Payload::Bytes(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => {

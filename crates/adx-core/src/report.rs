@@ -64,6 +64,9 @@ pub struct InvocationReport {
 impl InvocationReport {
     /// Adds a dataset's report.
     pub fn add(&mut self, dataset: &str, report: DatasetReport) {
-        self.datasets.entry(dataset.to_string()).or_default().merge(report);
+        self.datasets
+            .entry(dataset.to_string())
+            .or_default()
+            .merge(report);
     }
 }

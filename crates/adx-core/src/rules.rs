@@ -138,7 +138,9 @@ fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
             Some(name) => (name, true),
             None => (segment, false),
         };
-        let pos = here.position(name).ok_or_else(|| format!("path {text}: no field {name}"))?;
+        let pos = here
+            .position(name)
+            .ok_or_else(|| format!("path {text}: no field {name}"))?;
         steps.push(Step::Field(pos, name.to_string()));
         let mut ty = here.fields[pos].ty.clone();
         if each {
@@ -155,7 +157,13 @@ fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
     Ok(Path { steps, ty })
 }
 
-fn compile_checks(root: &RecordShape, fields: &[String], check: &Check, fits: fn(&Kind) -> bool, what: &str) -> Result<Vec<FieldCheck>, String> {
+fn compile_checks(
+    root: &RecordShape,
+    fields: &[String],
+    check: &Check,
+    fits: fn(&Kind) -> bool,
+    what: &str,
+) -> Result<Vec<FieldCheck>, String> {
     fields
         .iter()
         .map(|f| {
@@ -163,7 +171,10 @@ fn compile_checks(root: &RecordShape, fields: &[String], check: &Check, fits: fn
             if !fits(&path.ty.kind) {
                 return Err(format!("rule on {f}: the field is not {what}"));
             }
-            Ok(FieldCheck { path, check: check.clone() })
+            Ok(FieldCheck {
+                path,
+                check: check.clone(),
+            })
         })
         .collect()
 }
@@ -178,28 +189,83 @@ impl Rules {
         let any = |_: &Kind| true;
         for spec in specs {
             match spec {
-                RuleSpec::NonEmpty { fields } => rules.checks.extend(compile_checks(root, fields, &Check::NonEmpty, string, "a string")?),
-                RuleSpec::Min { fields, value } => rules.checks.extend(compile_checks(root, fields, &Check::Min(*value), number, "a number")?),
+                RuleSpec::NonEmpty { fields } => rules.checks.extend(compile_checks(
+                    root,
+                    fields,
+                    &Check::NonEmpty,
+                    string,
+                    "a string",
+                )?),
+                RuleSpec::Min { fields, value } => rules.checks.extend(compile_checks(
+                    root,
+                    fields,
+                    &Check::Min(*value),
+                    number,
+                    "a number",
+                )?),
                 RuleSpec::Pattern { fields, regex } => {
                     let re = Regex::new(regex).map_err(|e| format!("pattern {regex}: {e}"))?;
-                    rules.checks.extend(compile_checks(root, fields, &Check::Pattern(re), string, "a string")?)
+                    rules.checks.extend(compile_checks(
+                        root,
+                        fields,
+                        &Check::Pattern(re),
+                        string,
+                        "a string",
+                    )?)
                 }
-                RuleSpec::MinItems { fields, value } => rules.checks.extend(compile_checks(root, fields, &Check::MinItems(*value), array, "an array")?),
-                RuleSpec::When { condition, require, forbid } => {
+                RuleSpec::MinItems { fields, value } => rules.checks.extend(compile_checks(
+                    root,
+                    fields,
+                    &Check::MinItems(*value),
+                    array,
+                    "an array",
+                )?),
+                RuleSpec::When {
+                    condition,
+                    require,
+                    forbid,
+                } => {
                     let path = compile_path(root, &condition.field)?;
                     if path.steps.iter().any(|s| matches!(s, Step::Each)) {
-                        return Err(format!("condition on {}: `[]` is not allowed", condition.field));
+                        return Err(format!(
+                            "condition on {}: `[]` is not allowed",
+                            condition.field
+                        ));
                     }
                     let (cond, said) = match (&condition.equals, condition.present) {
-                        (Some(v), None) => (Condition::Equals(v.clone()), format!("{} is {v}", condition.field)),
-                        (None, Some(p)) => {
-                            (Condition::Present(p), format!("{} is {}", condition.field, if p { "present" } else { "absent" }))
+                        (Some(v), None) => (
+                            Condition::Equals(v.clone()),
+                            format!("{} is {v}", condition.field),
+                        ),
+                        (None, Some(p)) => (
+                            Condition::Present(p),
+                            format!(
+                                "{} is {}",
+                                condition.field,
+                                if p { "present" } else { "absent" }
+                            ),
+                        ),
+                        _ => {
+                            return Err(format!(
+                                "condition on {}: give exactly one of equals, present",
+                                condition.field
+                            ));
                         }
-                        _ => return Err(format!("condition on {}: give exactly one of equals, present", condition.field)),
                     };
-                    let mut checks = compile_checks(root, require, &Check::Required(said.clone()), any, "")?;
-                    checks.extend(compile_checks(root, forbid, &Check::Forbidden(said), any, "")?);
-                    rules.whens.push(When { path, condition: cond, checks });
+                    let mut checks =
+                        compile_checks(root, require, &Check::Required(said.clone()), any, "")?;
+                    checks.extend(compile_checks(
+                        root,
+                        forbid,
+                        &Check::Forbidden(said),
+                        any,
+                        "",
+                    )?);
+                    rules.whens.push(When {
+                        path,
+                        condition: cond,
+                        checks,
+                    });
                 }
             }
         }
@@ -209,12 +275,16 @@ impl Rules {
     /// Checks a record; the first broken rule is returned.
     pub fn check(&self, record: &Datum) -> Result<(), FieldError> {
         for c in &self.checks {
-            visit(record, &c.path.steps, &mut |d| apply(&c.check, d, &c.path.ty))?;
+            visit(record, &c.path.steps, &mut |d| {
+                apply(&c.check, d, &c.path.ty)
+            })?;
         }
         for w in &self.whens {
             if condition_holds(record, w) {
                 for c in &w.checks {
-                    visit_all(record, &c.path.steps, &mut |d| apply(&c.check, d, &c.path.ty))?;
+                    visit_all(record, &c.path.steps, &mut |d| {
+                        apply(&c.check, d, &c.path.ty)
+                    })?;
                 }
             }
         }
@@ -230,7 +300,7 @@ fn condition_holds(record: &Datum, when: &When) -> bool {
     });
     let value = value.unwrap_or(&Datum::Null);
     match &when.condition {
-        Condition::Present(p) => !value.is_null() == *p,
+        Condition::Present(p) => value.is_null() != *p,
         Condition::Equals(expected) => render(value, &when.path.ty).is_some_and(|v| v == *expected),
     }
 }
@@ -249,16 +319,29 @@ fn render(value: &Datum, ty: &Ty) -> Option<String> {
 }
 
 /// Visits non-null values at `steps`.
-fn visit<'a>(d: &'a Datum, steps: &[Step], f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>) -> Result<(), FieldError> {
+fn visit<'a>(
+    d: &'a Datum,
+    steps: &[Step],
+    f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>,
+) -> Result<(), FieldError> {
     walk(d, steps, f, false)
 }
 
 /// Visits values at `steps`, nulls included (for require/forbid).
-fn visit_all<'a>(d: &'a Datum, steps: &[Step], f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>) -> Result<(), FieldError> {
+fn visit_all<'a>(
+    d: &'a Datum,
+    steps: &[Step],
+    f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>,
+) -> Result<(), FieldError> {
     walk(d, steps, f, true)
 }
 
-fn walk<'a>(d: &'a Datum, steps: &[Step], f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>, nulls: bool) -> Result<(), FieldError> {
+fn walk<'a>(
+    d: &'a Datum,
+    steps: &[Step],
+    f: &mut dyn FnMut(&'a Datum) -> Result<(), FieldError>,
+    nulls: bool,
+) -> Result<(), FieldError> {
     let Some((step, rest)) = steps.split_first() else {
         return if d.is_null() && !nulls { Ok(()) } else { f(d) };
     };
@@ -275,7 +358,9 @@ fn walk<'a>(d: &'a Datum, steps: &[Step], f: &mut dyn FnMut(&'a Datum) -> Result
         }
         // A null record or array on the way: nothing below it to check, unless the rule
         // wants to see absent values, in which case the leaf is absent.
-        (_, Datum::Null) if nulls && rest.iter().all(|s| matches!(s, Step::Field(..))) => f(&Datum::Null),
+        (_, Datum::Null) if nulls && rest.iter().all(|s| matches!(s, Step::Field(..))) => {
+            f(&Datum::Null)
+        }
         _ => Ok(()),
     }
 }
@@ -283,7 +368,11 @@ fn walk<'a>(d: &'a Datum, steps: &[Step], f: &mut dyn FnMut(&'a Datum) -> Result
 fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
     match check {
         Check::NonEmpty => match d {
-            Datum::Str(s) if s.trim().is_empty() => Err(FieldError::new("", "a non-empty string", format!("\"{s}\""))),
+            Datum::Str(s) if s.trim().is_empty() => Err(FieldError::new(
+                "",
+                "a non-empty string",
+                format!("\"{s}\""),
+            )),
             _ => Ok(()),
         },
         Check::Min(min) => {
@@ -295,26 +384,38 @@ fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
                 _ => return Ok(()),
             };
             if v < *min {
-                Err(FieldError::new("", format!("a value >= {min}"), render(d, ty).unwrap_or_default()))
+                Err(FieldError::new(
+                    "",
+                    format!("a value >= {min}"),
+                    render(d, ty).unwrap_or_default(),
+                ))
             } else {
                 Ok(())
             }
         }
         Check::Pattern(re) => match d {
-            Datum::Str(s) if !re.is_match(s) => {
-                Err(FieldError::new("", format!("a value matching {}", re.as_str()), format!("\"{}\"", shorten(s))))
-            }
+            Datum::Str(s) if !re.is_match(s) => Err(FieldError::new(
+                "",
+                format!("a value matching {}", re.as_str()),
+                format!("\"{}\"", shorten(s)),
+            )),
             _ => Ok(()),
         },
         Check::MinItems(n) => match d {
-            Datum::Array(items) if items.len() < *n => {
-                Err(FieldError::new("", format!("at least {n} item(s)"), format!("{} item(s)", items.len())))
-            }
+            Datum::Array(items) if items.len() < *n => Err(FieldError::new(
+                "",
+                format!("at least {n} item(s)"),
+                format!("{} item(s)", items.len()),
+            )),
             _ => Ok(()),
         },
         Check::Required(when) => {
             if d.is_null() {
-                Err(FieldError::new("", format!("a value, since {when}"), "none"))
+                Err(FieldError::new(
+                    "",
+                    format!("a value, since {when}"),
+                    "none",
+                ))
             } else {
                 Ok(())
             }
@@ -323,7 +424,11 @@ fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
             if d.is_null() {
                 Ok(())
             } else {
-                Err(FieldError::new("", format!("no value, since {when}"), render(d, ty).unwrap_or_else(|| "a value".into())))
+                Err(FieldError::new(
+                    "",
+                    format!("no value, since {when}"),
+                    render(d, ty).unwrap_or_else(|| "a value".into()),
+                ))
             }
         }
     }

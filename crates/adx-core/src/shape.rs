@@ -75,7 +75,10 @@ pub struct EnumShape {
 impl EnumShape {
     /// Index of `symbol`, if it is one.
     pub fn index_of(&self, symbol: &str) -> Option<u32> {
-        self.symbols.iter().position(|s| s == symbol).map(|i| i as u32)
+        self.symbols
+            .iter()
+            .position(|s| s == symbol)
+            .map(|i| i as u32)
     }
 }
 
@@ -106,11 +109,23 @@ impl RecordShape {
         self.index.get(name).copied()
     }
 
+    /// Position of field `name`, looking first at `hint` (inputs usually keep schema order,
+    /// so this is one comparison per field instead of a hash lookup).
+    pub fn position_from(&self, name: &str, hint: usize) -> Option<usize> {
+        match self.fields.get(hint) {
+            Some(f) if f.name == name => Some(hint),
+            _ => self.fields.iter().position(|f| f.name == name),
+        }
+    }
+
     /// Compiles an Avro record schema.
     pub fn from_avro(schema: &Schema) -> Result<Arc<RecordShape>, String> {
         match compile(schema, &mut HashMap::new())?.kind {
             Kind::Record(r) => Ok(r),
-            other => Err(format!("the top-level schema must be a record, not {}", other.describe())),
+            other => Err(format!(
+                "the top-level schema must be a record, not {}",
+                other.describe()
+            )),
         }
     }
 }
@@ -118,7 +133,12 @@ impl RecordShape {
 type Named = HashMap<String, Kind>;
 
 fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
-    let plain = |kind| Ok(Ty { kind, nullable: false });
+    let plain = |kind| {
+        Ok(Ty {
+            kind,
+            nullable: false,
+        })
+    };
     match schema {
         Schema::Boolean => plain(Kind::Bool),
         Schema::Int => plain(Kind::Int),
@@ -128,7 +148,10 @@ fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
         Schema::String => plain(Kind::Str),
         Schema::TimestampMillis => plain(Kind::TimestampMillis),
         Schema::Enum(e) => {
-            let shape = Arc::new(EnumShape { name: e.name.name().to_string(), symbols: e.symbols.clone() });
+            let shape = Arc::new(EnumShape {
+                name: e.name.name().to_string(),
+                symbols: e.symbols.clone(),
+            });
             named.insert(e.name.fullname(None), Kind::Enum(shape.clone()));
             plain(Kind::Enum(shape))
         }
@@ -148,7 +171,10 @@ fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
 
 fn compile_union(u: &UnionSchema, named: &mut Named) -> Result<Ty, String> {
     let variants = u.variants();
-    let non_null: Vec<&Schema> = variants.iter().filter(|s| !matches!(s, Schema::Null)).collect();
+    let non_null: Vec<&Schema> = variants
+        .iter()
+        .filter(|s| !matches!(s, Schema::Null))
+        .collect();
     if variants.len() != 2 || non_null.len() != 1 {
         return Err("only unions of null and one type are supported".into());
     }
@@ -169,10 +195,25 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
                     .map_err(|e| format!("field {}: default does not fit: {e}", f.name))?,
             ),
         };
-        fields.push(FieldShape { name: f.name.clone(), ty, default });
+        fields.push(FieldShape {
+            name: f.name.clone(),
+            ty,
+            default,
+        });
     }
-    let index = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-    let shape = Arc::new(RecordShape { name: r.name.name().to_string(), fields, index });
+    let index = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
+    let shape = Arc::new(RecordShape {
+        name: r.name.name().to_string(),
+        fields,
+        index,
+    });
     named.insert(r.name.fullname(None), Kind::Record(shape.clone()));
-    Ok(Ty { kind: Kind::Record(shape), nullable: false })
+    Ok(Ty {
+        kind: Kind::Record(shape),
+        nullable: false,
+    })
 }

@@ -35,11 +35,19 @@ impl Adapters {
                 )));
             }
         };
-        Ok(Adapters { store, registry, catalog: Catalog::new() })
+        Ok(Adapters {
+            store,
+            registry,
+            catalog: Catalog::new(),
+        })
     }
 
     /// The ports the core works through.
     pub fn ports(&self) -> Ports<'_> {
-        Ports { store: self.store.as_ref(), registry: self.registry.as_ref(), catalog: &self.catalog }
+        Ports {
+            store: self.store.as_ref(),
+            registry: self.registry.as_ref(),
+            catalog: &self.catalog,
+        }
     }
 }

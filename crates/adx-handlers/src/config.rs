@@ -19,11 +19,18 @@ pub struct HandlerConfig {
     pub schema_dir: Option<PathBuf>,
 }
 
-fn parse_var<T: std::str::FromStr>(get: &dyn Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, HandlerError> {
+fn parse_var<T: std::str::FromStr>(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, HandlerError> {
     match get(name) {
         None => Ok(default),
         Some(v) if v.trim().is_empty() => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| HandlerError::Config(format!("{name}={v} is not a valid number"))),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| HandlerError::Config(format!("{name}={v} is not a valid number"))),
     }
 }
 
@@ -34,7 +41,9 @@ impl HandlerConfig {
     }
 
     /// Reads the settings through `get` (the environment, or a map in tests).
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<HandlerConfig, HandlerError> {
+    pub fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<HandlerConfig, HandlerError> {
         let required = |name: &str| {
             get(name)
                 .filter(|v| !v.trim().is_empty())
@@ -56,9 +65,15 @@ impl HandlerConfig {
                 max_future_skew_ms: skew_seconds.saturating_mul(1000),
                 limits,
             },
-            registry_name: get("REGISTRY_NAME").filter(|v| !v.is_empty()).unwrap_or_else(|| "advertisex".into()),
-            store_root: get("ADX_STORE_ROOT").filter(|v| !v.is_empty()).map(PathBuf::from),
-            schema_dir: get("ADX_SCHEMA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from),
+            registry_name: get("REGISTRY_NAME")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "advertisex".into()),
+            store_root: get("ADX_STORE_ROOT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            schema_dir: get("ADX_SCHEMA_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         })
     }
 }
@@ -69,18 +84,35 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<HandlerConfig, HandlerError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         HandlerConfig::from_lookup(&|k| map.get(k).cloned())
     }
 
     #[test]
     fn reads_names_and_defaults() {
-        let c = config(&[("CURATED_BUCKET", "c"), ("QUARANTINE_BUCKET", "q"), ("MAX_FUTURE_SKEW_SECONDS", "60")]).unwrap();
+        let c = config(&[
+            ("CURATED_BUCKET", "c"),
+            ("QUARANTINE_BUCKET", "q"),
+            ("MAX_FUTURE_SKEW_SECONDS", "60"),
+        ])
+        .unwrap();
         assert_eq!(c.ingest.curated_bucket, "c");
         assert_eq!(c.ingest.max_future_skew_ms, 60_000);
         assert_eq!(c.registry_name, "advertisex");
         assert!(c.store_root.is_none());
-        assert!(matches!(config(&[("QUARANTINE_BUCKET", "q")]), Err(HandlerError::Config(m)) if m.contains("CURATED_BUCKET")));
-        assert!(config(&[("CURATED_BUCKET", "c"), ("QUARANTINE_BUCKET", "q"), ("ADX_PART_BYTES", "big")]).is_err());
+        assert!(
+            matches!(config(&[("QUARANTINE_BUCKET", "q")]), Err(HandlerError::Config(m)) if m.contains("CURATED_BUCKET"))
+        );
+        assert!(
+            config(&[
+                ("CURATED_BUCKET", "c"),
+                ("QUARANTINE_BUCKET", "q"),
+                ("ADX_PART_BYTES", "big")
+            ])
+            .is_err()
+        );
     }
 }

@@ -7,7 +7,11 @@ use adx_core::{InvocationReport, ingest_object};
 use aws_lambda_events::event::s3::S3Event;
 
 /// Handles one S3 event; fails (so Lambda retries) on any store or registry fault.
-pub fn handle_s3_event(adapters: &Adapters, config: &HandlerConfig, event: &S3Event) -> Result<InvocationReport, HandlerError> {
+pub fn handle_s3_event(
+    adapters: &Adapters,
+    config: &HandlerConfig,
+    event: &S3Event,
+) -> Result<InvocationReport, HandlerError> {
     let mut report = InvocationReport::default();
     for record in &event.records {
         let Some(source) = object_source(record).map_err(HandlerError::Event)? else {

@@ -18,8 +18,18 @@ pub fn object_source(record: &S3EventRecord) -> Result<Option<ObjectSource>, Str
     if !name.starts_with("ObjectCreated") {
         return Ok(None);
     }
-    let bucket = record.s3.bucket.name.clone().ok_or("a record without s3.bucket.name")?;
-    let raw_key = record.s3.object.key.as_deref().ok_or("a record without s3.object.key")?;
+    let bucket = record
+        .s3
+        .bucket
+        .name
+        .clone()
+        .ok_or("a record without s3.bucket.name")?;
+    let raw_key = record
+        .s3
+        .object
+        .key
+        .as_deref()
+        .ok_or("a record without s3.object.key")?;
     let version = record
         .s3
         .object
@@ -36,15 +46,29 @@ pub fn object_source(record: &S3EventRecord) -> Result<Option<ObjectSource>, Str
 }
 
 /// What S3 leaves unescaped in event keys (besides letters and digits); a space becomes `+`.
-const KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b' ');
+const KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b' ');
 
 /// Encodes a key as S3 does in event notifications.
 pub fn encode_key(key: &str) -> String {
-    utf8_percent_encode(key, KEY_ESCAPES).to_string().replace(' ', "+")
+    utf8_percent_encode(key, KEY_ESCAPES)
+        .to_string()
+        .replace(' ', "+")
 }
 
 /// The notification S3 sends for one `ObjectCreated:Put`, as JSON (for `adx`, tests and demos).
-pub fn object_created_event(bucket: &str, key: &str, size: u64, etag: &str, event_time_rfc3339: &str) -> Value {
+pub fn object_created_event(
+    bucket: &str,
+    key: &str,
+    size: u64,
+    etag: &str,
+    event_time_rfc3339: &str,
+) -> Value {
     json!({"Records": [{
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -84,7 +108,10 @@ mod tests {
 
     #[test]
     fn keys_are_url_decoded() {
-        assert_eq!(decode_key("ad_impressions/a+b%2Bc/%C3%A9t%C3%A9.json"), "ad_impressions/a b+c/été.json");
+        assert_eq!(
+            decode_key("ad_impressions/a+b%2Bc/%C3%A9t%C3%A9.json"),
+            "ad_impressions/a b+c/été.json"
+        );
     }
 
     #[test]
@@ -102,7 +129,10 @@ mod tests {
         )
         .unwrap();
         let first = object_source(&event.records[0]).unwrap().unwrap();
-        assert_eq!((first.key.as_str(), first.version.as_deref()), ("click_conversions/x y.csv", Some("abc")));
+        assert_eq!(
+            (first.key.as_str(), first.version.as_deref()),
+            ("click_conversions/x y.csv", Some("abc"))
+        );
         assert_eq!(first.arrival_ms, 1_795_748_400_000);
         assert!(object_source(&event.records[1]).unwrap().is_none());
     }

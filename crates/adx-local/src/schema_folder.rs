@@ -17,11 +17,21 @@ pub struct LocalSchemaFolder {
 pub fn version_id_of(definition: &str) -> String {
     let h = xxh3_128(definition.as_bytes()).to_be_bytes();
     let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 fn registry_error(operation: String, e: impl std::fmt::Display) -> RegistryError {
-    RegistryError { operation, message: e.to_string() }
+    RegistryError {
+        operation,
+        message: e.to_string(),
+    }
 }
 
 impl LocalSchemaFolder {
@@ -42,10 +52,12 @@ impl LocalSchemaFolder {
 
     /// Names of the schemas in the folder, sorted.
     pub fn names(&self) -> Result<Vec<String>, RegistryError> {
-        let entries = fs::read_dir(&self.dir).map_err(|e| registry_error(format!("list {}", self.dir.display()), e))?;
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|e| registry_error(format!("list {}", self.dir.display()), e))?;
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| registry_error(format!("list {}", self.dir.display()), e))?;
+            let entry =
+                entry.map_err(|e| registry_error(format!("list {}", self.dir.display()), e))?;
             let file = entry.file_name().to_string_lossy().to_string();
             if let Some(name) = file.strip_suffix(".avsc") {
                 names.push(name.to_string());
@@ -72,7 +84,10 @@ impl SchemaRegistry for LocalSchemaFolder {
                 if self.dir.is_dir() {
                     Ok(None)
                 } else {
-                    Err(registry_error(format!("read {}", self.dir.display()), "the schema folder does not exist"))
+                    Err(registry_error(
+                        format!("read {}", self.dir.display()),
+                        "the schema folder does not exist",
+                    ))
                 }
             }
             Err(e) => Err(registry_error(format!("read {}", path.display()), e)),
@@ -98,14 +113,25 @@ mod tests {
     #[test]
     fn finds_schemas_by_name_and_by_stable_id() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("ds.avsc"), "{\"type\":\"record\",\"name\":\"ds\",\"fields\":[]}").unwrap();
+        fs::write(
+            dir.path().join("ds.avsc"),
+            "{\"type\":\"record\",\"name\":\"ds\",\"fields\":[]}",
+        )
+        .unwrap();
         let folder = LocalSchemaFolder::new(dir.path());
         let latest = folder.latest("ds").unwrap().unwrap();
         assert_eq!(latest.version_id.len(), 36);
         assert_eq!(latest.version_id, version_id_of(&latest.definition));
-        assert_eq!(folder.by_version_id(&latest.version_id).unwrap(), Some(latest));
+        assert_eq!(
+            folder.by_version_id(&latest.version_id).unwrap(),
+            Some(latest)
+        );
         assert_eq!(folder.latest("nope").unwrap(), None);
         assert_eq!(folder.latest("../etc").unwrap(), None);
-        assert!(LocalSchemaFolder::new(dir.path().join("missing")).latest("ds").is_err());
+        assert!(
+            LocalSchemaFolder::new(dir.path().join("missing"))
+                .latest("ds")
+                .is_err()
+        );
     }
 }

@@ -16,8 +16,18 @@ pub struct LocalStore {
 
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
-fn failed(operation: &'static str, bucket: &str, key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Failed { operation, bucket: bucket.to_string(), key: key.to_string(), message: e.to_string() }
+fn failed(
+    operation: &'static str,
+    bucket: &str,
+    key: &str,
+    e: impl std::fmt::Display,
+) -> StoreError {
+    StoreError::Failed {
+        operation,
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        message: e.to_string(),
+    }
 }
 
 impl LocalStore {
@@ -37,9 +47,16 @@ impl LocalStore {
         let safe = !bucket.is_empty()
             && !bucket.contains('/')
             && !key.is_empty()
-            && relative.components().all(|c| matches!(c, Component::Normal(_)));
+            && relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
         if !safe {
-            return Err(failed("resolve", bucket, key, "the key is not a plain relative path"));
+            return Err(failed(
+                "resolve",
+                bucket,
+                key,
+                "the key is not a plain relative path",
+            ));
         }
         Ok(self.root.join(bucket).join(relative))
     }
@@ -56,15 +73,27 @@ struct LocalWriter {
 impl ObjectWriter for LocalWriter {
     fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         match self.file.as_mut() {
-            Some(file) => file.write_all(bytes).map_err(|e| failed("write", &self.bucket, &self.key, e)),
-            None => Err(failed("write", &self.bucket, &self.key, "the object is already finished")),
+            Some(file) => file
+                .write_all(bytes)
+                .map_err(|e| failed("write", &self.bucket, &self.key, e)),
+            None => Err(failed(
+                "write",
+                &self.bucket,
+                &self.key,
+                "the object is already finished",
+            )),
         }
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
-        let file = self.file.take().ok_or_else(|| failed("write", &self.bucket, &self.key, "finished twice"))?;
-        file.into_inner().map_err(|e| failed("write", &self.bucket, &self.key, e.error()))?;
-        fs::rename(&self.temp, &self.target).map_err(|e| failed("rename", &self.bucket, &self.key, e))
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| failed("write", &self.bucket, &self.key, "finished twice"))?;
+        file.into_inner()
+            .map_err(|e| failed("write", &self.bucket, &self.key, e.error()))?;
+        fs::rename(&self.temp, &self.target)
+            .map_err(|e| failed("rename", &self.bucket, &self.key, e))
     }
 }
 
@@ -80,19 +109,25 @@ impl ObjectStore for LocalStore {
         let path = self.path_of(bucket, key)?;
         match File::open(&path) {
             Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(StoreError::NotFound { bucket: bucket.to_string(), key: key.to_string() })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            }),
             Err(e) => Err(failed("get", bucket, key, e)),
         }
     }
 
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
         let target = self.path_of(bucket, key)?;
-        let parent = target.parent().ok_or_else(|| failed("put", bucket, key, "no parent directory"))?;
+        let parent = target
+            .parent()
+            .ok_or_else(|| failed("put", bucket, key, "no parent directory"))?;
         fs::create_dir_all(parent).map_err(|e| failed("put", bucket, key, e))?;
         let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let temp = parent.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
         let file = File::create(&temp).map_err(|e| failed("put", bucket, key, e))?;
         Ok(Box::new(LocalWriter {
@@ -120,9 +155,15 @@ mod tests {
         w.write(b"world").unwrap();
         w.finish().unwrap();
         let mut text = String::new();
-        store.get("bucket", key).unwrap().read_to_string(&mut text).unwrap();
+        store
+            .get("bucket", key)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
         assert_eq!(text, "hello world");
-        let leftovers = fs::read_dir(dir.path().join("bucket/a b/c+d")).unwrap().count();
+        let leftovers = fs::read_dir(dir.path().join("bucket/a b/c+d"))
+            .unwrap()
+            .count();
         assert_eq!(leftovers, 1, "no temp file stays behind");
     }
 
@@ -134,7 +175,10 @@ mod tests {
         w.write(b"partial").unwrap();
         drop(w);
         assert_eq!(fs::read_dir(dir.path().join("b/k")).unwrap().count(), 0);
-        assert!(matches!(store.get("b", "k/x"), Err(StoreError::NotFound { .. })));
+        assert!(matches!(
+            store.get("b", "k/x"),
+            Err(StoreError::NotFound { .. })
+        ));
         assert!(store.get("b", "../etc/passwd").is_err());
     }
 }

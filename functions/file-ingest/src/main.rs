@@ -8,16 +8,22 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().with_target(false).without_time().init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .init();
     let config = Arc::new(HandlerConfig::from_env()?);
     let adapters = Arc::new(Adapters::from_config(&config)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
         let config = config.clone();
         let adapters = adapters.clone();
         async move {
-            let report = tokio::task::spawn_blocking(move || handle_s3_event(&adapters, &config, &event.payload))
-                .await
-                .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))??;
+            let report = tokio::task::spawn_blocking(move || {
+                handle_s3_event(&adapters, &config, &event.payload)
+            })
+            .await
+            .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))??;
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
     }))

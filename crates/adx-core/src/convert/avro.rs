@@ -40,9 +40,9 @@ pub fn avro_to_datum(value: Value, ty: &Ty) -> Result<Datum, FieldError> {
     }
     match (&ty.kind, value) {
         (Kind::Str, Value::String(s)) => Ok(Datum::Str(s)),
-        (Kind::Str, Value::Bytes(b)) => {
-            String::from_utf8(b).map(Datum::Str).map_err(|_| FieldError::new("", "a string", "bytes that are not UTF-8"))
-        }
+        (Kind::Str, Value::Bytes(b)) => String::from_utf8(b)
+            .map(Datum::Str)
+            .map_err(|_| FieldError::new("", "a string", "bytes that are not UTF-8")),
         (Kind::Long, Value::Long(v)) => Ok(Datum::Long(v)),
         (Kind::Long, Value::Int(v)) => Ok(Datum::Long(v.into())),
         (Kind::Int, Value::Int(v)) => Ok(Datum::Int(v)),
@@ -54,12 +54,22 @@ pub fn avro_to_datum(value: Value, ty: &Ty) -> Result<Datum, FieldError> {
         (Kind::Float, Value::Long(v)) => Ok(Datum::Float(v as f32)),
         (Kind::Float, Value::Int(v)) => Ok(Datum::Float(v as f32)),
         (Kind::Bool, Value::Boolean(b)) => Ok(Datum::Bool(b)),
-        (Kind::TimestampMillis, Value::TimestampMillis(v) | Value::Long(v)) => Ok(Datum::Timestamp(v)),
-        (Kind::TimestampMillis, Value::TimestampMicros(v)) => Ok(Datum::Timestamp(v.div_euclid(1000))),
-        (Kind::Enum(e), Value::Enum(_, symbol) | Value::String(symbol)) => match e.index_of(&symbol) {
-            Some(i) => Ok(Datum::Enum(i)),
-            None => Err(FieldError::new("", ty.kind.describe(), format!("enum symbol {symbol}"))),
-        },
+        (Kind::TimestampMillis, Value::TimestampMillis(v) | Value::Long(v)) => {
+            Ok(Datum::Timestamp(v))
+        }
+        (Kind::TimestampMillis, Value::TimestampMicros(v)) => {
+            Ok(Datum::Timestamp(v.div_euclid(1000)))
+        }
+        (Kind::Enum(e), Value::Enum(_, symbol) | Value::String(symbol)) => {
+            match e.index_of(&symbol) {
+                Some(i) => Ok(Datum::Enum(i)),
+                None => Err(FieldError::new(
+                    "",
+                    ty.kind.describe(),
+                    format!("enum symbol {symbol}"),
+                )),
+            }
+        }
         (Kind::Record(shape), Value::Record(fields)) => avro_to_record(fields, shape),
         (Kind::Array(item), Value::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
@@ -73,7 +83,10 @@ pub fn avro_to_datum(value: Value, ty: &Ty) -> Result<Datum, FieldError> {
 }
 
 /// Converts the fields of an Avro record to a record of `shape`, matching fields by name.
-pub fn avro_to_record(mut fields: Vec<(String, Value)>, shape: &RecordShape) -> Result<Datum, FieldError> {
+pub fn avro_to_record(
+    mut fields: Vec<(String, Value)>,
+    shape: &RecordShape,
+) -> Result<Datum, FieldError> {
     let mut out = Vec::with_capacity(shape.fields.len());
     for (i, field) in shape.fields.iter().enumerate() {
         // Writers usually keep the reader's order: look at the same position first.
@@ -89,7 +102,13 @@ pub fn avro_to_record(mut fields: Vec<(String, Value)>, shape: &RecordShape) -> 
             }
             None => match &field.default {
                 Some(d) => d.clone(),
-                None => return Err(FieldError::new(&field.name, field.ty.kind.describe(), "no such field")),
+                None => {
+                    return Err(FieldError::new(
+                        &field.name,
+                        field.ty.kind.describe(),
+                        "no such field",
+                    ));
+                }
             },
         };
         out.push(datum);
@@ -117,14 +136,28 @@ mod tests {
         let written = vec![
             ("e".to_string(), Value::Enum(0, "Z".into())),
             ("a".to_string(), Value::Int(7)),
-            ("b".to_string(), Value::Union(1, Box::new(Value::String("s".into())))),
+            (
+                "b".to_string(),
+                Value::Union(1, Box::new(Value::String("s".into()))),
+            ),
         ];
         assert_eq!(
             avro_to_record(written, &shape).unwrap(),
-            Datum::Record(vec![Datum::Long(7), Datum::Str("s".into()), Datum::Str("x".into()), Datum::Enum(2)])
+            Datum::Record(vec![
+                Datum::Long(7),
+                Datum::Str("s".into()),
+                Datum::Str("x".into()),
+                Datum::Enum(2)
+            ])
         );
-        let written = vec![("a".to_string(), Value::Int(7)), ("e".to_string(), Value::Enum(0, "Q".into()))];
+        let written = vec![
+            ("a".to_string(), Value::Int(7)),
+            ("e".to_string(), Value::Enum(0, "Q".into())),
+        ];
         let err = avro_to_record(written, &shape).unwrap_err();
-        assert_eq!((err.field.as_str(), err.found.as_str()), ("e", "enum symbol Q"));
+        assert_eq!(
+            (err.field.as_str(), err.found.as_str()),
+            ("e", "enum symbol Q")
+        );
     }
 }

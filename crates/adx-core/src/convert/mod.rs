@@ -4,5 +4,6 @@
 
 pub mod avro;
 pub mod json;
+pub mod seed;
 pub mod text;
 pub mod timestamp;

@@ -1,11 +1,12 @@
 //! Text cell → [`Datum`], for CSV: an empty cell is null; numbers, booleans, enums and
 //! timestamps are parsed from text; a record or array cell holds JSON text.
 
-use crate::convert::json::json_to_datum;
+use crate::convert::seed::{DatumSeed, SeedContext};
 use crate::convert::timestamp::parse_timestamp_millis;
 use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
 use crate::shape::{Kind, Ty};
+use serde::de::DeserializeSeed;
 
 fn mismatch(ty: &Ty, text: &str) -> FieldError {
     FieldError::new("", ty.kind.describe(), format!("\"{}\"", shorten(text)))
@@ -22,21 +23,53 @@ pub fn text_to_datum(text: &str, ty: &Ty) -> Result<Datum, FieldError> {
     }
     match &ty.kind {
         Kind::Str => Ok(Datum::Str(text.to_string())),
-        Kind::Long => text.trim().parse().map(Datum::Long).map_err(|_| mismatch(ty, text)),
-        Kind::Int => text.trim().parse().map(Datum::Int).map_err(|_| mismatch(ty, text)),
-        Kind::Double => text.trim().parse().map(Datum::Double).map_err(|_| mismatch(ty, text)),
-        Kind::Float => text.trim().parse().map(Datum::Float).map_err(|_| mismatch(ty, text)),
+        Kind::Long => text
+            .trim()
+            .parse()
+            .map(Datum::Long)
+            .map_err(|_| mismatch(ty, text)),
+        Kind::Int => text
+            .trim()
+            .parse()
+            .map(Datum::Int)
+            .map_err(|_| mismatch(ty, text)),
+        Kind::Double => text
+            .trim()
+            .parse()
+            .map(Datum::Double)
+            .map_err(|_| mismatch(ty, text)),
+        Kind::Float => text
+            .trim()
+            .parse()
+            .map(Datum::Float)
+            .map_err(|_| mismatch(ty, text)),
         Kind::Bool => match text.trim() {
             "true" | "TRUE" | "True" | "1" => Ok(Datum::Bool(true)),
             "false" | "FALSE" | "False" | "0" => Ok(Datum::Bool(false)),
             _ => Err(mismatch(ty, text)),
         },
-        Kind::Enum(e) => e.index_of(text.trim()).map(Datum::Enum).ok_or_else(|| mismatch(ty, text)),
-        Kind::TimestampMillis => parse_timestamp_millis(text).map(Datum::Timestamp).ok_or_else(|| mismatch(ty, text)),
+        Kind::Enum(e) => e
+            .index_of(text.trim())
+            .map(Datum::Enum)
+            .ok_or_else(|| mismatch(ty, text)),
+        Kind::TimestampMillis => parse_timestamp_millis(text)
+            .map(Datum::Timestamp)
+            .ok_or_else(|| mismatch(ty, text)),
         Kind::Record(_) | Kind::Array(_) => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|_| FieldError::new("", format!("{} as JSON text", ty.kind.describe()), format!("\"{}\"", shorten(text))))?;
-            json_to_datum(&value, ty)
+            let ctx = SeedContext::new();
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = DatumSeed { ty, ctx: &ctx }
+                .deserialize(&mut de)
+                .and_then(|d| de.end().map(|()| d));
+            match (parsed, ctx.take_error()) {
+                (_, Some(e)) => Err(e),
+                (Ok(d), None) => Ok(d),
+                (Err(_), None) => Err(FieldError::new(
+                    "",
+                    format!("{} as JSON text", ty.kind.describe()),
+                    format!("\"{}\"", shorten(text)),
+                )),
+            }
         }
     }
 }
@@ -53,30 +86,64 @@ mod tests {
 
     #[test]
     fn parses_scalars_from_text() {
-        assert_eq!(text_to_datum("42", &ty(Kind::Long, false)), Ok(Datum::Long(42)));
-        assert_eq!(text_to_datum("-7", &ty(Kind::Int, false)), Ok(Datum::Int(-7)));
-        assert_eq!(text_to_datum("2.5", &ty(Kind::Double, false)), Ok(Datum::Double(2.5)));
-        assert_eq!(text_to_datum("true", &ty(Kind::Bool, false)), Ok(Datum::Bool(true)));
-        assert_eq!(text_to_datum("0", &ty(Kind::Bool, false)), Ok(Datum::Bool(false)));
-        assert_eq!(text_to_datum("", &ty(Kind::Long, true)), Ok(Datum::Null));
-        assert_eq!(text_to_datum("a,b", &ty(Kind::Str, false)), Ok(Datum::Str("a,b".into())));
         assert_eq!(
-            text_to_datum("2000-01-01T00:00:00.001Z", &ty(Kind::TimestampMillis, false)),
+            text_to_datum("42", &ty(Kind::Long, false)),
+            Ok(Datum::Long(42))
+        );
+        assert_eq!(
+            text_to_datum("-7", &ty(Kind::Int, false)),
+            Ok(Datum::Int(-7))
+        );
+        assert_eq!(
+            text_to_datum("2.5", &ty(Kind::Double, false)),
+            Ok(Datum::Double(2.5))
+        );
+        assert_eq!(
+            text_to_datum("true", &ty(Kind::Bool, false)),
+            Ok(Datum::Bool(true))
+        );
+        assert_eq!(
+            text_to_datum("0", &ty(Kind::Bool, false)),
+            Ok(Datum::Bool(false))
+        );
+        assert_eq!(text_to_datum("", &ty(Kind::Long, true)), Ok(Datum::Null));
+        assert_eq!(
+            text_to_datum("a,b", &ty(Kind::Str, false)),
+            Ok(Datum::Str("a,b".into()))
+        );
+        assert_eq!(
+            text_to_datum(
+                "2000-01-01T00:00:00.001Z",
+                &ty(Kind::TimestampMillis, false)
+            ),
             Ok(Datum::Timestamp(946_684_800_001))
         );
-        let e = Arc::new(EnumShape { name: "E".into(), symbols: vec!["A".into(), "B".into()] });
-        assert_eq!(text_to_datum("B", &ty(Kind::Enum(e), false)), Ok(Datum::Enum(1)));
+        let e = Arc::new(EnumShape {
+            name: "E".into(),
+            symbols: vec!["A".into(), "B".into()],
+        });
+        assert_eq!(
+            text_to_datum("B", &ty(Kind::Enum(e), false)),
+            Ok(Datum::Enum(1))
+        );
     }
 
     #[test]
     fn reports_what_was_found() {
         let err = text_to_datum("lots", &ty(Kind::Long, true)).unwrap_err();
-        assert_eq!((err.expected.as_str(), err.found.as_str()), ("a long", "\"lots\""));
+        assert_eq!(
+            (err.expected.as_str(), err.found.as_str()),
+            ("a long", "\"lots\"")
+        );
         let err = text_to_datum("", &ty(Kind::Str, false)).unwrap_err();
         assert_eq!(err.found, "an empty cell");
         let err = text_to_datum("99999999999", &ty(Kind::Int, false)).unwrap_err();
         assert_eq!(err.expected, "an int");
-        let err = text_to_datum("[1,", &ty(Kind::Array(Box::new(ty(Kind::Int, false))), false)).unwrap_err();
+        let err = text_to_datum(
+            "[1,",
+            &ty(Kind::Array(Box::new(ty(Kind::Int, false))), false),
+        )
+        .unwrap_err();
         assert_eq!(err.expected, "an array as JSON text");
     }
 }

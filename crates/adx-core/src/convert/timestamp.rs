@@ -6,7 +6,9 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
     if let Ok(ms) = text.parse::<i64>() {
         return Some(ms);
     }
-    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -15,9 +17,18 @@ mod tests {
 
     #[test]
     fn parses_both_forms() {
-        assert_eq!(parse_timestamp_millis("1732672800123"), Some(1_732_672_800_123));
-        assert_eq!(parse_timestamp_millis("2024-11-27T02:00:00.123Z"), Some(1_732_672_800_123));
-        assert_eq!(parse_timestamp_millis("2024-11-27T03:00:00.123+01:00"), Some(1_732_672_800_123));
+        assert_eq!(
+            parse_timestamp_millis("1732672800123"),
+            Some(1_732_672_800_123)
+        );
+        assert_eq!(
+            parse_timestamp_millis("2024-11-27T02:00:00.123Z"),
+            Some(1_732_672_800_123)
+        );
+        assert_eq!(
+            parse_timestamp_millis("2024-11-27T03:00:00.123+01:00"),
+            Some(1_732_672_800_123)
+        );
         assert_eq!(parse_timestamp_millis("-5"), Some(-5));
         assert_eq!(parse_timestamp_millis("yesterday"), None);
         assert_eq!(parse_timestamp_millis("2024-11-27"), None);

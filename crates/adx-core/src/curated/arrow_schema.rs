@@ -17,18 +17,27 @@ pub fn data_type(ty: &Ty) -> DataType {
         Kind::Str | Kind::Enum(_) => DataType::Utf8,
         Kind::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         Kind::Record(r) => DataType::Struct(struct_fields(r)),
-        Kind::Array(item) => DataType::List(Arc::new(Field::new("item", data_type(item), item.nullable))),
+        Kind::Array(item) => {
+            DataType::List(Arc::new(Field::new("item", data_type(item), item.nullable)))
+        }
     }
 }
 
 /// Arrow fields of a record's fields.
 pub fn struct_fields(shape: &RecordShape) -> Fields {
-    shape.fields.iter().map(|f| Field::new(&f.name, data_type(&f.ty), f.ty.nullable)).collect()
+    shape
+        .fields
+        .iter()
+        .map(|f| Field::new(&f.name, data_type(&f.ty), f.ty.nullable))
+        .collect()
 }
 
 /// The curated schema of a dataset: its fields, then the lineage columns.
 pub fn arrow_schema(shape: &RecordShape) -> SchemaRef {
-    let mut fields: Vec<Field> = struct_fields(shape).iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = struct_fields(shape)
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.extend(lineage_fields());
     Arc::new(Schema::new(fields))
 }

@@ -63,7 +63,9 @@ impl ColumnBuilder {
             Kind::Double => ColumnBuilder::Double(Float64Builder::new()),
             Kind::Str => ColumnBuilder::Str(StringBuilder::new()),
             Kind::Enum(e) => ColumnBuilder::Enum(e.symbols.clone().into(), StringBuilder::new()),
-            Kind::TimestampMillis => ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC")),
+            Kind::TimestampMillis => {
+                ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+            }
             Kind::Record(r) => ColumnBuilder::Struct {
                 fields: struct_fields(r),
                 children: r.fields.iter().map(|f| ColumnBuilder::new(&f.ty)).collect(),
@@ -94,13 +96,26 @@ impl ColumnBuilder {
                 None => b.append_null(),
             },
             (ColumnBuilder::Timestamp(b), Datum::Timestamp(v)) => b.append_value(*v),
-            (ColumnBuilder::Struct { children, nulls, .. }, Datum::Record(values)) => {
+            (
+                ColumnBuilder::Struct {
+                    children, nulls, ..
+                },
+                Datum::Record(values),
+            ) => {
                 for (child, value) in children.iter_mut().zip(values) {
                     child.append(value);
                 }
                 nulls.append_non_null();
             }
-            (ColumnBuilder::List { child, offsets, nulls, .. }, Datum::Array(items)) => {
+            (
+                ColumnBuilder::List {
+                    child,
+                    offsets,
+                    nulls,
+                    ..
+                },
+                Datum::Array(items),
+            ) => {
                 for item in items {
                     child.append(item);
                 }
@@ -122,7 +137,9 @@ impl ColumnBuilder {
             ColumnBuilder::Double(b) => b.append_null(),
             ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => b.append_null(),
             ColumnBuilder::Timestamp(b) => b.append_null(),
-            ColumnBuilder::Struct { children, nulls, .. } => {
+            ColumnBuilder::Struct {
+                children, nulls, ..
+            } => {
                 for child in children.iter_mut() {
                     child.append_null();
                 }
@@ -146,15 +163,38 @@ impl ColumnBuilder {
             ColumnBuilder::Double(b) => Arc::new(b.finish()),
             ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => Arc::new(b.finish()),
             ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
-            ColumnBuilder::Struct { fields, children, nulls } => {
-                let arrays = children.iter_mut().map(|c| c.finish()).collect::<Result<Vec<_>, _>>()?;
+            ColumnBuilder::Struct {
+                fields,
+                children,
+                nulls,
+            } => {
+                let arrays = children
+                    .iter_mut()
+                    .map(|c| c.finish())
+                    .collect::<Result<Vec<_>, _>>()?;
                 let len = nulls.len();
-                Arc::new(StructArray::try_new_with_length(fields.clone(), arrays, nulls.finish(), len)?)
+                Arc::new(StructArray::try_new_with_length(
+                    fields.clone(),
+                    arrays,
+                    nulls.finish(),
+                    len,
+                )?)
             }
-            ColumnBuilder::List { item, child, offsets, nulls } => {
+            ColumnBuilder::List {
+                item,
+                child,
+                offsets,
+                nulls,
+            } => {
                 let values = child.finish()?;
-                let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
-                Arc::new(ListArray::try_new(item.clone(), offsets, values, nulls.finish())?)
+                let offsets =
+                    OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                Arc::new(ListArray::try_new(
+                    item.clone(),
+                    offsets,
+                    values,
+                    nulls.finish(),
+                )?)
             }
         })
     }

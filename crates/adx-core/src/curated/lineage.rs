@@ -25,6 +25,10 @@ pub fn lineage_fields() -> Vec<Field> {
         Field::new("_source_version", DataType::Utf8, true),
         Field::new("_partition", DataType::Int32, true),
         Field::new("_offset", DataType::Int64, false),
-        Field::new("_arrival_time", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new(
+            "_arrival_time",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
     ]
 }

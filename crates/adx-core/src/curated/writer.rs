@@ -10,7 +10,9 @@ use crate::error::IngestError;
 use crate::naming::curated_key;
 use crate::ports::{ObjectStore, ObjectWriter};
 use crate::report::WrittenObject;
-use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::builder::{
+    Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -42,7 +44,7 @@ impl Default for WriterLimits {
             row_group_rows: 1 << 20,
             part_bytes: 128 << 20,
             buffer_bytes: 96 << 20,
-            zstd_level: 3,
+            zstd_level: 1,
         }
     }
 }
@@ -112,12 +114,21 @@ pub struct CuratedWriter<'a> {
 }
 
 fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
-    move |source| IngestError::Parquet { key: key.to_string(), source }
+    move |source| IngestError::Parquet {
+        key: key.to_string(),
+        source,
+    }
 }
 
 impl<'a> CuratedWriter<'a> {
     /// A writer whose objects are named from `base_name` (deterministic from the source).
-    pub fn new(dataset: Arc<Dataset>, store: &'a dyn ObjectStore, bucket: &str, base_name: &str, limits: WriterLimits) -> Self {
+    pub fn new(
+        dataset: Arc<Dataset>,
+        store: &'a dyn ObjectStore,
+        bucket: &str,
+        base_name: &str,
+        limits: WriterLimits,
+    ) -> Self {
         let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -141,7 +152,11 @@ impl<'a> CuratedWriter<'a> {
         let hour = event_ms.div_euclid(3_600_000) * 3_600_000;
         let shape = &self.dataset.shape;
         let hw = self.hours.entry(hour).or_insert_with(|| HourWriter {
-            columns: shape.fields.iter().map(|f| ColumnBuilder::new(&f.ty)).collect(),
+            columns: shape
+                .fields
+                .iter()
+                .map(|f| ColumnBuilder::new(&f.ty))
+                .collect(),
             lineage: LineageBuilders::new(),
             rows: 0,
             next_part: 0,
@@ -162,22 +177,40 @@ impl<'a> CuratedWriter<'a> {
     }
 
     fn flush_batch(&mut self, hour: i64) -> Result<(), IngestError> {
-        let Some(hw) = self.hours.get_mut(&hour) else { return Ok(()) };
+        let Some(hw) = self.hours.get_mut(&hour) else {
+            return Ok(());
+        };
         if hw.rows == 0 {
             return Ok(());
         }
         if hw.open.is_none() {
             let key = curated_key(&self.dataset.name, hour, &self.base_name, hw.next_part);
             hw.next_part += 1;
-            let writer = ArrowWriter::try_new(Vec::new(), self.dataset.arrow_schema.clone(), Some(self.props.clone()))
-                .map_err(parquet_err(&key))?;
+            let writer = ArrowWriter::try_new(
+                Vec::new(),
+                self.dataset.arrow_schema.clone(),
+                Some(self.props.clone()),
+            )
+            .map_err(parquet_err(&key))?;
             let sink = self.store.create(&self.bucket, &key)?;
-            hw.open = Some(OpenPart { key, writer, sink, rows: 0, bytes: 0 });
+            hw.open = Some(OpenPart {
+                key,
+                writer,
+                sink,
+                rows: 0,
+                bytes: 0,
+            });
         }
-        let Some(part) = hw.open.as_mut() else { return Ok(()) };
+        let Some(part) = hw.open.as_mut() else {
+            return Ok(());
+        };
         let mut arrays = Vec::with_capacity(hw.columns.len() + 5);
         for column in hw.columns.iter_mut() {
-            arrays.push(column.finish().map_err(|e| parquet_err(&part.key)(e.into()))?);
+            arrays.push(
+                column
+                    .finish()
+                    .map_err(|e| parquet_err(&part.key)(e.into()))?,
+            );
         }
         hw.lineage.finish(&mut arrays);
         let batch = RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays)
@@ -218,7 +251,9 @@ impl<'a> CuratedWriter<'a> {
     }
 
     fn close_part(&mut self, hour: i64) -> Result<(), IngestError> {
-        let Some(mut part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.take()) else { return Ok(()) };
+        let Some(mut part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.take()) else {
+            return Ok(());
+        };
         part.writer.finish().map_err(parquet_err(&part.key))?;
         drain(&mut part)?;
         part.sink.finish()?;

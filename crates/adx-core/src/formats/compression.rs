@@ -14,10 +14,15 @@ pub enum Compression {
 }
 
 /// Wraps `input` in the streaming decompressor `compression` needs.
-pub fn decompress<'a>(input: Box<dyn Read + Send + 'a>, compression: Compression) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+pub fn decompress<'a>(
+    input: Box<dyn Read + Send + 'a>,
+    compression: Compression,
+) -> std::io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match compression {
         Compression::None => input,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(64 << 10, input))),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::with_capacity(64 << 10, input),
+        )),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
     })
 }

@@ -5,7 +5,7 @@
 use crate::convert::text::text_to_datum;
 use crate::datum::Datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Stop};
+use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::RecordShape;
 use std::io::Read;
 
@@ -19,18 +19,32 @@ enum Column {
 }
 
 fn object_error(e: &csv::Error) -> Stop {
-    Stop::Object(RecordError::new(RecordErrorKind::Parse, format!("CSV cannot be read further: {e}")))
+    Stop::Object(RecordError::new(
+        RecordErrorKind::Parse,
+        format!("CSV cannot be read further: {e}"),
+    ))
 }
 
 /// Decodes CSV from `input` into records of `shape`.
-pub fn decode_csv(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(input);
+pub fn decode_csv(
+    input: &mut dyn Read,
+    shape: &RecordShape,
+    emit: &mut Emit<'_>,
+) -> Result<(), Stop> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
     let header = reader.byte_headers().map_err(|e| object_error(&e))?.clone();
     let names: Vec<String> = header
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let h = if i == 0 { h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h) } else { h };
+            let h = if i == 0 {
+                h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
+            } else {
+                h
+            };
             String::from_utf8_lossy(h).trim().to_string()
         })
         .collect();
@@ -46,7 +60,6 @@ pub fn decode_csv(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>
         })
         .collect();
     let mut record = csv::ByteRecord::new();
-    let mut raw = Vec::new();
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
@@ -56,31 +69,43 @@ pub fn decode_csv(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>
         // The csv crate counts the line before the record; quarantine names the line it starts on.
         let line = record.position().map(|p| p.line() + 1).unwrap_or(0);
         let outcome = convert_row(&record, &columns, shape);
-        raw.clear();
-        if outcome.is_err() {
-            raw = reencode(&record);
-        }
-        emit(Decoded { position: Position::Line(line), outcome, raw: &raw })?;
+        emit(Decoded {
+            position: Position::Line(line),
+            outcome,
+            raw: Raw::Csv(&record),
+        })?;
     }
 }
 
-fn convert_row(record: &csv::ByteRecord, columns: &[Column], shape: &RecordShape) -> Result<Datum, RecordError> {
+fn convert_row(
+    record: &csv::ByteRecord,
+    columns: &[Column],
+    shape: &RecordShape,
+) -> Result<Datum, RecordError> {
     let mut fields = Vec::with_capacity(columns.len());
     for (column, field) in columns.iter().zip(&shape.fields) {
         let datum = match column {
             Column::At(i) => {
                 let bytes = record.get(*i).unwrap_or(b"");
                 let text = std::str::from_utf8(bytes).map_err(|_| {
-                    RecordError::from_field(RecordErrorKind::Schema, FieldError::new(&field.name, "UTF-8 text", "invalid UTF-8"))
+                    RecordError::from_field(
+                        RecordErrorKind::Schema,
+                        FieldError::new(&field.name, "UTF-8 text", "invalid UTF-8"),
+                    )
                 })?;
-                text_to_datum(text, &field.ty)
-                    .map_err(|e| RecordError::from_field(RecordErrorKind::Schema, e.within(&field.name)))?
+                text_to_datum(text, &field.ty).map_err(|e| {
+                    RecordError::from_field(RecordErrorKind::Schema, e.within(&field.name))
+                })?
             }
             Column::Default(d) => d.clone(),
             Column::Missing => {
                 return Err(RecordError::from_field(
                     RecordErrorKind::Schema,
-                    FieldError::new(&field.name, "a column of that name in the header", "no such column"),
+                    FieldError::new(
+                        &field.name,
+                        "a column of that name in the header",
+                        "no such column",
+                    ),
                 ));
             }
         };
@@ -90,8 +115,10 @@ fn convert_row(record: &csv::ByteRecord, columns: &[Column], shape: &RecordShape
 }
 
 /// The row written back as one CSV record, for the quarantine payload.
-fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+pub(crate) fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     if writer.write_byte_record(record).is_err() {
         return Vec::new();
     }
@@ -105,6 +132,7 @@ fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::{Seen, collect};
     use apache_avro::Schema;
 
     fn shape() -> std::sync::Arc<RecordShape> {
@@ -119,15 +147,10 @@ mod tests {
         RecordShape::from_avro(&schema).unwrap()
     }
 
-    fn run(input: &[u8]) -> (Vec<(Position, Result<Datum, RecordError>, String)>, Option<Stop>) {
-        let mut out = Vec::new();
+    fn run(input: &[u8]) -> (Seen, Option<Stop>) {
+        let shape = shape();
         let mut input = input;
-        let stop = decode_csv(&mut input, &shape(), &mut |d: Decoded<'_>| {
-            out.push((d.position, d.outcome, String::from_utf8_lossy(d.raw).to_string()));
-            Ok(())
-        })
-        .err();
-        (out, stop)
+        collect(|emit| decode_csv(&mut input, &shape, emit))
     }
 
     fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum {
@@ -140,7 +163,8 @@ mod tests {
 
     #[test]
     fn quoting_crlf_bom_order_extra_and_empty_cells() {
-        let input = b"\xEF\xBB\xBFextra,note,id,n\r\nx,\"a, \"\"quoted\"\"\nnote\",A,1\r\ny,,B,\r\n";
+        let input =
+            b"\xEF\xBB\xBFextra,note,id,n\r\nx,\"a, \"\"quoted\"\"\nnote\",A,1\r\ny,,B,\r\n";
         let (out, stop) = run(input);
         assert!(stop.is_none());
         assert_eq!(out.len(), 2);

@@ -2,18 +2,28 @@
 //! JSON array of objects, told apart by the first non-blank byte. The array is split into its
 //! items as a stream (never read whole), so each item is decoded, and fails, on its own.
 
-use crate::convert::json::json_to_record;
+use crate::convert::seed::{DatumSeed, SeedContext};
 use crate::error::{RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Stop};
+use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::RecordShape;
+use crate::shape::{Kind, Ty};
+use serde::de::DeserializeSeed;
 use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
 
 fn read_error(e: &std::io::Error) -> Stop {
-    Stop::Object(RecordError::new(RecordErrorKind::Object, format!("the object cannot be read further: {e}")))
+    Stop::Object(RecordError::new(
+        RecordErrorKind::Object,
+        format!("the object cannot be read further: {e}"),
+    ))
 }
 
 /// Decodes JSON Lines or a JSON array from `input` into records of `shape`.
-pub fn decode_json(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+pub fn decode_json(
+    input: &mut dyn Read,
+    shape: &Arc<RecordShape>,
+    emit: &mut Emit<'_>,
+) -> Result<(), Stop> {
     let mut reader = BufReader::with_capacity(256 << 10, input);
     // Skip a UTF-8 BOM and leading white space to see the first byte.
     let first = loop {
@@ -21,32 +31,57 @@ pub fn decode_json(input: &mut dyn Read, shape: &RecordShape, emit: &mut Emit<'_
         if buf.is_empty() {
             return Ok(());
         }
-        let skip = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { buf.iter().take_while(|b| b.is_ascii_whitespace()).count() };
+        let skip = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            buf.iter().take_while(|b| b.is_ascii_whitespace()).count()
+        };
         if skip == 0 {
             break buf[0];
         }
         reader.consume(skip);
     };
+    let ty = Ty {
+        kind: Kind::Record(shape.clone()),
+        nullable: false,
+    };
     if first == b'[' {
         reader.consume(1);
-        decode_array(&mut reader, shape, emit)
+        decode_array(&mut reader, &ty, emit)
     } else {
-        decode_lines(&mut reader, shape, emit)
+        decode_lines(&mut reader, &ty, emit)
     }
 }
 
-fn decode_one(bytes: &[u8], shape: &RecordShape) -> Result<crate::Datum, RecordError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| RecordError::new(RecordErrorKind::Parse, format!("not valid JSON: {e}")))?;
-    json_to_record(&value, shape).map_err(|e| RecordError::from_field(RecordErrorKind::Schema, e))
+/// Decodes one JSON text straight into a record (no value tree in between).
+pub fn decode_one<'s>(
+    bytes: &[u8],
+    ty: &'s Ty,
+    ctx: &SeedContext<'s>,
+) -> Result<crate::Datum, RecordError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = DatumSeed { ty, ctx }
+        .deserialize(&mut de)
+        .and_then(|d| de.end().map(|()| d));
+    match (parsed, ctx.take_error()) {
+        (Ok(d), None) => Ok(d),
+        (_, Some(e)) => Err(RecordError::from_field(RecordErrorKind::Schema, e)),
+        (Err(e), None) => Err(RecordError::new(
+            RecordErrorKind::Parse,
+            format!("not valid JSON: {e}"),
+        )),
+    }
 }
 
-fn decode_lines(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+fn decode_lines(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let ctx = SeedContext::new();
     let mut line = Vec::with_capacity(4096);
     let mut number = 0u64;
     loop {
         line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(|e| read_error(&e))?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| read_error(&e))?;
         if n == 0 {
             return Ok(());
         }
@@ -55,13 +90,18 @@ fn decode_lines(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'
         if text.is_empty() {
             continue;
         }
-        let outcome = decode_one(text, shape);
-        emit(Decoded { position: Position::Line(number), outcome, raw: text })?;
+        let outcome = decode_one(text, ty, &ctx);
+        emit(Decoded {
+            position: Position::Line(number),
+            outcome,
+            raw: Raw::Bytes(text),
+        })?;
     }
 }
 
 /// Splits the items of a JSON array (the `[` already consumed) and decodes each.
-fn decode_array(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'_>) -> Result<(), Stop> {
+fn decode_array(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {
+    let ctx = SeedContext::new();
     let mut item = Vec::with_capacity(4096);
     let mut index = 0u64;
     let mut expect_item = true;
@@ -83,18 +123,30 @@ fn decode_array(reader: &mut dyn BufRead, shape: &RecordShape, emit: &mut Emit<'
             _ if expect_item => {
                 item.clear();
                 read_item(reader, b, &mut item)?;
-                let outcome = decode_one(&item, shape);
-                emit(Decoded { position: Position::Item(index), outcome, raw: &item })?;
+                let outcome = decode_one(&item, ty, &ctx);
+                emit(Decoded {
+                    position: Position::Item(index),
+                    outcome,
+                    raw: Raw::Bytes(&item),
+                })?;
                 index += 1;
                 expect_item = false;
             }
-            other => return Err(malformed(&format!("expected `,` or `]` after item {index}, found `{}`", other as char))),
+            other => {
+                return Err(malformed(&format!(
+                    "expected `,` or `]` after item {index}, found `{}`",
+                    other as char
+                )));
+            }
         }
     }
 }
 
 fn malformed(what: &str) -> Stop {
-    Stop::Object(RecordError::new(RecordErrorKind::Parse, format!("malformed JSON array: {what}")))
+    Stop::Object(RecordError::new(
+        RecordErrorKind::Parse,
+        format!("malformed JSON array: {what}"),
+    ))
 }
 
 fn next_non_space(reader: &mut dyn BufRead) -> Result<Option<u8>, Stop> {
@@ -134,7 +186,10 @@ fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(
             if buf.is_empty() {
                 return Ok(());
             }
-            match buf.iter().position(|b| matches!(b, b',' | b']') || b.is_ascii_whitespace()) {
+            match buf
+                .iter()
+                .position(|b| matches!(b, b',' | b']') || b.is_ascii_whitespace())
+            {
                 Some(i) => {
                     out.extend_from_slice(&buf[..i]);
                     reader.consume(i);
@@ -201,6 +256,7 @@ fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(
 mod tests {
     use super::*;
     use crate::Datum;
+    use crate::formats::{Seen, collect};
     use apache_avro::Schema;
 
     fn shape() -> std::sync::Arc<RecordShape> {
@@ -211,19 +267,17 @@ mod tests {
         RecordShape::from_avro(&schema).unwrap()
     }
 
-    fn run(input: &[u8]) -> (Vec<(Position, Result<Datum, RecordError>, String)>, Option<Stop>) {
-        let mut out = Vec::new();
+    fn run(input: &[u8]) -> (Seen, Option<Stop>) {
+        let shape = shape();
         let mut input = input;
-        let stop = decode_json(&mut input, &shape(), &mut |d: Decoded<'_>| {
-            out.push((d.position, d.outcome, String::from_utf8_lossy(d.raw).to_string()));
-            Ok(())
-        })
-        .err();
-        (out, stop)
+        collect(|emit| decode_json(&mut input, &shape, emit))
     }
 
     fn rec(id: &str, n: Option<i64>) -> Datum {
-        Datum::Record(vec![Datum::Str(id.into()), n.map(Datum::Long).unwrap_or(Datum::Null)])
+        Datum::Record(vec![
+            Datum::Str(id.into()),
+            n.map(Datum::Long).unwrap_or(Datum::Null),
+        ])
     }
 
     #[test]

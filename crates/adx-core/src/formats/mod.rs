@@ -81,8 +81,30 @@ pub struct Decoded<'r> {
     pub position: Position,
     /// The record in the reader shape, or why it does not fit.
     pub outcome: Result<Datum, RecordError>,
-    /// Its raw bytes, when the format keeps them (empty for Avro).
-    pub raw: &'r [u8],
+    /// Its raw form, for the quarantine payload.
+    pub raw: Raw<'r>,
+}
+
+/// The raw form of a record, turned into bytes only when the record is quarantined.
+#[derive(Clone, Copy)]
+pub enum Raw<'r> {
+    /// The bytes as read (a JSON line or array item).
+    Bytes(&'r [u8]),
+    /// A CSV row, written back as one CSV line on demand.
+    Csv(&'r ::csv::ByteRecord),
+    /// Not kept (Avro: the decoded record is rendered as JSON instead).
+    None,
+}
+
+impl Raw<'_> {
+    /// The payload bytes, if the format keeps any.
+    pub fn to_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Raw::Bytes(b) => Some(std::borrow::Cow::Borrowed(b)),
+            Raw::Csv(record) => Some(std::borrow::Cow::Owned(csv::reencode(record))),
+            Raw::None => None,
+        }
+    }
 }
 
 /// Why a decoder stopped before the end of the object.
@@ -102,3 +124,26 @@ impl From<IngestError> for Stop {
 
 /// The callback that receives each record.
 pub type Emit<'e> = dyn FnMut(Decoded<'_>) -> Result<(), IngestError> + 'e;
+
+/// What a decoder emitted, for the decoders' unit tests: position, outcome and raw text.
+#[cfg(test)]
+pub(crate) type Seen = Vec<(Position, Result<Datum, RecordError>, String)>;
+
+/// Runs `decode` and collects what it emits and how it stopped.
+#[cfg(test)]
+pub(crate) fn collect(
+    decode: impl FnOnce(&mut Emit<'_>) -> Result<(), Stop>,
+) -> (Seen, Option<Stop>) {
+    let mut out = Vec::new();
+    let stop = decode(&mut |d: Decoded<'_>| {
+        let raw = d
+            .raw
+            .to_bytes()
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .unwrap_or_default();
+        out.push((d.position, d.outcome, raw));
+        Ok(())
+    })
+    .err();
+    (out, stop)
+}

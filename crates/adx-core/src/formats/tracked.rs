@@ -11,7 +11,10 @@ pub struct SourceFault(Arc<Mutex<Option<String>>>);
 impl SourceFault {
     /// The store's error, if it failed.
     pub fn get(&self) -> Option<String> {
-        self.0.lock().map(|g| g.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.0
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     fn set(&self, message: String) {
@@ -35,6 +38,8 @@ impl<R: Read> TrackedRead<R> {
 
 impl<R: Read> Read for TrackedRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| self.fault.set(e.to_string()))
+        self.inner
+            .read(buf)
+            .inspect_err(|e| self.fault.set(e.to_string()))
     }
 }

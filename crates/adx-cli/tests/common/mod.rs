@@ -1,0 +1,162 @@
+//! Helpers of the end-to-end tests: run the `adx` binary, read curated Parquet back as JSON.
+
+#![allow(dead_code)]
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's `schemas/` folder.
+pub fn schema_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
+/// Runs `adx` with `args` and the store/registry environment of `root`.
+pub fn adx(root: &Path, schemas: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adx"))
+        .args(args)
+        .env("ADX_STORE_ROOT", root)
+        .env("ADX_SCHEMA_DIR", schemas)
+        .env("CURATED_BUCKET", "curated")
+        .env("QUARANTINE_BUCKET", "quarantine")
+        .env_remove("MAX_FUTURE_SKEW_SECONDS")
+        .output()
+        .expect("run adx")
+}
+
+/// Runs `adx invoke file-ingest` on an event file and returns its JSON answer (asserting success).
+pub fn invoke(root: &Path, schemas: &Path, event: &Path) -> Value {
+    let out = adx(
+        root,
+        schemas,
+        &["invoke", "file-ingest", "--event", event.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "adx invoke failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the answer is JSON")
+}
+
+/// Writes an S3 event for `s3://bucket/key` (the file must exist under `root`) and returns its path.
+pub fn event_for(root: &Path, bucket: &str, key: &str, etag: &str) -> PathBuf {
+    let size = std::fs::metadata(root.join(bucket).join(key))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let event = adx_handlers_event(bucket, key, size, etag);
+    let path = root.join(format!("event-{}.json", etag));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path
+}
+
+fn adx_handlers_event(bucket: &str, key: &str, size: u64, etag: &str) -> Value {
+    // Encoded as S3 does: `+` for a space, percent-escapes for the rest.
+    let mut encoded = String::new();
+    for b in key.bytes() {
+        match b {
+            b' ' => encoded.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(b as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-28T06:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "test"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "t",
+               "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": size, "eTag": etag, "sequencer": "0"}}
+    }]})
+}
+
+/// The objects of one dataset in an answer.
+pub fn objects<'a>(answer: &'a Value, dataset: &str, kind: &str) -> Vec<&'a Value> {
+    answer["datasets"][dataset]["objects"]
+        .as_array()
+        .map(|objects| objects.iter().filter(|o| o["kind"] == kind).collect())
+        .unwrap_or_default()
+}
+
+/// Reads every row of a Parquet file as a JSON object (timestamps as epoch millis).
+pub fn parquet_rows(path: &Path) -> Vec<Map<String, Value>> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch: RecordBatch = batch.unwrap();
+        for i in 0..batch.num_rows() {
+            let mut row = Map::new();
+            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                row.insert(field.name().clone(), cell(column.as_ref(), i));
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn cell(array: &dyn Array, i: usize) -> Value {
+    if array.is_null(i) {
+        return Value::Null;
+    }
+    match array.data_type() {
+        DataType::Utf8 => json!(array.as_string::<i32>().value(i)),
+        DataType::Int32 => json!(array.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => json!(array.as_primitive::<Int64Type>().value(i)),
+        DataType::Timestamp(_, _) => {
+            json!(array.as_primitive::<TimestampMillisecondType>().value(i))
+        }
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            let mut map = Map::new();
+            for (f, c) in fields.iter().zip(s.columns()) {
+                map.insert(f.name().clone(), cell(c.as_ref(), i));
+            }
+            Value::Object(map)
+        }
+        DataType::List(_) => {
+            let list = array.as_list::<i32>();
+            let items = list.value(i);
+            Value::Array((0..items.len()).map(|j| cell(items.as_ref(), j)).collect())
+        }
+        other => panic!("unexpected column type {other}"),
+    }
+}
+
+/// Lists every file below `dir` with its bytes, sorted by path.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
