@@ -358,9 +358,13 @@ fn walk<'a>(
         }
         // A null record or array on the way: nothing below it to check, unless the rule
         // wants to see absent values, in which case the leaf is absent.
-        (_, Datum::Null) if nulls && rest.iter().all(|s| matches!(s, Step::Field(..))) => {
-            f(&Datum::Null)
-        }
+        (_, Datum::Null) if nulls && steps.iter().all(|s| matches!(s, Step::Field(..))) => steps
+            .iter()
+            .rev()
+            .fold(f(&Datum::Null), |result, step| match step {
+                Step::Field(_, name) => result.map_err(|e| e.within(name)),
+                Step::Each => result,
+            }),
         _ => Ok(()),
     }
 }
@@ -430,6 +434,390 @@ fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
                     render(d, ty).unwrap_or_else(|| "a value".into()),
                 ))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::json::json_to_record;
+    use apache_avro::Schema;
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    const SCHEMA: &str = r#"{"type":"record","name":"r","fields":[
+        {"name":"s","type":["null","string"],"default":null},
+        {"name":"i","type":"int"},
+        {"name":"l","type":["null","long"],"default":null},
+        {"name":"d","type":["null","double"],"default":null},
+        {"name":"kind","type":{"type":"enum","name":"K","symbols":["A","B"]}},
+        {"name":"imps","type":{"type":"array","items":{"type":"record","name":"Imp","fields":[
+            {"name":"imp_id","type":"string"},
+            {"name":"floor","type":"long"}
+        ]}}},
+        {"name":"tags","type":{"type":"array","items":"string"},"default":[]},
+        {"name":"site","type":["null",{"type":"record","name":"Site","fields":[
+            {"name":"domain","type":"string"},
+            {"name":"page","type":["null","string"],"default":null}
+        ]}],"default":null}
+    ]}"#;
+
+    fn shape() -> Arc<RecordShape> {
+        RecordShape::from_avro(&Schema::parse_str(SCHEMA).unwrap()).unwrap()
+    }
+
+    fn compile(specs: Value) -> Result<Rules, String> {
+        let specs: Vec<RuleSpec> = serde_json::from_value(specs).unwrap();
+        Rules::compile(&shape(), &specs)
+    }
+
+    /// A valid record (`i` 1, `kind` A, no imps) with `overrides` laid over it.
+    fn record(overrides: Value) -> Datum {
+        let mut base = json!({"i": 1, "kind": "A", "imps": []});
+        for (k, v) in overrides.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        json_to_record(&base, &shape()).unwrap()
+    }
+
+    fn check(specs: Value, overrides: Value) -> Result<(), FieldError> {
+        compile(specs).unwrap().check(&record(overrides))
+    }
+
+    #[test]
+    fn non_empty_refuses_empty_and_blank_strings_and_skips_null() {
+        let spec = json!([{"rule": "non_empty", "fields": ["s"]}]);
+        let e = check(spec.clone(), json!({"s": ""})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.expected, "a non-empty string");
+        assert_eq!(e.found, "\"\"");
+        let e = check(spec.clone(), json!({"s": "  "})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.found, "\"  \"");
+        check(spec.clone(), json!({"s": "a"})).unwrap();
+        check(spec.clone(), json!({"s": null})).unwrap();
+        check(spec, json!({})).unwrap();
+    }
+
+    #[test]
+    fn min_on_int_long_and_double() {
+        let spec = json!([{"rule": "min", "fields": ["i", "l", "d"], "value": 0}]);
+        let e = check(spec.clone(), json!({"i": -1})).unwrap_err();
+        assert_eq!(e.field, "i");
+        assert_eq!(e.expected, "a value >= 0");
+        assert_eq!(e.found, "-1");
+        check(spec.clone(), json!({"i": 0})).unwrap();
+
+        let e = check(spec.clone(), json!({"l": -5})).unwrap_err();
+        assert_eq!((e.field.as_str(), e.found.as_str()), ("l", "-5"));
+        assert!(e.expected.contains(">= 0"), "{e}");
+        check(spec.clone(), json!({"l": 0})).unwrap();
+        check(spec.clone(), json!({"l": i64::MAX})).unwrap();
+        check(spec.clone(), json!({"l": null})).unwrap();
+
+        let e = check(spec.clone(), json!({"d": -0.5})).unwrap_err();
+        assert_eq!((e.field.as_str(), e.found.as_str()), ("d", "-0.5"));
+        check(spec, json!({"d": 0.0})).unwrap();
+    }
+
+    #[test]
+    fn min_with_a_non_zero_bound() {
+        let spec = json!([{"rule": "min", "fields": ["i"], "value": 10}]);
+        let e = check(spec.clone(), json!({"i": 9})).unwrap_err();
+        assert_eq!(e.field, "i");
+        assert_eq!(e.expected, "a value >= 10");
+        check(spec, json!({"i": 10})).unwrap();
+    }
+
+    #[test]
+    fn pattern_on_country() {
+        let spec = json!([{"rule": "pattern", "fields": ["s"], "regex": "^[A-Z]{2}$"}]);
+        let e = check(spec.clone(), json!({"s": "usa"})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.expected, "a value matching ^[A-Z]{2}$");
+        assert_eq!(e.found, "\"usa\"");
+        check(spec.clone(), json!({"s": "US"})).unwrap();
+        check(spec.clone(), json!({"s": "USA"})).unwrap_err();
+        check(spec, json!({"s": null})).unwrap();
+    }
+
+    #[test]
+    fn pattern_shortens_a_long_value() {
+        let spec = json!([{"rule": "pattern", "fields": ["s"], "regex": "^[A-Z]{2}$"}]);
+        let long = "x".repeat(200);
+        let e = check(spec, json!({ "s": long })).unwrap_err();
+        assert!(e.found.len() < 100, "{}", e.found);
+        assert!(e.found.contains('…'));
+    }
+
+    #[test]
+    fn min_items_refuses_an_empty_array() {
+        let spec = json!([{"rule": "min_items", "fields": ["imps", "tags"], "value": 1}]);
+        let e = check(spec.clone(), json!({"tags": ["t"]})).unwrap_err();
+        assert_eq!(e.field, "imps");
+        assert_eq!(e.expected, "at least 1 item(s)");
+        assert_eq!(e.found, "0 item(s)");
+        let e = check(
+            spec.clone(),
+            json!({"imps": [{"imp_id": "a", "floor": 1}], "tags": []}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "tags");
+        check(
+            spec,
+            json!({"imps": [{"imp_id": "a", "floor": 1}], "tags": ["t"]}),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn paths_into_arrays_of_records_name_the_item() {
+        let spec = json!([
+            {"rule": "non_empty", "fields": ["imps[].imp_id"]},
+            {"rule": "min", "fields": ["imps[].floor"], "value": 0}
+        ]);
+        let e = check(
+            spec.clone(),
+            json!({"imps": [{"imp_id": "a", "floor": 1}, {"imp_id": "", "floor": 1}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "imps[1].imp_id");
+        assert_eq!(e.expected, "a non-empty string");
+        let e = check(
+            spec.clone(),
+            json!({"imps": [{"imp_id": "a", "floor": 1}, {"imp_id": "b", "floor": 0}, {"imp_id": "c", "floor": -3}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "imps[2].floor");
+        assert_eq!(e.found, "-3");
+        check(spec.clone(), json!({"imps": [{"imp_id": "a", "floor": 0}]})).unwrap();
+        check(spec, json!({"imps": []})).unwrap();
+    }
+
+    #[test]
+    fn paths_into_arrays_of_strings() {
+        let spec = json!([{"rule": "non_empty", "fields": ["tags[]"]}]);
+        let e = check(spec.clone(), json!({"tags": ["x", "y", " "]})).unwrap_err();
+        assert_eq!(e.field, "tags[2]");
+        check(spec, json!({"tags": ["x"]})).unwrap();
+    }
+
+    #[test]
+    fn paths_into_a_nullable_record_skip_a_null_record() {
+        let spec = json!([{"rule": "non_empty", "fields": ["site.domain", "site.page"]}]);
+        check(spec.clone(), json!({"site": null})).unwrap();
+        check(spec.clone(), json!({"site": {"domain": "x.com"}})).unwrap();
+        let e = check(spec.clone(), json!({"site": {"domain": ""}})).unwrap_err();
+        assert_eq!(e.field, "site.domain");
+        assert_eq!(e.found, "\"\"");
+        let e = check(spec, json!({"site": {"domain": "x.com", "page": " "}})).unwrap_err();
+        assert_eq!(e.field, "site.page");
+    }
+
+    #[test]
+    fn when_equals_on_an_enum_requires() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "kind", "equals": "A"}, "require": ["s"]}
+        ]);
+        let e = check(spec.clone(), json!({"kind": "A"})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.expected, "a value, since kind is A");
+        assert_eq!(e.found, "none");
+        check(spec.clone(), json!({"kind": "A", "s": "x"})).unwrap();
+        check(spec, json!({"kind": "B"})).unwrap();
+    }
+
+    #[test]
+    fn when_equals_on_an_enum_forbids() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "kind", "equals": "B"}, "forbid": ["l", "s"]}
+        ]);
+        let e = check(spec.clone(), json!({"kind": "B", "l": 5})).unwrap_err();
+        assert_eq!(e.field, "l");
+        assert_eq!(e.expected, "no value, since kind is B");
+        assert_eq!(e.found, "5");
+        let e = check(spec.clone(), json!({"kind": "B", "s": "hi"})).unwrap_err();
+        assert_eq!((e.field.as_str(), e.found.as_str()), ("s", "hi"));
+        check(spec.clone(), json!({"kind": "B"})).unwrap();
+        check(spec, json!({"kind": "A", "l": 5, "s": "hi"})).unwrap();
+    }
+
+    #[test]
+    fn when_forbid_renders_an_enum_by_symbol() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "i", "equals": "7"}, "forbid": ["kind"]}
+        ]);
+        let e = check(spec.clone(), json!({"i": 7, "kind": "B"})).unwrap_err();
+        assert_eq!(e.field, "kind");
+        assert_eq!(e.expected, "no value, since i is 7");
+        assert_eq!(e.found, "B");
+        check(spec, json!({"i": 8, "kind": "B"})).unwrap();
+    }
+
+    #[test]
+    fn when_present_requires() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "l", "present": true}, "require": ["s"]}
+        ]);
+        let e = check(spec.clone(), json!({"l": 0})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.expected, "a value, since l is present");
+        assert_eq!(e.found, "none");
+        check(spec.clone(), json!({"l": 0, "s": "EUR"})).unwrap();
+        check(spec, json!({})).unwrap();
+    }
+
+    #[test]
+    fn when_absent_requires() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "l", "present": false}, "require": ["s"]}
+        ]);
+        let e = check(spec.clone(), json!({})).unwrap_err();
+        assert_eq!(e.field, "s");
+        assert_eq!(e.expected, "a value, since l is absent");
+        check(spec.clone(), json!({"s": "x"})).unwrap();
+        check(spec, json!({"l": 1})).unwrap();
+    }
+
+    #[test]
+    fn when_condition_inside_a_nullable_record() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "site.page", "present": true}, "require": ["s"]}
+        ]);
+        check(spec.clone(), json!({"site": null})).unwrap();
+        check(spec.clone(), json!({"site": {"domain": "d"}})).unwrap();
+        let e = check(spec, json!({"site": {"domain": "d", "page": "p"}})).unwrap_err();
+        assert_eq!(e.field, "s");
+    }
+
+    #[test]
+    fn when_require_inside_a_present_nested_record() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "kind", "equals": "A"}, "require": ["site.page"]}
+        ]);
+        let e = check(spec.clone(), json!({"site": {"domain": "d"}})).unwrap_err();
+        assert_eq!(e.field, "site.page");
+        assert_eq!(e.found, "none");
+        check(spec, json!({"site": {"domain": "d", "page": "p"}})).unwrap();
+    }
+
+    #[test]
+    fn when_require_through_a_null_record_names_the_leaf() {
+        let spec = json!([
+            {"rule": "when", "if": {"field": "kind", "equals": "A"}, "require": ["site.page"]}
+        ]);
+        let e = check(spec, json!({"site": null})).unwrap_err();
+        assert_eq!(e.field, "site.page");
+    }
+
+    #[test]
+    fn the_first_broken_rule_is_reported() {
+        let spec = json!([
+            {"rule": "non_empty", "fields": ["s"]},
+            {"rule": "min", "fields": ["i"], "value": 0}
+        ]);
+        let e = check(spec, json!({"s": "", "i": -1})).unwrap_err();
+        assert_eq!(e.field, "s");
+    }
+
+    #[test]
+    fn no_rules_accept_anything() {
+        compile(json!([]))
+            .unwrap()
+            .check(&record(json!({"s": ""})))
+            .unwrap();
+    }
+
+    fn compile_error(specs: Value) -> String {
+        compile(specs).unwrap_err()
+    }
+
+    #[test]
+    fn compile_refuses_an_unknown_field() {
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["nope"]}]));
+        assert!(e.contains("no field nope"), "{e}");
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["site.nope"]}]));
+        assert!(e.contains("no field nope"), "{e}");
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["imps[].nope"]}]));
+        assert!(e.contains("no field nope"), "{e}");
+        let e = compile_error(json!([
+            {"rule": "when", "if": {"field": "nope", "present": true}, "require": ["s"]}
+        ]));
+        assert!(e.contains("no field nope"), "{e}");
+        let e = compile_error(json!([
+            {"rule": "when", "if": {"field": "s", "present": true}, "forbid": ["nope"]}
+        ]));
+        assert!(e.contains("no field nope"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_brackets_on_a_non_array() {
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["s[]"]}]));
+        assert!(e.contains("s is not an array"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_a_step_into_a_non_record() {
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["s.x"]}]));
+        assert!(e.contains("not inside a record"), "{e}");
+        // An array of records needs `[]` to step into its items.
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["imps.imp_id"]}]));
+        assert!(e.contains("not inside a record"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_a_rule_on_the_wrong_type() {
+        let e = compile_error(json!([{"rule": "non_empty", "fields": ["i"]}]));
+        assert!(e.contains("rule on i") && e.contains("not a string"), "{e}");
+        let e = compile_error(json!([{"rule": "min", "fields": ["s"], "value": 0}]));
+        assert!(e.contains("not a number"), "{e}");
+        let e = compile_error(json!([{"rule": "pattern", "fields": ["kind"], "regex": "^A$"}]));
+        assert!(e.contains("not a string"), "{e}");
+        let e = compile_error(json!([{"rule": "min_items", "fields": ["s"], "value": 1}]));
+        assert!(e.contains("not an array"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_a_condition_with_both_or_neither_test() {
+        let e = compile_error(json!([
+            {"rule": "when", "if": {"field": "kind", "equals": "A", "present": true}, "require": ["s"]}
+        ]));
+        assert!(e.contains("exactly one of equals, present"), "{e}");
+        assert!(e.contains("condition on kind"), "{e}");
+        let e = compile_error(json!([
+            {"rule": "when", "if": {"field": "kind"}, "require": ["s"]}
+        ]));
+        assert!(e.contains("exactly one of equals, present"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_brackets_in_a_condition() {
+        let e = compile_error(json!([
+            {"rule": "when", "if": {"field": "imps[].imp_id", "present": true}, "require": ["s"]}
+        ]));
+        assert!(e.contains("`[]` is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn compile_refuses_a_bad_regex() {
+        let e = compile_error(json!([{"rule": "pattern", "fields": ["s"], "regex": "^[A-Z"}]));
+        assert!(e.starts_with("pattern ^[A-Z:"), "{e}");
+    }
+
+    #[test]
+    fn specs_refuse_unknown_rules_and_keys() {
+        let bad = [
+            json!({"rule": "max", "fields": ["i"], "value": 1}),
+            json!({"rule": "non_empty", "fields": ["s"], "extra": 1}),
+            json!({"rule": "when", "if": {"field": "s", "present": true, "other": 1}}),
+            json!({"rule": "min", "fields": ["i"]}),
+        ];
+        for spec in bad {
+            assert!(
+                serde_json::from_value::<RuleSpec>(spec.clone()).is_err(),
+                "{spec}"
+            );
         }
     }
 }

@@ -101,6 +101,15 @@ pub struct RecordShape {
     /// Fields in schema order.
     pub fields: Vec<FieldShape>,
     index: HashMap<String, usize>,
+    signatures: Vec<u32>,
+}
+
+/// Length, first and last byte of a name, packed: a cheap filter before comparing names.
+fn signature(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let first = b.first().copied().unwrap_or(0) as u32;
+    let last = b.last().copied().unwrap_or(0) as u32;
+    ((b.len() as u32 & 0xffff) << 16) | (first << 8) | last
 }
 
 impl RecordShape {
@@ -109,13 +118,22 @@ impl RecordShape {
         self.index.get(name).copied()
     }
 
-    /// Position of field `name`, looking first at `hint` (inputs usually keep schema order,
-    /// so this is one comparison per field instead of a hash lookup).
+    /// Position of field `name`, looking first at `hint` (inputs usually keep schema order),
+    /// then at fields whose length and first and last bytes match, before comparing names:
+    /// cheaper than hashing every key of every record.
     pub fn position_from(&self, name: &str, hint: usize) -> Option<usize> {
-        match self.fields.get(hint) {
-            Some(f) if f.name == name => Some(hint),
-            _ => self.fields.iter().position(|f| f.name == name),
+        if let Some(f) = self.fields.get(hint)
+            && f.name == name
+        {
+            return Some(hint);
         }
+        let sig = signature(name);
+        self.signatures
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == sig)
+            .map(|(i, _)| i)
+            .find(|&i| self.fields[i].name == name)
     }
 
     /// Compiles an Avro record schema.
@@ -206,10 +224,12 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
         .enumerate()
         .map(|(i, f)| (f.name.clone(), i))
         .collect();
+    let signatures = fields.iter().map(|f| signature(&f.name)).collect();
     let shape = Arc::new(RecordShape {
         name: r.name.name().to_string(),
         fields,
         index,
+        signatures,
     });
     named.insert(r.name.fullname(None), Kind::Record(shape.clone()));
     Ok(Ty {

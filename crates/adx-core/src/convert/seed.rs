@@ -269,24 +269,41 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
     ctx: &SeedContext<'s>,
     mut map: A,
 ) -> Result<Datum, A::Error> {
-    let mut slots: Vec<Option<Datum>> = vec![None; shape.fields.len()];
-    let mut hint = 0;
-    while let Some(key) = map.next_key_seed(KeySeed(shape, hint))? {
-        match key {
-            Some(i) => {
-                hint = i + 1;
-                let field = &shape.fields[i];
-                ctx.path.borrow_mut().push(Segment::Field(&field.name));
-                let value = map.next_value_seed(DatumSeed { ty: &field.ty, ctx });
-                ctx.path.borrow_mut().pop();
-                slots[i] = Some(value?);
-            }
+    let n = shape.fields.len();
+    // Inputs usually give the fields in schema order: push straight into the record, and only
+    // switch to a slot per field when a key comes out of order.
+    let mut fields: Vec<Datum> = Vec::with_capacity(n);
+    let mut slots: Option<Vec<Option<Datum>>> = None;
+    while let Some(key) = map.next_key_seed(KeySeed(shape, fields.len()))? {
+        let Some(i) = key else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        let field = &shape.fields[i];
+        ctx.path.borrow_mut().push(Segment::Field(&field.name));
+        let value = map.next_value_seed(DatumSeed { ty: &field.ty, ctx });
+        ctx.path.borrow_mut().pop();
+        let value = value?;
+        match &mut slots {
+            None if i == fields.len() => fields.push(value),
             None => {
-                map.next_value::<IgnoredAny>()?;
+                let mut s: Vec<Option<Datum>> = fields.drain(..).map(Some).collect();
+                s.resize(n, None);
+                s[i] = Some(value);
+                slots = Some(s);
             }
+            Some(s) => s[i] = Some(value),
         }
     }
-    let mut fields = Vec::with_capacity(slots.len());
+    let slots = match slots {
+        None if fields.len() == n => return Ok(Datum::Record(fields)),
+        None => {
+            let mut s: Vec<Option<Datum>> = fields.drain(..).map(Some).collect();
+            s.resize(n, None);
+            s
+        }
+        Some(s) => s,
+    };
     for (slot, field) in slots.into_iter().zip(&shape.fields) {
         fields.push(match (slot, &field.default) {
             (Some(d), _) => d,

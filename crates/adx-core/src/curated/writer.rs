@@ -18,6 +18,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -48,6 +49,9 @@ impl Default for WriterLimits {
         }
     }
 }
+
+/// Dictionary pages above this size make a column chunk fall back to plain encoding.
+const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
 
 struct LineageBuilders {
     source: StringBuilder,
@@ -130,9 +134,15 @@ impl<'a> CuratedWriter<'a> {
         limits: WriterLimits,
     ) -> Self {
         let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
+        // The key is unique within a source unit: a dictionary for it is wasted work. Other
+        // high-cardinality strings fall back to plain encoding once their dictionary passes
+        // the (lowered) page limit; low-cardinality ones stay dictionary-encoded.
+        let key_column = ColumnPath::from(dataset.shape.fields[dataset.key].name.as_str());
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(limits.row_group_rows))
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
+            .set_column_dictionary_enabled(key_column, false)
             .build();
         CuratedWriter {
             dataset,

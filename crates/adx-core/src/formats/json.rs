@@ -75,28 +75,55 @@ pub fn decode_one<'s>(
 
 fn decode_lines(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {
     let ctx = SeedContext::new();
-    let mut line = Vec::with_capacity(4096);
+    let mut long_line = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| read_error(&e))?;
-        if n == 0 {
+        let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+        if buf.is_empty() {
             return Ok(());
         }
         number += 1;
-        let text = line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        let outcome = decode_one(text, ty, &ctx);
-        emit(Decoded {
-            position: Position::Line(number),
-            outcome,
-            raw: Raw::Bytes(text),
-        })?;
+        // A line wholly inside the buffer is decoded in place; a longer one is gathered first.
+        let consumed = match memchr_newline(buf) {
+            Some(end) => {
+                decode_line(&buf[..end], number, ty, &ctx, emit)?;
+                end + 1
+            }
+            None => {
+                long_line.clear();
+                reader
+                    .read_until(b'\n', &mut long_line)
+                    .map_err(|e| read_error(&e))?;
+                decode_line(&long_line, number, ty, &ctx, emit)?;
+                0
+            }
+        };
+        reader.consume(consumed);
     }
+}
+
+fn memchr_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+fn decode_line<'s>(
+    line: &[u8],
+    number: u64,
+    ty: &'s Ty,
+    ctx: &SeedContext<'s>,
+    emit: &mut Emit<'_>,
+) -> Result<(), Stop> {
+    let text = line.trim_ascii();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let outcome = decode_one(text, ty, ctx);
+    emit(Decoded {
+        position: Position::Line(number),
+        outcome,
+        raw: Raw::Bytes(text),
+    })?;
+    Ok(())
 }
 
 /// Splits the items of a JSON array (the `[` already consumed) and decodes each.
