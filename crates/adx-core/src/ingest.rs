@@ -47,7 +47,10 @@ pub struct ObjectSource {
     pub version: Option<String>,
     /// The event's time, epoch millis: the records' arrival time.
     pub arrival_ms: i64,
+    /// Object size in bytes, as the event says.
+    pub size: Option<u64>,
 }
+
 
 /// What the pipeline reads from and writes to.
 #[derive(Clone, Copy)]

@@ -275,16 +275,19 @@ impl Rules {
     /// Checks a record; the first broken rule is returned.
     pub fn check(&self, record: &Datum) -> Result<(), FieldError> {
         for c in &self.checks {
-            visit(record, &c.path.steps, &mut |d| {
-                apply(&c.check, d, &c.path.ty)
-            })?;
+            match (c.path.steps.as_slice(), record) {
+                // Most rules name a top-level field: look it up directly.
+                ([Step::Field(i, name)], Datum::Record(fields)) => match fields.get(*i) {
+                    Some(Datum::Null) | None => {}
+                    Some(d) => apply(&c.check, d, &c.path.ty).map_err(|e| e.within(name))?,
+                },
+                (steps, _) => visit(record, steps, &mut |d| apply(&c.check, d, &c.path.ty))?,
+            }
         }
         for w in &self.whens {
             if condition_holds(record, w) {
                 for c in &w.checks {
-                    visit_all(record, &c.path.steps, &mut |d| {
-                        apply(&c.check, d, &c.path.ty)
-                    })?;
+                    visit_all(record, &c.path.steps, &mut |d| apply(&c.check, d, &c.path.ty))?;
                 }
             }
         }

@@ -42,6 +42,7 @@ pub fn object_source(record: &S3EventRecord) -> Result<Option<ObjectSource>, Str
         key: decode_key(raw_key),
         version,
         arrival_ms: record.event_time.timestamp_millis(),
+        size: record.s3.object.size.and_then(|s| u64::try_from(s).ok()),
     }))
 }
 

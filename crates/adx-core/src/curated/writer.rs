@@ -288,11 +288,17 @@ impl<'a> CuratedWriter<'a> {
     }
 }
 
+/// Capacity kept in an hour's encode buffer between flushes (reused, so pages are not faulted
+/// in again for every row group; anything larger is given back).
+const KEPT_BUFFER_BYTES: usize = 8 << 20;
+
 fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
-    let bytes = std::mem::take(part.writer.inner_mut());
-    if !bytes.is_empty() {
-        part.sink.write(&bytes)?;
-        part.bytes += bytes.len() as u64;
+    let buffer = part.writer.inner_mut();
+    if !buffer.is_empty() {
+        part.sink.write(buffer)?;
+        part.bytes += buffer.len() as u64;
+        buffer.clear();
+        buffer.shrink_to(KEPT_BUFFER_BYTES);
     }
     Ok(())
 }
