@@ -8,17 +8,16 @@ use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::tracked::{SourceFault, TrackedRead};
 use crate::formats::{
-    Decoded, Format, Raw, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json,
+    Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json,
 };
-use crate::naming::{object_base_name, quarantine_key};
+use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::ports::{ObjectStore, SchemaRegistry, StoreError};
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::DatasetReport;
+use crate::sink::{DatasetSink, KeySet, key_set};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Arc;
-use xxhash_rust::xxh3::xxh3_128;
 
 /// Name under which objects of no known dataset are reported and quarantined.
 pub const UNROUTED: &str = "_unrouted";
@@ -50,7 +49,6 @@ pub struct ObjectSource {
     /// Object size in bytes, as the event says.
     pub size: Option<u64>,
 }
-
 
 /// What the pipeline reads from and writes to.
 #[derive(Clone, Copy)]
@@ -129,7 +127,7 @@ pub fn ingest_object(
         }
     };
     match result {
-        Ok(()) if run.report.received == 0 => {
+        Ok(()) if run.sink.received() == 0 => {
             run.quarantine_object(&RecordError::new(
                 RecordErrorKind::Object,
                 "the object holds no records",
@@ -190,51 +188,13 @@ fn source_json(
     map
 }
 
-/// The de-duplication set holds 128-bit xxh3 digests of the keys: already uniformly
-/// distributed, so the table hashes them by taking their low bits instead of hashing again.
-#[derive(Clone, Copy, Default)]
-struct KeyHashState;
-
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::BuildHasher for KeyHashState {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used for u128 keys; fold anything else in so the hasher stays correct.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
-        }
-    }
-
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
-    }
-}
-
 /// The state of one object's ingestion.
 struct Run<'a> {
     config: &'a IngestConfig,
     source: &'a ObjectSource,
     source_uri: String,
-    dataset: Arc<Dataset>,
-    curated: CuratedWriter<'a>,
-    quarantine: QuarantineWriter<'a>,
-    seen: HashSet<u128, KeyHashState>,
-    report: DatasetReport,
+    sink: DatasetSink<'a>,
+    seen: KeySet,
 }
 
 impl<'a> Run<'a> {
@@ -246,50 +206,27 @@ impl<'a> Run<'a> {
         dataset: Arc<Dataset>,
     ) -> Self {
         let qkey = quarantine_key(&dataset.name, source.arrival_ms, base);
+        let curated = CuratedWriter::new(
+            dataset.clone(),
+            store,
+            &config.curated_bucket,
+            PartNames::Object {
+                base: base.to_string(),
+            },
+            config.limits,
+        );
+        let quarantine =
+            QuarantineWriter::new(store, &config.quarantine_bucket, qkey, &dataset.name);
         Run {
             config,
             source,
             source_uri: format!("s3://{}/{}", source.bucket, source.key),
-            curated: CuratedWriter::new(
-                dataset.clone(),
-                store,
-                &config.curated_bucket,
-                base,
-                config.limits,
-            ),
-            quarantine: QuarantineWriter::new(
-                store,
-                &config.quarantine_bucket,
-                qkey,
-                &dataset.name,
-            ),
-            dataset,
-            seen: HashSet::with_hasher(KeyHashState),
-            report: DatasetReport::default(),
+            sink: DatasetSink::new(dataset, curated, quarantine),
+            seen: key_set(),
         }
     }
 
     fn accept(&mut self, d: Decoded<'_>) -> Result<(), IngestError> {
-        self.report.received += 1;
-        let record = match d.outcome {
-            Ok(record) => record,
-            Err(error) => return self.reject(d.position, &error, d.raw, None),
-        };
-        if let Err(e) = self.dataset.validate(
-            &record,
-            self.source.arrival_ms,
-            self.config.max_future_skew_ms,
-        ) {
-            let error = RecordError::from_field(RecordErrorKind::Rule, e);
-            return self.reject(d.position, &error, d.raw, Some(&record));
-        }
-        let mut scratch = [0u8; 8];
-        if let Some(key) = self.dataset.key_bytes(&record, &mut scratch)
-            && !self.seen.insert(xxh3_128(key))
-        {
-            self.report.duplicates += 1;
-            return Ok(());
-        }
         let lineage = Lineage {
             source: &self.source_uri,
             version: self.source.version.as_deref(),
@@ -297,66 +234,24 @@ impl<'a> Run<'a> {
             offset: d.position.number(),
             arrival_ms: self.source.arrival_ms,
         };
-        self.curated.push(&record, &lineage)?;
-        self.report.curated += 1;
-        Ok(())
-    }
-
-    fn reject(
-        &mut self,
-        position: crate::formats::Position,
-        error: &RecordError,
-        raw: Raw<'_>,
-        record: Option<&crate::Datum>,
-    ) -> Result<(), IngestError> {
-        let rendered;
-        let bytes = raw.to_bytes();
-        let payload = if let Some(bytes) = &bytes {
-            Payload::Bytes(bytes)
-        } else if let Some(record) = record {
-            rendered = record.to_json(&self.dataset.record_ty()).to_string();
-            Payload::Bytes(rendered.as_bytes())
-        } else {
-            Payload::None
-        };
-        self.quarantine
-            .write(source_json(self.source, Some(position)), error, payload)?;
-        self.report.quarantined += 1;
-        Ok(())
+        let source = self.source;
+        let position = d.position;
+        self.sink.accept(
+            &mut self.seen,
+            d.outcome,
+            d.raw,
+            &lineage,
+            self.config.max_future_skew_ms,
+            &|| source_json(source, Some(position)),
+        )
     }
 
     fn quarantine_object(&mut self, error: &RecordError) -> Result<(), IngestError> {
-        self.report.received += 1;
-        self.quarantine
-            .write(source_json(self.source, None), error, Payload::None)?;
-        self.report.quarantined += 1;
-        Ok(())
+        self.sink
+            .refuse(source_json(self.source, None), error, Payload::None)
     }
 
-    fn finish(mut self) -> Result<DatasetReport, IngestError> {
-        self.report.objects = self.curated.finish()?;
-        if let Some(q) = self.quarantine.finish()? {
-            self.report.objects.push(q);
-        }
-        let written: u64 = self
-            .report
-            .objects
-            .iter()
-            .filter(|o| o.kind == "curated")
-            .map(|o| o.records)
-            .sum();
-        if !self.report.reconciles() || written != self.report.curated {
-            return Err(IngestError::CountMismatch {
-                dataset: self.dataset.name.clone(),
-                detail: format!(
-                    "received {} curated {} (rows written {written}) quarantined {} duplicates {}",
-                    self.report.received,
-                    self.report.curated,
-                    self.report.quarantined,
-                    self.report.duplicates
-                ),
-            });
-        }
-        Ok(self.report)
+    fn finish(self) -> Result<DatasetReport, IngestError> {
+        self.sink.finish()
     }
 }

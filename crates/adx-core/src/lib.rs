@@ -19,6 +19,7 @@ pub mod quarantine;
 pub mod report;
 pub mod rules;
 pub mod shape;
+pub mod sink;
 
 pub use dataset::{Catalog, Dataset};
 pub use datum::Datum;

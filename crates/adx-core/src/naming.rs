@@ -34,10 +34,37 @@ fn date_parts(ms: i64) -> (i32, u32, u32, u32) {
     (t.year(), t.month(), t.day(), t.hour())
 }
 
-/// `<dataset>/dt=YYYY-MM-DD/hr=HH/<base>-<part>.parquet` for the hour starting at `hour_ms`.
-pub fn curated_key(dataset: &str, hour_ms: i64, base: &str, part: u32) -> String {
+/// How the part objects of one source unit are named.
+#[derive(Debug, Clone)]
+pub enum PartNames {
+    /// An S3 object: `<base>-<part number>`.
+    Object {
+        /// From [`object_base_name`].
+        base: String,
+    },
+    /// A Kafka partition: `<topic>+<partition>+<first offset in the part>`, as Kafka Connect does.
+    Kafka {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
+}
+
+impl PartNames {
+    /// The file name (without suffix) of part `part`, whose first record has `first_offset`.
+    pub fn part(&self, part: u32, first_offset: i64) -> String {
+        match self {
+            PartNames::Object { base } => format!("{base}-{part:04}"),
+            PartNames::Kafka { topic, partition } => format!("{topic}+{partition}+{first_offset}"),
+        }
+    }
+}
+
+/// `<dataset>/dt=YYYY-MM-DD/hr=HH/<name>.parquet` for the hour starting at `hour_ms`.
+pub fn curated_key(dataset: &str, hour_ms: i64, name: &str) -> String {
     let (y, m, d, h) = date_parts(hour_ms);
-    format!("{dataset}/dt={y:04}-{m:02}-{d:02}/hr={h:02}/{base}-{part:04}.parquet")
+    format!("{dataset}/dt={y:04}-{m:02}-{d:02}/hr={h:02}/{name}.parquet")
 }
 
 /// `<dataset>/dt=YYYY-MM-DD/<base>.jsonl`, dated by the source's arrival time.
@@ -75,7 +102,11 @@ mod tests {
             )
         );
         assert_eq!(
-            curated_key("ad_impressions", 1_764_212_400_000, "f-1", 2),
+            curated_key(
+                "ad_impressions",
+                1_764_212_400_000,
+                &PartNames::Object { base: "f-1".into() }.part(2, 7)
+            ),
             "ad_impressions/dt=2025-11-27/hr=03/f-1-0002.parquet"
         );
         assert_eq!(

@@ -3,6 +3,10 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// One object written by an invocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WrittenObject {
@@ -29,6 +33,9 @@ pub struct DatasetReport {
     pub quarantined: u64,
     /// Records dropped as repeats of an earlier key.
     pub duplicates: u64,
+    /// Kafka tombstones (null values): no records, counted apart, outside `received`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tombstones: u64,
     /// Objects written.
     pub objects: Vec<WrittenObject>,
 }
@@ -40,6 +47,7 @@ impl DatasetReport {
         self.curated += other.curated;
         self.quarantined += other.quarantined;
         self.duplicates += other.duplicates;
+        self.tombstones += other.tombstones;
         self.objects.extend(other.objects);
     }
 

@@ -287,7 +287,9 @@ impl Rules {
         for w in &self.whens {
             if condition_holds(record, w) {
                 for c in &w.checks {
-                    visit_all(record, &c.path.steps, &mut |d| apply(&c.check, d, &c.path.ty))?;
+                    visit_all(record, &c.path.steps, &mut |d| {
+                        apply(&c.check, d, &c.path.ty)
+                    })?;
                 }
             }
         }

@@ -7,7 +7,7 @@ use crate::curated::lineage::Lineage;
 use crate::dataset::Dataset;
 use crate::datum::Datum;
 use crate::error::IngestError;
-use crate::naming::curated_key;
+use crate::naming::{PartNames, curated_key};
 use crate::ports::{ObjectStore, ObjectWriter};
 use crate::report::WrittenObject;
 use arrow_array::builder::{
@@ -102,6 +102,8 @@ struct HourWriter {
     lineage: LineageBuilders,
     rows: usize,
     next_part: u32,
+    /// Lineage offset of the first row not yet in a part object.
+    first_offset: i64,
     open: Option<OpenPart>,
 }
 
@@ -110,7 +112,7 @@ pub struct CuratedWriter<'a> {
     dataset: Arc<Dataset>,
     store: &'a dyn ObjectStore,
     bucket: String,
-    base_name: String,
+    names: PartNames,
     limits: WriterLimits,
     props: WriterProperties,
     hours: BTreeMap<i64, HourWriter>,
@@ -125,12 +127,12 @@ fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
 }
 
 impl<'a> CuratedWriter<'a> {
-    /// A writer whose objects are named from `base_name` (deterministic from the source).
+    /// A writer whose objects are named by `names` (deterministic from the source).
     pub fn new(
         dataset: Arc<Dataset>,
         store: &'a dyn ObjectStore,
         bucket: &str,
-        base_name: &str,
+        names: PartNames,
         limits: WriterLimits,
     ) -> Self {
         let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
@@ -148,7 +150,7 @@ impl<'a> CuratedWriter<'a> {
             dataset,
             store,
             bucket: bucket.to_string(),
-            base_name: base_name.to_string(),
+            names,
             limits,
             props,
             hours: BTreeMap::new(),
@@ -170,8 +172,12 @@ impl<'a> CuratedWriter<'a> {
             lineage: LineageBuilders::new(),
             rows: 0,
             next_part: 0,
+            first_offset: lineage.offset,
             open: None,
         });
+        if hw.open.is_none() && hw.rows == 0 {
+            hw.first_offset = lineage.offset;
+        }
         if let Datum::Record(values) = record {
             for (column, value) in hw.columns.iter_mut().zip(values) {
                 column.append(value);
@@ -194,7 +200,11 @@ impl<'a> CuratedWriter<'a> {
             return Ok(());
         }
         if hw.open.is_none() {
-            let key = curated_key(&self.dataset.name, hour, &self.base_name, hw.next_part);
+            let key = curated_key(
+                &self.dataset.name,
+                hour,
+                &self.names.part(hw.next_part, hw.first_offset),
+            );
             hw.next_part += 1;
             let writer = ArrowWriter::try_new(
                 Vec::new(),

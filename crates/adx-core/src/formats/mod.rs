@@ -5,6 +5,7 @@
 pub mod avro;
 pub mod compression;
 pub mod csv;
+pub mod glue;
 pub mod json;
 pub mod tracked;
 
