@@ -1,7 +1,9 @@
 //! `adx gen`: sample landing objects for every dataset, format and compression asked for, each
 //! with the S3 event that announces it, and a JSON manifest of what each holds.
 
-use crate::samples::{SampleSpec, parse_compression, parse_format, write_sample};
+use crate::samples::{
+    SampleSpec, StreamSpec, parse_compression, parse_format, write_msk_event, write_sample,
+};
 use adx_gen::{Compression, Dataset, Format, GenConfig};
 use chrono::DateTime;
 use clap::Args;
@@ -43,6 +45,22 @@ pub struct GenArgs {
     /// Compressions: none, gz, zst (default: all three, for every format).
     #[arg(long = "compression")]
     pub compressions: Vec<String>,
+    /// Also write MSK events (what the stream function receives) into this folder: one per
+    /// dataset and stream encoding (glue, glue-zlib, json), of --records records each.
+    #[arg(long)]
+    pub msk_events: Option<PathBuf>,
+    /// Stream encodings of the MSK events (default: all three).
+    #[arg(long = "stream-encoding")]
+    pub stream_encodings: Vec<String>,
+    /// Partitions the MSK event's records are spread over.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: u32,
+    /// Share of MSK values broken at the framing level (unknown version id, Confluent framing, ...).
+    #[arg(long, default_value_t = 0.0)]
+    pub framing_bad_share: f64,
+    /// Share of tombstones (null values) in MSK events.
+    #[arg(long, default_value_t = 0.0)]
+    pub tombstone_share: f64,
     /// Folder of the `.avsc` schemas.
     #[arg(long, env = "ADX_SCHEMA_DIR", default_value = "schemas")]
     pub schema_dir: PathBuf,
@@ -113,9 +131,39 @@ pub fn run(args: GenArgs) -> Result<(), String> {
             }
         }
     }
+    let mut events = Vec::new();
+    if let Some(dir) = &args.msk_events {
+        let encodings: Vec<String> = if args.stream_encodings.is_empty() {
+            vec!["glue".into(), "glue-zlib".into(), "json".into()]
+        } else {
+            args.stream_encodings.clone()
+        };
+        for dataset in &datasets {
+            for encoding in &encodings {
+                let stream = StreamSpec {
+                    partitions: args.partitions,
+                    framing_bad_share: args.framing_bad_share,
+                    tombstone_share: args.tombstone_share,
+                };
+                events.push(write_msk_event(
+                    dir,
+                    &args.schema_dir,
+                    *dataset,
+                    encoding,
+                    &spec.config,
+                    &stream,
+                )?);
+            }
+        }
+    }
+    let manifest = if args.msk_events.is_some() {
+        serde_json::json!({"files": written, "msk_events": events})
+    } else {
+        serde_json::to_value(&written).map_err(|e| e.to_string())?
+    };
     println!(
         "{}",
-        serde_json::to_string_pretty(&written).map_err(|e| e.to_string())?
+        serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?
     );
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! configuration from the environment; prints the handler's JSON answer.
 
 use crate::stats::ProcessStats;
-use adx_handlers::{Adapters, HandlerConfig, handle_s3_event, s3_event::parse_event};
+use adx_handlers::{
+    Adapters, HandlerConfig, handle_kafka_event, handle_s3_event, s3_event::parse_event,
+};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,6 +14,8 @@ use std::path::PathBuf;
 pub enum Function {
     /// The S3-triggered file-ingest function.
     FileIngest,
+    /// The MSK-triggered stream-ingest function.
+    StreamIngest,
 }
 
 /// Arguments of `adx invoke`.
@@ -45,6 +49,12 @@ pub fn run(args: InvokeArgs) -> Result<(), String> {
         Function::FileIngest => {
             let event = parse_event(&bytes)?;
             let report = handle_s3_event(&adapters, &config, &event)
+                .map_err(|e| format!("handler failed: {e}"))?;
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        }
+        Function::StreamIngest => {
+            let event = adx_handlers::kafka_event::parse_event(&bytes)?;
+            let report = handle_kafka_event(&adapters, &config, &event)
                 .map_err(|e| format!("handler failed: {e}"))?;
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
         }

@@ -155,3 +155,91 @@ pub fn write_sample(
         counts,
     })
 }
+
+/// One written MSK event file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleEvent {
+    /// Dataset.
+    pub dataset: String,
+    /// `glue`, `glue-zlib` or `json`.
+    pub encoding: String,
+    /// Topic.
+    pub topic: String,
+    /// The event file.
+    pub path: PathBuf,
+    /// What it holds.
+    pub counts: adx_gen::MskCounts,
+}
+
+/// The stream encodings by command-line name.
+pub fn stream_encodings(version_id: &str) -> [(&'static str, adx_gen::StreamEncoding); 3] {
+    [
+        (
+            "glue",
+            adx_gen::StreamEncoding::GlueAvro {
+                version_id: version_id.to_string(),
+                zlib: false,
+            },
+        ),
+        (
+            "glue-zlib",
+            adx_gen::StreamEncoding::GlueAvro {
+                version_id: version_id.to_string(),
+                zlib: true,
+            },
+        ),
+        ("json", adx_gen::StreamEncoding::Json),
+    ]
+}
+
+/// How MSK events are laid out.
+pub struct StreamSpec {
+    /// Partitions the records are spread over.
+    pub partitions: u32,
+    /// Share of values broken at the framing level.
+    pub framing_bad_share: f64,
+    /// Share of tombstones.
+    pub tombstone_share: f64,
+}
+
+/// Writes an MSK event of `dataset` in `encoding` (a name of [`stream_encodings`]) into `dir`.
+pub fn write_msk_event(
+    dir: &Path,
+    schema_dir: &Path,
+    dataset: Dataset,
+    encoding: &str,
+    config: &GenConfig,
+    stream: &StreamSpec,
+) -> Result<SampleEvent, String> {
+    let schema_path = schema_dir.join(format!("{}.avsc", dataset.name()));
+    let schema = std::fs::read_to_string(&schema_path)
+        .map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
+    let version_id = adx_local::schema_folder::version_id_of(&schema);
+    let (_, chosen) = stream_encodings(&version_id)
+        .into_iter()
+        .find(|(name, _)| *name == encoding)
+        .ok_or_else(|| format!("unknown stream encoding {encoding}: glue, glue-zlib, json"))?;
+    let msk = adx_gen::MskConfig {
+        topic: dataset.name().to_string(),
+        partitions: stream.partitions,
+        encoding: chosen,
+        framing_bad_share: stream.framing_bad_share,
+        tombstone_share: stream.tombstone_share,
+    };
+    let (event, counts) = adx_gen::msk_event(dataset, config, &msk, &schema)
+        .map_err(|e| format!("generating an MSK event: {e}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}-{encoding}.json", dataset.name()));
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&event).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(SampleEvent {
+        dataset: dataset.name().to_string(),
+        encoding: encoding.to_string(),
+        topic: msk.topic,
+        path,
+        counts,
+    })
+}

@@ -203,10 +203,23 @@ impl Dataset {
     }
 }
 
-/// Compiled datasets by registry version id, for the life of the process.
+/// A writer schema of a Glue-framed datum, parsed once per version id.
+pub struct WriterSchema {
+    /// The registry's record of it.
+    pub registered: RegisteredSchema,
+    /// Parsed for decoding.
+    pub decoder: serde_avro_fast::Schema,
+    /// Parsed for compatibility checks.
+    pub avro: Schema,
+}
+
+/// Compiled datasets and parsed writer schemas by registry version id, for the life of the
+/// process, and the verdicts of writer-to-reader compatibility checks.
 #[derive(Default)]
 pub struct Catalog {
     compiled: Mutex<HashMap<String, Arc<Dataset>>>,
+    writers: Mutex<HashMap<String, Arc<WriterSchema>>>,
+    compatible: Mutex<HashMap<(String, String), Result<(), String>>>,
 }
 
 /// Why a dataset could not be had.
@@ -225,6 +238,22 @@ pub enum CatalogError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<CatalogError> for crate::error::IngestError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Registry(e) => crate::error::IngestError::Registry(e),
+            CatalogError::BadSchema {
+                name,
+                version_id,
+                message,
+            } => crate::error::IngestError::BadSchema {
+                name,
+                message: format!("version {version_id}: {message}"),
+            },
+        }
+    }
 }
 
 impl Catalog {
@@ -251,6 +280,47 @@ impl Catalog {
         let ds = Arc::new(ds);
         compiled.insert(registered.version_id.clone(), ds.clone());
         Ok(ds)
+    }
+
+    /// Parses (once per version id) a writer schema; an error says why it cannot be used.
+    pub fn writer(&self, registered: &RegisteredSchema) -> Result<Arc<WriterSchema>, String> {
+        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = writers.get(&registered.version_id) {
+            return Ok(w.clone());
+        }
+        let avro = Schema::parse_str(&registered.definition)
+            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
+        let decoder: serde_avro_fast::Schema = registered
+            .definition
+            .parse()
+            .map_err(|e| format!("not a usable Avro schema: {e}"))?;
+        let w = Arc::new(WriterSchema {
+            registered: registered.clone(),
+            decoder,
+            avro,
+        });
+        writers.insert(registered.version_id.clone(), w.clone());
+        Ok(w)
+    }
+
+    /// Whether data written with `writer` can be read as `reader` (checked once per pair).
+    pub fn check_compatible(&self, writer: &WriterSchema, reader: &Dataset) -> Result<(), String> {
+        let key = (
+            writer.registered.version_id.clone(),
+            reader.version_id.clone(),
+        );
+        let mut verdicts = self.compatible.lock().unwrap_or_else(|p| p.into_inner());
+        verdicts
+            .entry(key)
+            .or_insert_with(|| {
+                apache_avro::schema_compatibility::SchemaCompatibility::can_read(
+                    &writer.avro,
+                    &reader.schema,
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            })
+            .clone()
     }
 
     /// The dataset `name` at its latest registered version, or `None` when there is none.

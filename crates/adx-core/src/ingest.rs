@@ -3,7 +3,7 @@
 //! the duplicate count. Store and registry faults fail the call; bad data never does.
 
 use crate::curated::{CuratedWriter, Lineage, WriterLimits};
-use crate::dataset::{Catalog, CatalogError, Dataset};
+use crate::dataset::{Catalog, Dataset};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::tracked::{SourceFault, TrackedRead};
@@ -61,20 +61,6 @@ pub struct Ports<'a> {
     pub catalog: &'a Catalog,
 }
 
-fn catalog_error(e: CatalogError) -> IngestError {
-    match e {
-        CatalogError::Registry(e) => IngestError::Registry(e),
-        CatalogError::BadSchema {
-            name,
-            version_id,
-            message,
-        } => IngestError::BadSchema {
-            name,
-            message: format!("version {version_id}: {message}"),
-        },
-    }
-}
-
 /// Ingests one landing object; returns the dataset name (or [`UNROUTED`]) and its report.
 pub fn ingest_object(
     ports: Ports<'_>,
@@ -84,10 +70,7 @@ pub fn ingest_object(
     let base = object_base_name(&source.bucket, &source.key, source.version.as_deref());
     let prefix = source.key.split('/').next().unwrap_or_default();
     let dataset = if source.key.contains('/') && !prefix.is_empty() {
-        ports
-            .catalog
-            .latest(ports.registry, prefix)
-            .map_err(catalog_error)?
+        ports.catalog.latest(ports.registry, prefix)?
     } else {
         None
     };

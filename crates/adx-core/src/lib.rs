@@ -16,10 +16,12 @@ pub mod ingest;
 pub mod naming;
 pub mod ports;
 pub mod quarantine;
+pub mod registry_cache;
 pub mod report;
 pub mod rules;
 pub mod shape;
 pub mod sink;
+pub mod stream;
 
 pub use dataset::{Catalog, Dataset};
 pub use datum::Datum;

@@ -21,6 +21,7 @@ mod encode;
 mod error;
 mod good;
 mod ids;
+mod msk;
 mod plan;
 mod records;
 mod spec;
@@ -31,6 +32,7 @@ pub use canonical::canonical;
 pub use config::{AvroCodec, Compression, Dataset, Format, GenConfig};
 pub use encode::{Counts, encode};
 pub use error::GenError;
+pub use msk::{MskConfig, MskCounts, StreamEncoding, msk_event};
 pub use records::{Expected, GenRecord, RecordValue, Records, records, records_for};
 
 #[cfg(test)]

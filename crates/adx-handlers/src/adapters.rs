@@ -1,6 +1,7 @@
 //! Picks the adapters the configuration asks for and builds them once per process.
 
 use crate::{HandlerConfig, HandlerError};
+use adx_core::registry_cache::CachedRegistry;
 use adx_core::{Catalog, ObjectStore, SchemaRegistry, ingest::Ports};
 use adx_local::{LocalSchemaFolder, LocalStore};
 
@@ -27,7 +28,10 @@ impl Adapters {
             }
         };
         let registry: Box<dyn SchemaRegistry> = match &config.schema_dir {
-            Some(dir) => Box::new(LocalSchemaFolder::new(dir)),
+            Some(dir) => Box::new(CachedRegistry::new(
+                LocalSchemaFolder::new(dir),
+                config.schema_cache_ttl,
+            )),
             None => {
                 return Err(HandlerError::Config(format!(
                     "ADX_SCHEMA_DIR is not set, and this build has no Glue adapter for registry {}",

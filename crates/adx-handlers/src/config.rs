@@ -4,7 +4,9 @@
 use crate::HandlerError;
 use adx_core::IngestConfig;
 use adx_core::curated::WriterLimits;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything the handlers read from the environment.
 #[derive(Debug, Clone)]
@@ -17,6 +19,24 @@ pub struct HandlerConfig {
     pub store_root: Option<PathBuf>,
     /// `ADX_SCHEMA_DIR`: a local folder of `.avsc` files instead of Glue.
     pub schema_dir: Option<PathBuf>,
+    /// `TOPIC_DATASETS` (`topic=dataset,...`): topics not named after their dataset.
+    pub topic_datasets: BTreeMap<String, String>,
+    /// `SCHEMA_CACHE_TTL_SECONDS`: how long the latest reader schema is cached (default 300).
+    pub schema_cache_ttl: Duration,
+    /// `ADX_MAX_DATUM_BYTES`: the most a zlib-compressed datum may inflate to (default 16 MiB).
+    pub max_datum_bytes: u64,
+}
+
+/// Parses `topic=dataset,topic=dataset`.
+pub fn parse_topic_datasets(text: &str) -> Result<BTreeMap<String, String>, HandlerError> {
+    let mut map = BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (topic, dataset) = pair.split_once('=').ok_or_else(|| {
+            HandlerError::Config(format!("TOPIC_DATASETS: `{pair}` is not topic=dataset"))
+        })?;
+        map.insert(topic.trim().to_string(), dataset.trim().to_string());
+    }
+    Ok(map)
 }
 
 fn parse_var<T: std::str::FromStr>(
@@ -74,6 +94,9 @@ impl HandlerConfig {
             schema_dir: get("ADX_SCHEMA_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            topic_datasets: parse_topic_datasets(&get("TOPIC_DATASETS").unwrap_or_default())?,
+            schema_cache_ttl: Duration::from_secs(parse_var(get, "SCHEMA_CACHE_TTL_SECONDS", 300)?),
+            max_datum_bytes: parse_var(get, "ADX_MAX_DATUM_BYTES", 16 << 20)?,
         })
     }
 }
@@ -111,6 +134,25 @@ mod tests {
                 ("CURATED_BUCKET", "c"),
                 ("QUARANTINE_BUCKET", "q"),
                 ("ADX_PART_BYTES", "big")
+            ])
+            .is_err()
+        );
+        let c = config(&[
+            ("CURATED_BUCKET", "c"),
+            ("QUARANTINE_BUCKET", "q"),
+            ("TOPIC_DATASETS", "imps=ad_impressions, bids = bid_requests"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.topic_datasets.get("bids").map(String::as_str),
+            Some("bid_requests")
+        );
+        assert_eq!(c.schema_cache_ttl, Duration::from_secs(300));
+        assert!(
+            config(&[
+                ("CURATED_BUCKET", "c"),
+                ("QUARANTINE_BUCKET", "q"),
+                ("TOPIC_DATASETS", "nonsense")
             ])
             .is_err()
         );

@@ -5,11 +5,14 @@
 pub mod adapters;
 pub mod config;
 pub mod file_ingest;
+pub mod kafka_event;
 pub mod s3_event;
+pub mod stream_ingest;
 
 pub use adapters::Adapters;
 pub use config::HandlerConfig;
 pub use file_ingest::handle_s3_event;
+pub use stream_ingest::handle_kafka_event;
 
 /// Why an invocation failed (so Lambda retries it).
 #[derive(Debug, thiserror::Error)]

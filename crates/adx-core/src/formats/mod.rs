@@ -3,6 +3,7 @@
 //! only when the rest of the object cannot be read ([`Stop::Object`]).
 
 pub mod avro;
+pub mod avro_datum;
 pub mod compression;
 pub mod csv;
 pub mod glue;

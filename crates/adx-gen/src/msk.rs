@@ -1,0 +1,250 @@
+//! MSK events (the JSON that the Lambda event source mapping hands to the stream function)
+//! holding generated records, as Glue-framed Avro or plain JSON values, spread over partitions,
+//! with an optional share of values broken at the framing level and of tombstones.
+
+use crate::avro::to_avro;
+use crate::encode::Counts;
+use crate::records::{Expected, RecordValue};
+use crate::{Dataset, Format, GenConfig, GenError, records_for};
+use apache_avro::Schema;
+use apache_avro::writer::datum::GenericDatumWriter;
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use std::io::Write;
+
+/// How values are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEncoding {
+    /// Glue Schema Registry framing around the Avro datum, under this schema version id.
+    GlueAvro {
+        /// The writer schema's version id (a UUID).
+        version_id: String,
+        /// Compress the datum with zlib (Glue compression byte 5).
+        zlib: bool,
+    },
+    /// Plain JSON values.
+    Json,
+}
+
+/// Settings of one MSK event.
+#[derive(Debug, Clone)]
+pub struct MskConfig {
+    /// Topic of every record.
+    pub topic: String,
+    /// Records are spread round-robin over this many partitions.
+    pub partitions: u32,
+    /// How values are written.
+    pub encoding: StreamEncoding,
+    /// Share of values broken at the framing level (unknown schema version id, Confluent framing,
+    /// truncated header, corrupt zlib; for JSON: bytes that are not JSON).
+    pub framing_bad_share: f64,
+    /// Share of tombstones (null values), counted apart.
+    pub tombstone_share: f64,
+}
+
+/// What an MSK event holds.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MskCounts {
+    /// Counts of the records (good, bad, duplicates), framing-level bad ones included in `bad`.
+    pub records: Counts,
+    /// Tombstones.
+    pub tombstones: u64,
+}
+
+fn every(share: f64, i: usize) -> bool {
+    // Deterministic spreading: record i is picked when the running share crosses an integer.
+    share > 0.0 && ((i + 1) as f64 * share).floor() > (i as f64 * share).floor()
+}
+
+fn frame(version_id: &str, zlib: bool, datum: &[u8]) -> Result<Vec<u8>, GenError> {
+    let id = uuid::Uuid::parse_str(version_id).map_err(|e| GenError::Convert {
+        field: "version_id".into(),
+        message: e.to_string(),
+    })?;
+    let mut out = vec![3u8, if zlib { 5 } else { 0 }];
+    out.extend_from_slice(id.as_bytes());
+    if zlib {
+        let mut enc = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+        enc.write_all(datum)?;
+        out = enc.finish()?;
+    } else {
+        out.extend_from_slice(datum);
+    }
+    Ok(out)
+}
+
+fn broken(kind: usize, encoding: &StreamEncoding, good: &[u8]) -> (Vec<u8>, &'static str) {
+    match encoding {
+        StreamEncoding::Json => (b"{\"not json".to_vec(), "not_json"),
+        StreamEncoding::GlueAvro { .. } => match kind % 4 {
+            0 => {
+                let mut v = good.to_vec();
+                v[2..18].copy_from_slice(&[0xde; 16]);
+                (v, "unknown_schema_version")
+            }
+            1 => {
+                let mut v = vec![0u8, 0, 0, 0, 42];
+                v.extend_from_slice(good.get(18..).unwrap_or_default());
+                (v, "confluent_framing")
+            }
+            2 => (good[..good.len().min(10)].to_vec(), "truncated_header"),
+            _ => {
+                let mut v = good[..18.min(good.len())].to_vec();
+                v[1] = 5;
+                v.extend_from_slice(b"definitely not zlib");
+                (v, "corrupt_zlib")
+            }
+        },
+    }
+}
+
+/// Builds the MSK event JSON for `cfg.records` records of `dataset`, and what it holds.
+pub fn msk_event(
+    dataset: Dataset,
+    cfg: &GenConfig,
+    msk: &MskConfig,
+    schema_json: &str,
+) -> Result<(Value, MskCounts), GenError> {
+    let schema = Schema::parse_str(schema_json).map_err(|e| GenError::Avro(Box::new(e)))?;
+    let writer = GenericDatumWriter::builder(&schema)
+        .build()
+        .map_err(|e| GenError::Avro(Box::new(e)))?;
+    let format = match msk.encoding {
+        StreamEncoding::Json => Format::JsonLines,
+        StreamEncoding::GlueAvro { .. } => Format::Avro(crate::AvroCodec::Null),
+    };
+    let partitions = msk.partitions.max(1) as usize;
+    let mut by_partition: Vec<Vec<Value>> = vec![Vec::new(); partitions];
+    let mut counts = MskCounts::default();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut good_seen = 0usize;
+    let mut replaced: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (i, record) in records_for(dataset, &format, cfg).enumerate() {
+        let partition = i % partitions;
+        let offset = by_partition[partition].len();
+        let (key, bytes) = match &record.value {
+            RecordValue::Raw(text) => (None, text.as_bytes().to_vec()),
+            RecordValue::Json(v) => {
+                let key = v
+                    .get(dataset.key_field())
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let bytes = match &msk.encoding {
+                    StreamEncoding::Json => serde_json::to_vec(v)?,
+                    StreamEncoding::GlueAvro { version_id, zlib } => {
+                        let datum = writer
+                            .write_value_to_vec(to_avro(dataset, v)?)
+                            .map_err(|e| GenError::Avro(Box::new(e)))?;
+                        frame(version_id, *zlib, &datum)?
+                    }
+                };
+                (key, bytes)
+            }
+        };
+        // Tombstones and framing-level breakage replace good records only, so the generator's
+        // own bad records and duplicates all stay in the event. A later duplicate of a replaced
+        // record is then the first of its key to arrive: it counts as good.
+        let mut record = record;
+        if matches!(record.expected, Expected::Duplicate)
+            && key.as_ref().is_some_and(|k| replaced.remove(k))
+        {
+            record.expected = Expected::Good;
+        }
+        let good_index = if matches!(record.expected, Expected::Good) {
+            good_seen += 1;
+            Some(good_seen - 1)
+        } else {
+            None
+        };
+        let (value, expected) = if good_index.is_some_and(|g| every(msk.tombstone_share, g + 3)) {
+            counts.tombstones += 1;
+            replaced.extend(key.clone());
+            (Value::Null, None)
+        } else if good_index.is_some_and(|g| every(msk.framing_bad_share, g)) {
+            replaced.extend(key.clone());
+            let (broken, kind) = broken(i, &msk.encoding, &bytes);
+            counts.records.bad += 1;
+            *counts
+                .records
+                .bad_by_kind
+                .entry(kind.to_string())
+                .or_default() += 1;
+            (Value::String(b64.encode(broken)), None)
+        } else {
+            (Value::String(b64.encode(&bytes)), Some(record.expected))
+        };
+        if let Some(expected) = expected {
+            counts.records.add(expected);
+        }
+        let mut r = Map::new();
+        r.insert("topic".into(), json!(msk.topic));
+        r.insert("partition".into(), json!(partition));
+        r.insert("offset".into(), json!(offset));
+        r.insert("timestamp".into(), json!(cfg.arrival_ms));
+        r.insert("timestampType".into(), json!("CREATE_TIME"));
+        r.insert(
+            "key".into(),
+            key.map(|k| Value::String(b64.encode(k)))
+                .unwrap_or(Value::Null),
+        );
+        r.insert("value".into(), value);
+        r.insert("headers".into(), json!([]));
+        by_partition[partition].push(Value::Object(r));
+    }
+    let mut records = Map::new();
+    for (p, list) in by_partition.into_iter().enumerate() {
+        if !list.is_empty() {
+            records.insert(format!("{}-{p}", msk.topic), Value::Array(list));
+        }
+    }
+    let event = json!({
+        "eventSource": "aws:kafka",
+        "eventSourceArn": "arn:aws:kafka:us-east-1:000000000000:cluster/advertisex-local/00000000-0000-0000-0000-000000000000-1",
+        "bootstrapServers": "127.0.0.1:9092",
+        "records": records,
+    });
+    Ok((event, counts))
+}
+
+#[cfg(test)]
+mod msk_tests {
+    use super::*;
+
+    #[test]
+    fn events_hold_what_the_counts_say() {
+        let schema = include_str!("../../../schemas/ad_impressions.avsc");
+        let cfg = GenConfig {
+            records: 200,
+            bad_share: 0.1,
+            duplicate_share: 0.05,
+            ..GenConfig::default()
+        };
+        for encoding in [
+            StreamEncoding::Json,
+            StreamEncoding::GlueAvro {
+                version_id: "12345678-9abc-def0-1122-334455667788".into(),
+                zlib: true,
+            },
+        ] {
+            let msk = MskConfig {
+                topic: "ad_impressions".into(),
+                partitions: 3,
+                encoding,
+                framing_bad_share: 0.05,
+                tombstone_share: 0.02,
+            };
+            let (event, counts) = msk_event(Dataset::AdImpressions, &cfg, &msk, schema).unwrap();
+            let total: usize = event["records"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_array().unwrap().len())
+                .sum();
+            assert_eq!(total, 200);
+            assert_eq!(counts.records.total() + counts.tombstones, 200);
+            assert_eq!(counts.tombstones, 3, "2% of the 170 good records");
+            assert!(counts.records.bad >= 20 + 7, "{counts:?}");
+            assert_eq!(event["records"]["ad_impressions-1"][0]["offset"], 0);
+        }
+    }
+}
