@@ -9,16 +9,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 type Slot<T> = Arc<Mutex<Option<T>>>;
+type Slots<T> = Mutex<HashMap<String, Slot<T>>>;
+/// A latest version as fetched, with when it was fetched.
+type Fetched = (Instant, Option<RegisteredSchema>);
 
 /// The cache; it is itself a [`SchemaRegistry`].
 pub struct CachedRegistry<R> {
     inner: R,
     ttl: Duration,
-    by_id: Mutex<HashMap<String, Slot<RegisteredSchema>>>,
-    latest: Mutex<HashMap<String, Slot<(Instant, Option<RegisteredSchema>)>>>,
+    by_id: Slots<RegisteredSchema>,
+    latest: Slots<Fetched>,
 }
 
-fn slot<T>(map: &Mutex<HashMap<String, Slot<T>>>, key: &str) -> Slot<T> {
+fn slot<T>(map: &Slots<T>, key: &str) -> Slot<T> {
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     map.entry(key.to_string()).or_default().clone()
 }

@@ -1,6 +1,8 @@
 //! A folder of `.avsc` files as the schema registry: `<dir>/<name>.avsc` is the latest version
-//! of schema `<name>`. Each version's id is derived from its text, so it is stable across
-//! processes and machines, as Glue's version ids are.
+//! of schema `<name>`, and `<dir>/history/<name>/*.avsc` hold its earlier versions (in file
+//! name order), so that data written with an older version can still be decoded. Each
+//! version's id is derived from its text, so it is stable across processes and machines, as
+//! Glue's version ids are.
 
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
 use std::fs;
@@ -50,6 +52,26 @@ impl LocalSchemaFolder {
         }
     }
 
+    /// The texts of the earlier versions of `name`, oldest first.
+    pub fn history(&self, name: &str) -> Result<Vec<String>, RegistryError> {
+        let dir = self.dir.join("history").join(name);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "avsc"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                fs::read_to_string(p)
+                    .map_err(|e| registry_error(format!("read {}", p.display()), e))
+            })
+            .collect()
+    }
+
     /// Names of the schemas in the folder, sorted.
     pub fn names(&self) -> Result<Vec<String>, RegistryError> {
         let entries = fs::read_dir(&self.dir)
@@ -79,7 +101,11 @@ impl SchemaRegistry for LocalSchemaFolder {
         }
         let path = self.dir.join(format!("{name}.avsc"));
         match fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(Self::registered(name, text))),
+            Ok(text) => {
+                let mut schema = Self::registered(name, text);
+                schema.version_number = self.history(name)?.len() as u64 + 1;
+                Ok(Some(schema))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.dir.is_dir() {
                     Ok(None)
@@ -100,6 +126,13 @@ impl SchemaRegistry for LocalSchemaFolder {
                 && schema.version_id == version_id
             {
                 return Ok(Some(schema));
+            }
+            for (number, text) in self.history(&name)?.into_iter().enumerate() {
+                if version_id_of(&text) == version_id {
+                    let mut schema = Self::registered(&name, text);
+                    schema.version_number = number as u64 + 1;
+                    return Ok(Some(schema));
+                }
             }
         }
         Ok(None)

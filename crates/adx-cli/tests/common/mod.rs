@@ -44,6 +44,26 @@ pub fn invoke(root: &Path, schemas: &Path, event: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("the answer is JSON")
 }
 
+/// Runs `adx invoke stream-ingest` on an MSK event file and returns its JSON answer (asserting success).
+pub fn invoke_stream(root: &Path, schemas: &Path, event: &Path) -> Value {
+    let out = adx(
+        root,
+        schemas,
+        &[
+            "invoke",
+            "stream-ingest",
+            "--event",
+            event.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "adx invoke stream-ingest failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the answer is JSON")
+}
+
 /// Writes an S3 event for `s3://bucket/key` (the file must exist under `root`) and returns its path.
 pub fn event_for(root: &Path, bucket: &str, key: &str, etag: &str) -> PathBuf {
     let size = std::fs::metadata(root.join(bucket).join(key))
