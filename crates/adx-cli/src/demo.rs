@@ -4,11 +4,11 @@
 
 use crate::embedded::write_schemas;
 use crate::gen_cmd::arrival_ms;
-use crate::samples::{SampleFile, SampleSpec, write_sample};
+use crate::samples::{SampleFile, SampleSpec, StreamSpec, write_msk_event, write_sample};
 use adx_core::DatasetReport;
 use adx_gen::{Compression, Dataset, Format, GenConfig};
 use adx_handlers::s3_event::parse_event;
-use adx_handlers::{Adapters, HandlerConfig, handle_s3_event};
+use adx_handlers::{Adapters, HandlerConfig, handle_kafka_event, handle_s3_event};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +26,9 @@ pub struct DemoArgs {
     /// Share of bad records.
     #[arg(long, default_value_t = 0.02)]
     bad_share: f64,
+    /// Records per MSK batch in the stream part.
+    #[arg(long, default_value_t = 10_000)]
+    stream_records: usize,
     /// Share of duplicate keys.
     #[arg(long, default_value_t = 0.01)]
     duplicate_share: f64,
@@ -89,7 +92,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
 
-    let mut totals: BTreeMap<String, (DatasetReport, Duration, u64, Vec<String>)> = BTreeMap::new();
+    let mut totals: Totals = BTreeMap::new();
     let mut mismatches = Vec::new();
     println!(
         "Ingesting {} objects with the file-ingest handler ...\n",
@@ -121,7 +124,40 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             ));
         }
     }
+    println!("File ingestion (one S3 event per object):");
     print_summary(&totals);
+
+    // The stream part: one MSK batch per dataset and encoding, through the stream handler.
+    let msk_dir = args.dir.join("events").join("msk");
+    let stream_config = GenConfig { records: args.stream_records, ..spec.config };
+    let stream_spec = StreamSpec { partitions: 3, framing_bad_share: args.bad_share / 2.0, tombstone_share: 0.01 };
+    let mut stream_totals: Totals = BTreeMap::new();
+    for dataset in Dataset::all() {
+        for encoding in ["glue", "json"] {
+            let written = write_msk_event(&msk_dir, &schema_dir, dataset, encoding, &stream_config, &stream_spec)?;
+            let bytes = std::fs::read(&written.path).map_err(|e| format!("reading {}: {e}", written.path.display()))?;
+            let event = adx_handlers::kafka_event::parse_event(&bytes)?;
+            let t = Instant::now();
+            let report = handle_kafka_event(&adapters, &config, &event)
+                .map_err(|e| format!("stream handler failed on {}: {e}", written.path.display()))?;
+            let elapsed = t.elapsed();
+            for (name, r) in report.datasets {
+                let c = &written.counts;
+                if (r.curated, r.quarantined, r.duplicates, r.tombstones)
+                    != (c.records.good, c.records.bad, c.records.duplicates, c.tombstones)
+                {
+                    mismatches.push(format!("{}: {:?} against generated {:?}", written.path.display(), (r.curated, r.quarantined, r.duplicates, r.tombstones), c));
+                }
+                let entry = stream_totals.entry(name).or_default();
+                entry.0.merge(r);
+                entry.1 += elapsed;
+                entry.2 += bytes.len() as u64;
+                entry.3.push(format!("{encoding} x{}", args.stream_records));
+            }
+        }
+    }
+    println!("\nStream ingestion (one MSK batch per dataset and encoding, 3 partitions):");
+    print_summary(&stream_totals);
     println!();
     for dataset in totals.keys() {
         println!(
@@ -159,7 +195,10 @@ fn check_against_generator(sample: &SampleFile, r: &DatasetReport, mismatches: &
     }
 }
 
-fn print_summary(totals: &BTreeMap<String, (DatasetReport, Duration, u64, Vec<String>)>) {
+/// Per dataset: the merged report, handler time, input bytes and what was ingested.
+type Totals = BTreeMap<String, (DatasetReport, Duration, u64, Vec<String>)>;
+
+fn print_summary(totals: &Totals) {
     println!(
         "{:<18} {:>9} {:>9} {:>11} {:>10} {:>8} {:>12} {:>12}  formats",
         "dataset",
