@@ -10,6 +10,9 @@ use adx_gen::{Compression, Dataset, Format, GenConfig};
 use adx_handlers::s3_event::parse_event;
 use adx_handlers::{Adapters, HandlerConfig, handle_kafka_event, handle_s3_event};
 use clap::Args;
+
+/// Event times of generated stream records fall in the 10 minutes before arrival.
+const STREAM_EVENT_WINDOW_MS: i64 = 600_000;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -129,13 +132,29 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 
     // The stream part: one MSK batch per dataset and encoding, through the stream handler.
     let msk_dir = args.dir.join("events").join("msk");
-    let stream_config = GenConfig { records: args.stream_records, ..spec.config };
-    let stream_spec = StreamSpec { partitions: 3, framing_bad_share: args.bad_share / 2.0, tombstone_share: 0.01 };
+    let stream_config = GenConfig {
+        records: args.stream_records,
+        ..spec.config
+    };
+    let stream_spec = StreamSpec {
+        partitions: 3,
+        framing_bad_share: args.bad_share / 2.0,
+        tombstone_share: 0.01,
+        event_window_ms: Some(STREAM_EVENT_WINDOW_MS),
+    };
     let mut stream_totals: Totals = BTreeMap::new();
     for dataset in Dataset::all() {
         for encoding in ["glue", "json"] {
-            let written = write_msk_event(&msk_dir, &schema_dir, dataset, encoding, &stream_config, &stream_spec)?;
-            let bytes = std::fs::read(&written.path).map_err(|e| format!("reading {}: {e}", written.path.display()))?;
+            let written = write_msk_event(
+                &msk_dir,
+                &schema_dir,
+                dataset,
+                encoding,
+                &stream_config,
+                &stream_spec,
+            )?;
+            let bytes = std::fs::read(&written.path)
+                .map_err(|e| format!("reading {}: {e}", written.path.display()))?;
             let event = adx_handlers::kafka_event::parse_event(&bytes)?;
             let t = Instant::now();
             let report = handle_kafka_event(&adapters, &config, &event)
@@ -144,9 +163,19 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             for (name, r) in report.datasets {
                 let c = &written.counts;
                 if (r.curated, r.quarantined, r.duplicates, r.tombstones)
-                    != (c.records.good, c.records.bad, c.records.duplicates, c.tombstones)
+                    != (
+                        c.records.good,
+                        c.records.bad,
+                        c.records.duplicates,
+                        c.tombstones,
+                    )
                 {
-                    mismatches.push(format!("{}: {:?} against generated {:?}", written.path.display(), (r.curated, r.quarantined, r.duplicates, r.tombstones), c));
+                    mismatches.push(format!(
+                        "{}: {:?} against generated {:?}",
+                        written.path.display(),
+                        (r.curated, r.quarantined, r.duplicates, r.tombstones),
+                        c
+                    ));
                 }
                 let entry = stream_totals.entry(name).or_default();
                 entry.0.merge(r);

@@ -58,6 +58,10 @@ pub struct GenArgs {
     /// Share of MSK values broken at the framing level (unknown version id, Confluent framing, ...).
     #[arg(long, default_value_t = 0.0)]
     pub framing_bad_share: f64,
+    /// Squeeze MSK records' event times into this many seconds before arrival (default: the
+    /// same 6-hour spread as files).
+    #[arg(long)]
+    pub event_window_seconds: Option<i64>,
     /// Share of tombstones (null values) in MSK events.
     #[arg(long, default_value_t = 0.0)]
     pub tombstone_share: f64,
@@ -144,6 +148,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
                     partitions: args.partitions,
                     framing_bad_share: args.framing_bad_share,
                     tombstone_share: args.tombstone_share,
+                    event_window_ms: args.event_window_seconds.map(|s| s * 1000),
                 };
                 events.push(write_msk_event(
                     dir,

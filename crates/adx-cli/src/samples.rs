@@ -200,6 +200,8 @@ pub struct StreamSpec {
     pub framing_bad_share: f64,
     /// Share of tombstones.
     pub tombstone_share: f64,
+    /// Event times squeezed into this window before arrival (live-stream-like), if set.
+    pub event_window_ms: Option<i64>,
 }
 
 /// Writes an MSK event of `dataset` in `encoding` (a name of [`stream_encodings`]) into `dir`.
@@ -225,6 +227,7 @@ pub fn write_msk_event(
         encoding: chosen,
         framing_bad_share: stream.framing_bad_share,
         tombstone_share: stream.tombstone_share,
+        event_window_ms: stream.event_window_ms,
     };
     let (event, counts) = adx_gen::msk_event(dataset, config, &msk, &schema)
         .map_err(|e| format!("generating an MSK event: {e}"))?;

@@ -32,7 +32,17 @@ impl ProcessStats {
     }
 }
 
-fn cpu_seconds() -> f64 {
+/// CPU seconds of this process so far: the nanosecond run time the scheduler accounts to the
+/// main thread (`/proc/self/schedstat`; the handler runs there), else user + system ticks.
+pub fn cpu_seconds() -> f64 {
+    let schedstat = std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default();
+    if let Some(ns) = schedstat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        return ns / 1e9;
+    }
     // Fields 14 and 15 of /proc/self/stat: utime and stime in clock ticks (100 Hz on Linux).
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");

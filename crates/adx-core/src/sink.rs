@@ -80,6 +80,11 @@ impl<'a> DatasetSink<'a> {
         }
     }
 
+    /// The dataset's name.
+    pub fn dataset_name(&self) -> &str {
+        &self.dataset.name
+    }
+
     /// Records received so far.
     pub fn received(&self) -> u64 {
         self.report.received

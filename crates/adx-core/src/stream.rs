@@ -5,7 +5,7 @@
 
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, WriterSchema};
 use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
@@ -58,8 +58,6 @@ pub struct StreamConfig {
     pub max_datum_bytes: u64,
 }
 
-type UnitKey = (String, i32);
-
 /// Where a value goes and what it decoded to.
 struct Routed {
     dataset: Option<Arc<Dataset>>,
@@ -70,6 +68,7 @@ struct Router<'a> {
     ports: Ports<'a>,
     config: &'a StreamConfig,
     by_topic: HashMap<String, Option<Arc<Dataset>>>,
+    by_version: HashMap<String, Option<Arc<VersionRoute>>>,
 }
 
 impl Router<'_> {
@@ -143,24 +142,20 @@ impl Router<'_> {
                 }) => (version_id, zlib, datum, "AVRO".to_string()),
             },
         };
-        let Some(registered) = self.ports.registry.by_version_id(&version_id)? else {
+        let Some(route) = self.version_route(&version_id)? else {
             return self.refused(
                 &record.topic,
                 RecordErrorKind::Schema,
                 format!("unknown schema version id {version_id}"),
             );
         };
-        let Some(dataset) = self
-            .ports
-            .catalog
-            .latest(self.ports.registry, &registered.name)?
-        else {
+        let Some(dataset) = route.dataset.clone() else {
             return self.refused(
                 &record.topic,
                 RecordErrorKind::Unrouted,
                 format!(
                     "schema version {version_id} belongs to `{}`, which has no dataset",
-                    registered.name
+                    route.name
                 ),
             );
         };
@@ -173,16 +168,15 @@ impl Router<'_> {
                 outcome,
             });
         }
-        let outcome = if !registered.data_format.eq_ignore_ascii_case("AVRO") || format != "AVRO" {
-            Err(RecordError::new(
+        let outcome = match (&route.writer, format.as_str()) {
+            (Ok(writer), "AVRO") if zlib => inflate(datum, self.config.max_datum_bytes)
+                .and_then(|d| decode_datum(&d, &writer.decoder, &ty, &ctx)),
+            (Ok(writer), "AVRO") => decode_datum(datum, &writer.decoder, &ty, &ctx),
+            (Err(e), _) => Err(e.clone()),
+            (Ok(_), other) => Err(RecordError::new(
                 RecordErrorKind::Schema,
-                format!(
-                    "schema version {version_id} is a {} schema, not Avro",
-                    registered.data_format
-                ),
-            ))
-        } else {
-            self.decode_avro(&registered, &dataset, zlib, datum, &ty, &ctx)
+                format!("unsupported data format {other}"),
+            )),
         };
         Ok(Routed {
             dataset: Some(dataset),
@@ -190,40 +184,65 @@ impl Router<'_> {
         })
     }
 
-    fn decode_avro<'s>(
-        &self,
-        registered: &crate::ports::RegisteredSchema,
-        dataset: &Dataset,
-        zlib: bool,
-        datum: &[u8],
-        ty: &'s crate::shape::Ty,
-        ctx: &SeedContext<'s>,
-    ) -> Result<Datum, RecordError> {
-        let writer = self.ports.catalog.writer(registered).map_err(|e| {
-            RecordError::new(
-                RecordErrorKind::IncompatibleSchema,
-                format!("writer schema {}: {e}", registered.version_id),
-            )
-        })?;
-        self.ports
-            .catalog
-            .check_compatible(&writer, dataset)
-            .map_err(|e| {
-                RecordError::new(
-                    RecordErrorKind::IncompatibleSchema,
-                    format!(
-                        "writer schema {} cannot be resolved to the registered {} schema: {e}",
-                        registered.version_id, dataset.name
-                    ),
-                )
-            })?;
-        if zlib {
-            let inflated = inflate(datum, self.config.max_datum_bytes)?;
-            decode_datum(&inflated, &writer.decoder, ty, ctx)
-        } else {
-            decode_datum(datum, &writer.decoder, ty, ctx)
+    /// What a writer schema version id leads to, looked up once per batch.
+    fn version_route(
+        &mut self,
+        version_id: &str,
+    ) -> Result<Option<Arc<VersionRoute>>, IngestError> {
+        if let Some(route) = self.by_version.get(version_id) {
+            return Ok(route.clone());
         }
+        let route = match self.ports.registry.by_version_id(version_id)? {
+            None => None,
+            Some(registered) => {
+                let dataset = self
+                    .ports
+                    .catalog
+                    .latest(self.ports.registry, &registered.name)?;
+                let writer = if !registered.data_format.eq_ignore_ascii_case("AVRO") {
+                    Err(RecordError::new(
+                        RecordErrorKind::Schema,
+                        format!(
+                            "schema version {version_id} is a {} schema, not Avro",
+                            registered.data_format
+                        ),
+                    ))
+                } else {
+                    self.ports
+                        .catalog
+                        .writer(&registered)
+                        .map_err(|e| RecordError::new(RecordErrorKind::IncompatibleSchema, format!("writer schema {version_id}: {e}")))
+                        .and_then(|writer| match &dataset {
+                            Some(ds) => self.ports.catalog.check_compatible(&writer, ds).map(|()| writer).map_err(|e| {
+                                RecordError::new(
+                                    RecordErrorKind::IncompatibleSchema,
+                                    format!("writer schema {version_id} cannot be resolved to the registered {} schema: {e}", ds.name),
+                                )
+                            }),
+                            None => Ok(writer),
+                        })
+                };
+                Some(Arc::new(VersionRoute {
+                    name: registered.name,
+                    dataset,
+                    writer,
+                }))
+            }
+        };
+        self.by_version
+            .insert(version_id.to_string(), route.clone());
+        Ok(route)
     }
+}
+
+/// Where values of one writer schema version go, and how they decode.
+struct VersionRoute {
+    /// The schema's name.
+    name: String,
+    /// Its dataset at the latest version.
+    dataset: Option<Arc<Dataset>>,
+    /// The parsed writer schema, or why it cannot be used.
+    writer: Result<Arc<WriterSchema>, RecordError>,
 }
 
 fn source_json(record: &StreamRecord) -> Map<String, Value> {
@@ -241,6 +260,12 @@ struct Unrouted<'a> {
     report: DatasetReport,
 }
 
+/// The sinks of one topic-partition, by dataset (a batch's partition rarely holds more than one).
+struct UnitSinks<'a> {
+    sinks: Vec<DatasetSink<'a>>,
+    unrouted: Option<Unrouted<'a>>,
+}
+
 /// Ingests one batch; fails (so that Lambda retries the batch) on any store or registry fault.
 pub fn ingest_batch(
     ports: Ports<'_>,
@@ -249,116 +274,125 @@ pub fn ingest_batch(
 ) -> Result<InvocationReport, IngestError> {
     let mut order: Vec<&StreamRecord> = records.iter().collect();
     order.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
-    // The first record of each topic-partition names its objects.
-    let mut first: HashMap<UnitKey, (i64, i64)> = HashMap::new();
-    for r in &order {
-        first
-            .entry((r.topic.clone(), r.partition))
-            .or_insert((r.offset, r.timestamp_ms));
-    }
     let mut router = Router {
         ports,
         config,
         by_topic: HashMap::new(),
+        by_version: HashMap::new(),
     };
-    let mut sinks: BTreeMap<(String, UnitKey), DatasetSink<'_>> = BTreeMap::new();
-    let mut unrouted: BTreeMap<UnitKey, Unrouted<'_>> = BTreeMap::new();
-    let mut seen: HashMap<String, KeySet> = HashMap::new();
+    let mut seen: Vec<(String, KeySet)> = Vec::new();
+    let mut report = InvocationReport::default();
     let ingest = &config.ingest;
 
-    for record in order {
-        let unit: UnitKey = (record.topic.clone(), record.partition);
-        let (first_offset, first_ts) = first
-            .get(&unit)
-            .copied()
-            .unwrap_or((record.offset, record.timestamp_ms));
-        let name = format!("{}+{}+{}", record.topic, record.partition, first_offset);
-        let routed = match &record.value {
-            None => Routed {
-                dataset: router.topic_dataset(&record.topic)?,
-                outcome: Ok(Datum::Null),
-            },
-            Some(value) => router.route(record, value)?,
+    // One topic-partition at a time: its first record names its objects.
+    for unit in order.chunk_by(|a, b| a.topic == b.topic && a.partition == b.partition) {
+        let head = unit[0];
+        let name = format!("{}+{}+{}", head.topic, head.partition, head.offset);
+        let mut out = UnitSinks {
+            sinks: Vec::new(),
+            unrouted: None,
         };
-        let Some(dataset) = routed.dataset else {
-            let entry = unrouted.entry(unit.clone()).or_insert_with(|| Unrouted {
-                writer: QuarantineWriter::new(
-                    ports.store,
-                    &ingest.quarantine_bucket,
-                    quarantine_key(UNROUTED, first_ts, &name),
-                    UNROUTED,
-                ),
-                report: DatasetReport::default(),
-            });
-            match (&record.value, routed.outcome) {
-                (None, _) => entry.report.tombstones += 1,
-                (Some(value), outcome) => {
-                    let error = outcome.err().unwrap_or_else(|| {
-                        RecordError::new(RecordErrorKind::Unrouted, "no dataset")
-                    });
-                    entry
-                        .writer
-                        .write(source_json(record), &error, Payload::Bytes(value))?;
-                    entry.report.received += 1;
-                    entry.report.quarantined += 1;
-                }
-            }
-            continue;
-        };
-        let sink = sinks
-            .entry((dataset.name.clone(), unit.clone()))
-            .or_insert_with(|| {
-                DatasetSink::new(
-                    dataset.clone(),
-                    CuratedWriter::new(
-                        dataset.clone(),
-                        ports.store,
-                        &ingest.curated_bucket,
-                        PartNames::Kafka {
-                            topic: record.topic.clone(),
-                            partition: record.partition,
-                        },
-                        ingest.limits,
-                    ),
-                    QuarantineWriter::new(
+        for &record in unit {
+            let routed = match &record.value {
+                None => Routed {
+                    dataset: router.topic_dataset(&record.topic)?,
+                    outcome: Ok(Datum::Null),
+                },
+                Some(value) => router.route(record, value)?,
+            };
+            let Some(dataset) = routed.dataset else {
+                let entry = out.unrouted.get_or_insert_with(|| Unrouted {
+                    writer: QuarantineWriter::new(
                         ports.store,
                         &ingest.quarantine_bucket,
-                        quarantine_key(&dataset.name, first_ts, &name),
-                        &dataset.name,
+                        quarantine_key(UNROUTED, head.timestamp_ms, &name),
+                        UNROUTED,
                     ),
-                )
-            });
-        let Some(value) = &record.value else {
-            sink.tombstone();
-            continue;
-        };
-        let lineage = Lineage {
-            source: &record.topic,
-            version: None,
-            partition: Some(record.partition),
-            offset: record.offset,
-            arrival_ms: record.timestamp_ms,
-        };
-        let keys = seen.entry(dataset.name.clone()).or_insert_with(key_set);
-        sink.accept(
-            keys,
-            routed.outcome,
-            Raw::Bytes(value),
-            &lineage,
-            ingest.max_future_skew_ms,
-            &|| source_json(record),
-        )?;
-    }
-
-    let mut report = InvocationReport::default();
-    for ((dataset, _), sink) in sinks {
-        report.add(&dataset, sink.finish()?);
-    }
-    for (_, mut u) in unrouted {
-        if let Some(object) = u.writer.finish()? {
-            u.report.objects.push(object);
+                    report: DatasetReport::default(),
+                });
+                match (&record.value, routed.outcome) {
+                    (None, _) => entry.report.tombstones += 1,
+                    (Some(value), outcome) => {
+                        let error = outcome.err().unwrap_or_else(|| {
+                            RecordError::new(RecordErrorKind::Unrouted, "no dataset")
+                        });
+                        entry
+                            .writer
+                            .write(source_json(record), &error, Payload::Bytes(value))?;
+                        entry.report.received += 1;
+                        entry.report.quarantined += 1;
+                    }
+                }
+                continue;
+            };
+            let at = match out
+                .sinks
+                .iter()
+                .position(|s| s.dataset_name() == dataset.name)
+            {
+                Some(at) => at,
+                None => {
+                    out.sinks.push(DatasetSink::new(
+                        dataset.clone(),
+                        CuratedWriter::new(
+                            dataset.clone(),
+                            ports.store,
+                            &ingest.curated_bucket,
+                            PartNames::Kafka {
+                                topic: record.topic.clone(),
+                                partition: record.partition,
+                            },
+                            ingest.limits,
+                        ),
+                        QuarantineWriter::new(
+                            ports.store,
+                            &ingest.quarantine_bucket,
+                            quarantine_key(&dataset.name, head.timestamp_ms, &name),
+                            &dataset.name,
+                        ),
+                    ));
+                    out.sinks.len() - 1
+                }
+            };
+            let sink = &mut out.sinks[at];
+            let Some(value) = &record.value else {
+                sink.tombstone();
+                continue;
+            };
+            let lineage = Lineage {
+                source: &record.topic,
+                version: None,
+                partition: Some(record.partition),
+                offset: record.offset,
+                arrival_ms: record.timestamp_ms,
+            };
+            let i = match seen.iter().position(|(n, _)| *n == dataset.name) {
+                Some(i) => i,
+                None => {
+                    seen.push((dataset.name.clone(), key_set()));
+                    seen.len() - 1
+                }
+            };
+            let keys = &mut seen[i].1;
+            sink.accept(
+                keys,
+                routed.outcome,
+                Raw::Bytes(value),
+                &lineage,
+                ingest.max_future_skew_ms,
+                &|| source_json(record),
+            )?;
         }
-        report.add(UNROUTED, u.report);
+        for sink in out.sinks {
+            let dataset = sink.dataset_name().to_string();
+            report.add(&dataset, sink.finish()?);
+        }
+        if let Some(mut u) = out.unrouted {
+            if let Some(object) = u.writer.finish()? {
+                u.report.objects.push(object);
+            }
+            report.add(UNROUTED, u.report);
+        }
     }
     Ok(report)
 }

@@ -40,6 +40,22 @@ pub struct MskConfig {
     pub framing_bad_share: f64,
     /// Share of tombstones (null values), counted apart.
     pub tombstone_share: f64,
+    /// Squeeze the generated event times (spread over the 6 hours before arrival) into this
+    /// many milliseconds before arrival, as a live stream looks; out-of-window times (the bad
+    /// ones) are left alone.
+    pub event_window_ms: Option<i64>,
+}
+
+/// The event time of a record moved into the last `window_ms` before `arrival_ms`.
+fn squeeze(value: &mut Value, arrival_ms: i64, window_ms: i64) {
+    let Some(t) = value.get("event_time").and_then(crate::canonical::millis) else {
+        return;
+    };
+    let six_hours = 6 * 3_600_000;
+    if t <= arrival_ms && t >= arrival_ms - six_hours {
+        let squeezed = arrival_ms - (arrival_ms - t) * window_ms / six_hours;
+        value["event_time"] = json!(squeezed);
+    }
 }
 
 /// What an MSK event holds.
@@ -125,6 +141,11 @@ pub fn msk_event(
         let (key, bytes) = match &record.value {
             RecordValue::Raw(text) => (None, text.as_bytes().to_vec()),
             RecordValue::Json(v) => {
+                let mut v = v.clone();
+                if let Some(window) = msk.event_window_ms {
+                    squeeze(&mut v, cfg.arrival_ms, window);
+                }
+                let v = &v;
                 let key = v
                     .get(dataset.key_field())
                     .and_then(Value::as_str)
@@ -232,6 +253,7 @@ mod msk_tests {
                 encoding,
                 framing_bad_share: 0.05,
                 tombstone_share: 0.02,
+                event_window_ms: None,
             };
             let (event, counts) = msk_event(Dataset::AdImpressions, &cfg, &msk, schema).unwrap();
             let total: usize = event["records"]

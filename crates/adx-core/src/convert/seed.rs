@@ -3,7 +3,7 @@
 //! in between, one allocation per string.
 //!
 //! A value that does not fit never aborts the deserializer: the first mismatch is recorded
-//! with its field path in the [`SeedContext`], a null stands in for it, and the rest of the
+//! (with its field path) in the [`SeedContext`], a null stands in for it, and the rest of the
 //! record is still consumed. That keeps an Avro block in step after a bad record, and makes
 //! the caller's check simple: the record is good when the context holds no error.
 //!
@@ -17,59 +17,51 @@ use crate::shape::{Kind, RecordShape, Ty};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
+use std::marker::PhantomData;
 
-#[derive(Clone, Copy)]
-enum Segment<'s> {
-    Field(&'s str),
-    Index(usize),
-}
-
-/// Path bookkeeping and the first error of the record being decoded.
+/// The first error of the record being decoded. Its field path is built only when there is
+/// one: each record or array that sees an error appear while visiting a child prefixes the
+/// child's name or index, so the happy path does no bookkeeping at all.
 #[derive(Default)]
 pub struct SeedContext<'s> {
-    path: RefCell<Vec<Segment<'s>>>,
     error: RefCell<Option<FieldError>>,
+    _shape: PhantomData<&'s ()>,
 }
 
-impl<'s> SeedContext<'s> {
+impl SeedContext<'_> {
     /// A fresh context.
     pub fn new() -> Self {
         SeedContext {
-            path: RefCell::new(Vec::with_capacity(8)),
             error: RefCell::new(None),
+            _shape: PhantomData,
         }
     }
 
-    /// Takes the recorded error (and clears the path) before the next record.
+    /// Takes the recorded error before the next record.
     pub fn take_error(&self) -> Option<FieldError> {
-        self.path.borrow_mut().clear();
         self.error.borrow_mut().take()
+    }
+
+    fn has_error(&self) -> bool {
+        self.error.borrow().is_some()
     }
 
     fn fail(&self, expected: String, found: String) {
         let mut slot = self.error.borrow_mut();
         if slot.is_none() {
-            let mut field = String::new();
-            for seg in self.path.borrow().iter() {
-                match seg {
-                    Segment::Field(name) => {
-                        if !field.is_empty() {
-                            field.push('.');
-                        }
-                        field.push_str(name);
-                    }
-                    Segment::Index(i) => {
-                        field.push('[');
-                        field.push_str(&i.to_string());
-                        field.push(']');
-                    }
-                }
-            }
             *slot = Some(FieldError {
-                field,
+                field: String::new(),
                 expected,
                 found,
             });
+        }
+    }
+
+    /// Prefixes the error that appeared while visiting a child with the child's place.
+    fn prefix(&self, f: impl FnOnce(FieldError) -> FieldError) {
+        let mut slot = self.error.borrow_mut();
+        if let Some(e) = slot.take() {
+            *slot = Some(f(e));
         }
     }
 
@@ -216,12 +208,14 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(1024));
         let mut i = 0;
         loop {
-            self.ctx.path.borrow_mut().push(Segment::Index(i));
+            let before = self.ctx.has_error();
             let next = seq.next_element_seed(DatumSeed {
                 ty: item,
                 ctx: self.ctx,
             });
-            self.ctx.path.borrow_mut().pop();
+            if !before && self.ctx.has_error() {
+                self.ctx.prefix(|e| e.at_index(i));
+            }
             match next? {
                 Some(d) => items.push(d),
                 None => break,
@@ -280,9 +274,11 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
             continue;
         };
         let field = &shape.fields[i];
-        ctx.path.borrow_mut().push(Segment::Field(&field.name));
+        let before = ctx.has_error();
         let value = map.next_value_seed(DatumSeed { ty: &field.ty, ctx });
-        ctx.path.borrow_mut().pop();
+        if !before && ctx.has_error() {
+            ctx.prefix(|e| e.within(&field.name));
+        }
         let value = value?;
         match &mut slots {
             None if i == fields.len() => fields.push(value),
@@ -309,9 +305,10 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
             (Some(d), _) => d,
             (None, Some(default)) => default.clone(),
             (None, None) => {
-                ctx.path.borrow_mut().push(Segment::Field(&field.name));
-                ctx.fail(field.ty.kind.describe(), "no such field".into());
-                ctx.path.borrow_mut().pop();
+                if !ctx.has_error() {
+                    ctx.fail(field.ty.kind.describe(), "no such field".into());
+                    ctx.prefix(|e| e.within(&field.name));
+                }
                 Datum::Null
             }
         });
