@@ -272,12 +272,7 @@ fn a_store_fault_fails_the_invocation_and_a_rerun_recovers_identically() {
         &schema_dir(),
         &["invoke", "file-ingest", "--event", event.to_str().unwrap()],
     );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("object store"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_failed_with(&out, "object store");
     std::fs::remove_file(root.join("curated")).unwrap();
     let answer = invoke(root, &schema_dir(), &event);
     assert_eq!(
@@ -287,7 +282,7 @@ fn a_store_fault_fails_the_invocation_and_a_rerun_recovers_identically() {
         ),
         (Some(45), Some(5))
     );
-    let after_retry = (tree(&root.join("curated")), tree(&root.join("quarantine")));
+    let after_retry = outputs(root);
 
     let clean = tempfile::tempdir().unwrap();
     put(clean.path(), "ad_impressions/batch.jsonl", lines.as_bytes());
@@ -320,12 +315,7 @@ fn a_registry_fault_fails_the_invocation() {
         &root.join("no-schemas-here"),
         &["invoke", "file-ingest", "--event", event.to_str().unwrap()],
     );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("schema registry"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_failed_with(&out, "schema registry");
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod config;
 pub mod file_ingest;
 pub mod kafka_event;
+pub mod lambda;
 pub mod s3_event;
 pub mod stream_ingest;
 

@@ -4,6 +4,7 @@
 //! version's id is derived from its text, so it is stable across processes and machines, as
 //! Glue's version ids are.
 
+use adx_core::formats::glue::uuid_text;
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
 use std::fs;
 use std::path::PathBuf;
@@ -17,16 +18,7 @@ pub struct LocalSchemaFolder {
 
 /// The stable id of a schema text, formatted as a UUID like Glue's version ids.
 pub fn version_id_of(definition: &str) -> String {
-    let h = xxh3_128(definition.as_bytes()).to_be_bytes();
-    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid_text(&xxh3_128(definition.as_bytes()).to_be_bytes())
 }
 
 fn registry_error(operation: String, e: impl std::fmt::Display) -> RegistryError {

@@ -180,3 +180,22 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Asserts that an `adx` run failed and said `needle` on standard error.
+pub fn assert_failed_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected a failure, got success: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr does not say {needle:?}: {stderr}"
+    );
+}
+
+/// Every curated and quarantine object below `root`, with its bytes.
+pub fn outputs(root: &Path) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+    (tree(&root.join("curated")), tree(&root.join("quarantine")))
+}

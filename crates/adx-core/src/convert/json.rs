@@ -1,24 +1,20 @@
 //! JSON value → [`Datum`], for schema defaults and tests: the same conversion as the
 //! streaming [`crate::convert::seed`] decoder, run over an already parsed `serde_json::Value`.
 
-use crate::convert::seed::{DatumSeed, SeedContext};
+use crate::convert::seed::{SeedContext, SeedFailure, decode_with};
 use crate::datum::Datum;
 use crate::error::FieldError;
 use crate::shape::{Kind, RecordShape, Ty};
-use serde::de::DeserializeSeed;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// Converts `value` to a datum of type `ty`.
 pub fn json_to_datum(value: &Value, ty: &Ty) -> Result<Datum, FieldError> {
     let ctx = SeedContext::new();
-    let datum = DatumSeed { ty, ctx: &ctx }
-        .deserialize(value)
-        .map_err(|e| FieldError::new("", ty.kind.describe(), e.to_string()))?;
-    match ctx.take_error() {
-        Some(e) => Err(e),
-        None => Ok(datum),
-    }
+    decode_with(value, ty, &ctx, || Ok(())).map_err(|e| match e {
+        SeedFailure::Field(e) => e,
+        SeedFailure::Syntax(message) => FieldError::new("", ty.kind.describe(), message),
+    })
 }
 
 /// Converts a JSON object to a record of `shape`.

@@ -71,6 +71,51 @@ impl SeedContext<'_> {
     }
 }
 
+/// Why a seeded decode failed.
+#[derive(Debug)]
+pub enum SeedFailure {
+    /// The input is well-formed but a value does not fit the reader shape.
+    Field(FieldError),
+    /// The input is not well-formed (the deserializer's own message).
+    Syntax(String),
+}
+
+/// Runs the seed for `ty` over `deserializer`; `finish` then checks what the deserializer
+/// left (trailing input).
+pub fn decode_with<'de, 's, D: Deserializer<'de>>(
+    deserializer: D,
+    ty: &'s Ty,
+    ctx: &SeedContext<'s>,
+    finish: impl FnOnce() -> Result<(), String>,
+) -> Result<Datum, SeedFailure> {
+    let parsed = DatumSeed { ty, ctx }
+        .deserialize(deserializer)
+        .map_err(|e| e.to_string());
+    let parsed = parsed.and_then(|d| finish().map(|()| d));
+    match (parsed, ctx.take_error()) {
+        (_, Some(e)) => Err(SeedFailure::Field(e)),
+        (Ok(d), None) => Ok(d),
+        (Err(e), None) => Err(SeedFailure::Syntax(e)),
+    }
+}
+
+/// Decodes one JSON text into a datum of type `ty`.
+pub fn from_json_slice<'s>(
+    bytes: &[u8],
+    ty: &'s Ty,
+    ctx: &SeedContext<'s>,
+) -> Result<Datum, SeedFailure> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = DatumSeed { ty, ctx }
+        .deserialize(&mut de)
+        .and_then(|d| de.end().map(|()| d));
+    match (parsed, ctx.take_error()) {
+        (_, Some(e)) => Err(SeedFailure::Field(e)),
+        (Ok(d), None) => Ok(d),
+        (Err(e), None) => Err(SeedFailure::Syntax(e.to_string())),
+    }
+}
+
 /// Deserializes one value of type `ty`.
 #[derive(Clone, Copy)]
 pub struct DatumSeed<'s, 'c> {

@@ -1,12 +1,11 @@
 //! Text cell → [`Datum`], for CSV: an empty cell is null; numbers, booleans, enums and
 //! timestamps are parsed from text; a record or array cell holds JSON text.
 
-use crate::convert::seed::{DatumSeed, SeedContext};
+use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::convert::timestamp::parse_timestamp_millis;
 use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
 use crate::shape::{Kind, Ty};
-use serde::de::DeserializeSeed;
 
 fn mismatch(ty: &Ty, text: &str) -> FieldError {
     FieldError::new("", ty.kind.describe(), format!("\"{}\"", shorten(text)))
@@ -57,19 +56,14 @@ pub fn text_to_datum(text: &str, ty: &Ty) -> Result<Datum, FieldError> {
             .ok_or_else(|| mismatch(ty, text)),
         Kind::Record(_) | Kind::Array(_) => {
             let ctx = SeedContext::new();
-            let mut de = serde_json::Deserializer::from_str(text);
-            let parsed = DatumSeed { ty, ctx: &ctx }
-                .deserialize(&mut de)
-                .and_then(|d| de.end().map(|()| d));
-            match (parsed, ctx.take_error()) {
-                (_, Some(e)) => Err(e),
-                (Ok(d), None) => Ok(d),
-                (Err(_), None) => Err(FieldError::new(
+            from_json_slice(text.as_bytes(), ty, &ctx).map_err(|e| match e {
+                SeedFailure::Field(e) => e,
+                SeedFailure::Syntax(_) => FieldError::new(
                     "",
                     format!("{} as JSON text", ty.kind.describe()),
                     format!("\"{}\"", shorten(text)),
-                )),
-            }
+                ),
+            })
         }
     }
 }

@@ -2,12 +2,11 @@
 //! JSON array of objects, told apart by the first non-blank byte. The array is split into its
 //! items as a stream (never read whole), so each item is decoded, and fails, on its own.
 
-use crate::convert::seed::{DatumSeed, SeedContext};
+use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::RecordShape;
 use crate::shape::{Kind, Ty};
-use serde::de::DeserializeSeed;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
@@ -59,18 +58,12 @@ pub fn decode_one<'s>(
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
 ) -> Result<crate::Datum, RecordError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = DatumSeed { ty, ctx }
-        .deserialize(&mut de)
-        .and_then(|d| de.end().map(|()| d));
-    match (parsed, ctx.take_error()) {
-        (Ok(d), None) => Ok(d),
-        (_, Some(e)) => Err(RecordError::from_field(RecordErrorKind::Schema, e)),
-        (Err(e), None) => Err(RecordError::new(
-            RecordErrorKind::Parse,
-            format!("not valid JSON: {e}"),
-        )),
-    }
+    from_json_slice(bytes, ty, ctx).map_err(|e| match e {
+        SeedFailure::Field(e) => RecordError::from_field(RecordErrorKind::Schema, e),
+        SeedFailure::Syntax(e) => {
+            RecordError::new(RecordErrorKind::Parse, format!("not valid JSON: {e}"))
+        }
+    })
 }
 
 fn decode_lines(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {

@@ -1,0 +1,37 @@
+//! The Lambda runtime loop shared by the function mains: JSON logs, configuration and adapters
+//! built once per process, then each event handled on a blocking thread (the core is CPU work).
+
+use crate::{Adapters, HandlerConfig, HandlerError};
+use adx_core::InvocationReport;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// A handler of events of type `E`.
+pub type Handler<E> = fn(&Adapters, &HandlerConfig, &E) -> Result<InvocationReport, HandlerError>;
+
+/// Serves `handler` until the runtime stops.
+pub async fn serve<E>(handler: Handler<E>) -> Result<(), Error>
+where
+    E: DeserializeOwned + Send + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .init();
+    let config = Arc::new(HandlerConfig::from_env()?);
+    let adapters = Arc::new(Adapters::from_config(&config)?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let config = config.clone();
+        let adapters = adapters.clone();
+        async move {
+            let report =
+                tokio::task::spawn_blocking(move || handler(&adapters, &config, &event.payload))
+                    .await
+                    .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))??;
+            Ok::<_, Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}
