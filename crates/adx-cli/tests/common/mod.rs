@@ -155,8 +155,11 @@ fn cell(array: &dyn Array, i: usize) -> Value {
     }
 }
 
+/// Files below a folder with their bytes, sorted by path.
+pub type Tree = Vec<(String, Vec<u8>)>;
+
 /// Lists every file below `dir` with its bytes, sorted by path.
-pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub fn tree(dir: &Path) -> Tree {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -196,6 +199,6 @@ pub fn assert_failed_with(out: &Output, needle: &str) {
 }
 
 /// Every curated and quarantine object below `root`, with its bytes.
-pub fn outputs(root: &Path) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+pub fn outputs(root: &Path) -> (Tree, Tree) {
     (tree(&root.join("curated")), tree(&root.join("quarantine")))
 }
