@@ -319,16 +319,174 @@ fn a_registry_fault_fails_the_invocation() {
 }
 
 #[test]
-fn a_missing_object_fails_the_invocation() {
+fn a_missing_object_is_logged_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     put(root, "ad_impressions/a.jsonl", b"{}\n");
     let event = event_for(root, "landing", "ad_impressions/a.jsonl", "gone");
     std::fs::remove_file(root.join("landing/ad_impressions/a.jsonl")).unwrap();
-    let out = adx(
+    let answer = invoke(root, &schema_dir(), &event);
+    assert_eq!(answer["datasets"], serde_json::json!({}), "{answer}");
+    assert!(outputs(root) == (Vec::new(), Vec::new()));
+}
+
+/// A schema folder with the repository's schemas, ad_impressions edited by `edit`.
+fn edited_schemas(root: &Path, edit: impl Fn(&mut Value)) -> std::path::PathBuf {
+    let dir = root.join("schemas");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["bid_requests", "click_conversions"] {
+        std::fs::copy(
+            schema_dir().join(format!("{name}.avsc")),
+            dir.join(format!("{name}.avsc")),
+        )
+        .unwrap();
+    }
+    let mut schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(schema_dir().join("ad_impressions.avsc")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut schema);
+    std::fs::write(dir.join("ad_impressions.avsc"), schema.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn avro_resolution_follows_reader_aliases_and_enum_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let schemas = edited_schemas(root, |s| {
+        let fields = s["fields"].as_array_mut().unwrap();
+        for f in fields.iter_mut() {
+            if f["name"] == "user_id" {
+                f["aliases"] = serde_json::json!(["uid"]);
+            }
+            if f["name"] == "device_type" {
+                f["type"]["default"] = serde_json::json!("OTHER");
+            }
+        }
+    });
+    let writer = Schema::parse_str(
+        r#"{"type":"record","name":"ad_impressions","namespace":"com.advertisex","fields":[
+        {"name":"impression_id","type":"string"},
+        {"name":"event_time","type":{"type":"long","logicalType":"timestamp-millis"}},
+        {"name":"uid","type":["null","string"],"default":null},
+        {"name":"campaign_id","type":"string"},
+        {"name":"creative_id","type":"string"},
+        {"name":"site_domain","type":"string"},
+        {"name":"ad_format","type":{"type":"enum","name":"AdFormat","symbols":["BANNER","VIDEO","NATIVE","AUDIO"]}},
+        {"name":"device_type","type":{"type":"enum","name":"DeviceType","symbols":["DESKTOP","MOBILE","TABLET","CTV","OTHER","WATCH"]}}
+    ]}"#,
+    )
+    .unwrap();
+    let mut w = Writer::new(&writer, Vec::new()).unwrap();
+    let mut r = Record::new(&writer).unwrap();
+    r.put("impression_id", "a-1");
+    r.put("event_time", AvroValue::TimestampMillis(1_795_842_600_000));
+    r.put(
+        "uid",
+        AvroValue::Union(1, Box::new(AvroValue::String("u-9".into()))),
+    );
+    r.put("campaign_id", "c");
+    r.put("creative_id", "cr");
+    r.put("site_domain", "d.example");
+    r.put("ad_format", AvroValue::Enum(0, "BANNER".into()));
+    r.put("device_type", AvroValue::Enum(5, "WATCH".into()));
+    w.append_value(r).unwrap();
+    put(
+        root,
+        "ad_impressions/aliased.avro",
+        &w.into_inner().unwrap(),
+    );
+    let answer = invoke(
+        root,
+        &schemas,
+        &event_for(root, "landing", "ad_impressions/aliased.avro", "al"),
+    );
+    assert_eq!(
+        answer["datasets"]["ad_impressions"]["curated"], 1,
+        "{answer}"
+    );
+    let key = objects(&answer, "ad_impressions", "curated")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rows = parquet_rows(&root.join("curated").join(key));
+    assert_eq!(
+        (rows[0]["user_id"].as_str(), rows[0]["device_type"].as_str()),
+        (Some("u-9"), Some("OTHER"))
+    );
+}
+
+#[test]
+fn a_writer_with_timestamp_micros_is_refused_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let writer = Schema::parse_str(
+        r#"{"type":"record","name":"ad_impressions","namespace":"com.advertisex","fields":[
+        {"name":"impression_id","type":"string"},
+        {"name":"event_time","type":{"type":"long","logicalType":"timestamp-micros"}},
+        {"name":"campaign_id","type":"string"},{"name":"creative_id","type":"string"},{"name":"site_domain","type":"string"},
+        {"name":"ad_format","type":{"type":"enum","name":"AdFormat","symbols":["BANNER","VIDEO","NATIVE","AUDIO"]}},
+        {"name":"device_type","type":{"type":"enum","name":"DeviceType","symbols":["DESKTOP","MOBILE","TABLET","CTV","OTHER"]}}
+    ]}"#,
+    )
+    .unwrap();
+    let mut w = Writer::new(&writer, Vec::new()).unwrap();
+    let mut r = Record::new(&writer).unwrap();
+    r.put("impression_id", "m-1");
+    r.put(
+        "event_time",
+        AvroValue::TimestampMicros(1_795_842_600_000_000),
+    );
+    r.put("campaign_id", "c");
+    r.put("creative_id", "cr");
+    r.put("site_domain", "d.example");
+    r.put("ad_format", AvroValue::Enum(0, "BANNER".into()));
+    r.put("device_type", AvroValue::Enum(0, "DESKTOP".into()));
+    w.append_value(r).unwrap();
+    put(root, "ad_impressions/micros.avro", &w.into_inner().unwrap());
+    let answer = invoke(
         root,
         &schema_dir(),
-        &["invoke", "file-ingest", "--event", event.to_str().unwrap()],
+        &event_for(root, "landing", "ad_impressions/micros.avro", "mi"),
     );
-    assert!(!out.status.success());
+    let lines = quarantine_lines(root, &answer, "ad_impressions");
+    assert_eq!(lines.len(), 1, "{answer}");
+    assert_eq!(lines[0]["error"]["kind"], "incompatible_schema");
+    assert!(
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timestamp-micros"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn a_registered_schema_that_is_not_a_dataset_routes_to_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let schemas = edited_schemas(root, |_| {});
+    std::fs::write(
+        schemas.join("plain.avsc"),
+        r#"{"type":"record","name":"plain","fields":[{"name":"a","type":"string"}]}"#,
+    )
+    .unwrap();
+    put(root, "plain/x.jsonl", b"{\"a\":\"b\"}\n");
+    let answer = invoke(
+        root,
+        &schemas,
+        &event_for(root, "landing", "plain/x.jsonl", "pl"),
+    );
+    let lines = quarantine_lines(root, &answer, "_unrouted");
+    assert_eq!(lines.len(), 1, "{answer}");
+    assert!(
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a usable dataset"),
+        "{}",
+        lines[0]
+    );
 }

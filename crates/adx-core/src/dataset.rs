@@ -313,14 +313,37 @@ impl Catalog {
         verdicts
             .entry(key)
             .or_insert_with(|| {
-                apache_avro::schema_compatibility::SchemaCompatibility::can_read(
-                    &writer.avro,
-                    &reader.schema,
-                )
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+                match crate::formats::avro::resolution_problem(&writer.avro, &reader.schema) {
+                    Some(problem) => Err(problem),
+                    None => Ok(()),
+                }
             })
             .clone()
+    }
+
+    /// The dataset `name` at its latest version for routing data: a schema that is missing or
+    /// not usable as a dataset gives the reason (the data goes to quarantine, rather than the
+    /// invocation failing and being retried forever); only a registry fault is an error.
+    pub fn route(
+        &self,
+        registry: &dyn SchemaRegistry,
+        name: &str,
+    ) -> Result<Result<Arc<Dataset>, String>, RegistryError> {
+        match self.latest(registry, name) {
+            Ok(Some(ds)) => Ok(Ok(ds)),
+            Ok(None) => Ok(Err(format!("no schema named `{name}` is registered"))),
+            Err(CatalogError::Registry(e)) => Err(e),
+            Err(CatalogError::BadSchema {
+                name,
+                version_id,
+                message,
+            }) => {
+                tracing::warn!(schema = %name, version = %version_id, "registered schema is not a usable dataset: {message}");
+                Ok(Err(format!(
+                    "schema `{name}` (version {version_id}) is not a usable dataset: {message}"
+                )))
+            }
+        }
     }
 
     /// The dataset `name` at its latest registered version, or `None` when there is none.

@@ -70,17 +70,20 @@ pub fn ingest_object(
     let base = object_base_name(&source.bucket, &source.key, source.version.as_deref());
     let prefix = source.key.split('/').next().unwrap_or_default();
     let dataset = if source.key.contains('/') && !prefix.is_empty() {
-        ports.catalog.latest(ports.registry, prefix)?
+        ports.catalog.route(ports.registry, prefix)?
     } else {
-        None
+        Err("the key has no dataset prefix".to_string())
     };
-    let Some(dataset) = dataset else {
-        let error = RecordError::new(
-            RecordErrorKind::Unrouted,
-            format!("the key's first segment `{prefix}` names no registered dataset"),
-        );
-        let report = quarantine_whole(ports.store, config, source, &base, UNROUTED, &error)?;
-        return Ok((UNROUTED.to_string(), report));
+    let dataset = match dataset {
+        Ok(dataset) => dataset,
+        Err(reason) => {
+            let error = RecordError::new(
+                RecordErrorKind::Unrouted,
+                format!("the key's first segment `{prefix}` names no dataset: {reason}"),
+            );
+            let report = quarantine_whole(ports.store, config, source, &base, UNROUTED, &error)?;
+            return Ok((UNROUTED.to_string(), report));
+        }
     };
     let Some((format, compression)) = detect(&source.key) else {
         let error = RecordError::new(

@@ -70,6 +70,8 @@ pub struct EnumShape {
     pub name: String,
     /// Symbols in schema order.
     pub symbols: Vec<String>,
+    /// Index of the enum's `default` symbol: what a writer's unknown symbol resolves to (Avro).
+    pub default: Option<u32>,
 }
 
 impl EnumShape {
@@ -91,6 +93,8 @@ pub struct FieldShape {
     pub ty: Ty,
     /// The default filled in when the input lacks the field.
     pub default: Option<Datum>,
+    /// Other names a writer may give the field (Avro aliases).
+    pub aliases: Vec<String>,
 }
 
 /// A record's fields, in schema order.
@@ -136,6 +140,13 @@ impl RecordShape {
             .find(|&i| self.fields[i].name == name)
     }
 
+    /// Position of the field that has `name` as an alias (Avro writer-to-reader resolution).
+    pub fn position_by_alias(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.aliases.iter().any(|a| a == name))
+    }
+
     /// Compiles an Avro record schema.
     pub fn from_avro(schema: &Schema) -> Result<Arc<RecordShape>, String> {
         match compile(schema, &mut HashMap::new())?.kind {
@@ -166,9 +177,15 @@ fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
         Schema::String => plain(Kind::Str),
         Schema::TimestampMillis => plain(Kind::TimestampMillis),
         Schema::Enum(e) => {
+            let default = e
+                .default
+                .as_ref()
+                .and_then(|d| e.symbols.iter().position(|s| s == d))
+                .map(|i| i as u32);
             let shape = Arc::new(EnumShape {
                 name: e.name.name().to_string(),
                 symbols: e.symbols.clone(),
+                default,
             });
             named.insert(e.name.fullname(None), Kind::Enum(shape.clone()));
             plain(Kind::Enum(shape))
@@ -217,6 +234,7 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
             name: f.name.clone(),
             ty,
             default,
+            aliases: f.aliases.clone(),
         });
     }
     let index = fields

@@ -82,7 +82,7 @@ impl Router<'_> {
             .get(topic)
             .map(String::as_str)
             .unwrap_or(topic);
-        let ds = self.ports.catalog.latest(self.ports.registry, name)?;
+        let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
         self.by_topic.insert(topic.to_string(), ds.clone());
         Ok(ds)
     }
@@ -160,7 +160,11 @@ impl Router<'_> {
             );
         };
         let ty = dataset.record_ty();
-        let ctx = SeedContext::new();
+        let ctx = if format == "JSON" {
+            SeedContext::new()
+        } else {
+            SeedContext::for_avro()
+        };
         if format == "JSON" {
             let outcome = decode_one(datum, &ty, &ctx);
             return Ok(Routed {
@@ -198,7 +202,8 @@ impl Router<'_> {
                 let dataset = self
                     .ports
                     .catalog
-                    .latest(self.ports.registry, &registered.name)?;
+                    .route(self.ports.registry, &registered.name)?
+                    .ok();
                 let writer = if !registered.data_format.eq_ignore_ascii_case("AVRO") {
                     Err(RecordError::new(
                         RecordErrorKind::Schema,

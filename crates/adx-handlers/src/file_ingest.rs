@@ -3,7 +3,8 @@
 
 use crate::s3_event::object_source;
 use crate::{Adapters, HandlerConfig, HandlerError};
-use adx_core::{InvocationReport, ingest_object};
+use adx_core::ports::StoreError;
+use adx_core::{IngestError, InvocationReport, ingest_object};
 use aws_lambda_events::event::s3::S3Event;
 
 /// Handles one S3 event; fails (so Lambda retries) on any store or registry fault.
@@ -18,7 +19,17 @@ pub fn handle_s3_event(
             tracing::info!(event_name = ?record.event_name, "skipping a record that is not an object creation");
             continue;
         };
-        let (dataset, dataset_report) = ingest_object(adapters.ports(), &config.ingest, &source)?;
+        let (dataset, dataset_report) =
+            match ingest_object(adapters.ports(), &config.ingest, &source) {
+                Ok(result) => result,
+                // The object was deleted (or replaced) before its event was handled: retrying
+                // cannot bring it back, so it is logged and skipped.
+                Err(IngestError::Store(StoreError::NotFound { bucket, key })) => {
+                    tracing::warn!(%bucket, %key, "the object no longer exists; skipped");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
         tracing::info!(
             bucket = %source.bucket, key = %source.key, dataset = %dataset,
             received = dataset_report.received, curated = dataset_report.curated,

@@ -1,8 +1,7 @@
 //! Conversions from each input representation into a [`crate::Datum`] of the reader shape:
-//! JSON values, CSV text cells, and Avro values decoded with the writer schema (where the
-//! conversion also performs Avro schema resolution by field name).
+//! the serde seed (JSON texts and values, Avro data decoded with its writer schema, where it
+//! also performs Avro schema resolution), and CSV text cells.
 
-pub mod avro;
 pub mod json;
 pub mod seed;
 pub mod text;

@@ -25,6 +25,9 @@ use std::marker::PhantomData;
 #[derive(Default)]
 pub struct SeedContext<'s> {
     error: RefCell<Option<FieldError>>,
+    /// Avro input: apply the writer-to-reader rules that only Avro has (field aliases, the
+    /// enum default for a symbol the reader lacks).
+    avro: bool,
     _shape: PhantomData<&'s ()>,
 }
 
@@ -33,7 +36,16 @@ impl SeedContext<'_> {
     pub fn new() -> Self {
         SeedContext {
             error: RefCell::new(None),
+            avro: false,
             _shape: PhantomData,
+        }
+    }
+
+    /// A fresh context for Avro input (resolution by aliases and enum defaults).
+    pub fn for_avro() -> Self {
+        SeedContext {
+            avro: true,
+            ..Self::new()
         }
     }
 
@@ -210,7 +222,10 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Datum, E> {
         let parsed = match &self.ty.kind {
             Kind::Str => Some(Datum::Str(v.to_owned())),
-            Kind::Enum(e) => e.index_of(v).map(Datum::Enum),
+            Kind::Enum(e) => e
+                .index_of(v)
+                .or(if self.ctx.avro { e.default } else { None })
+                .map(Datum::Enum),
             Kind::TimestampMillis => parse_timestamp_millis(v).map(Datum::Timestamp),
             Kind::Long => v.trim().parse().ok().map(Datum::Long),
             Kind::Int => v.trim().parse().ok().map(Datum::Int),
@@ -280,8 +295,8 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
 }
 
 /// Which field of the record a key names (`None` for unknown keys); the second member is the
-/// position expected next.
-struct KeySeed<'s>(&'s RecordShape, usize);
+/// position expected next, the third whether aliases count (Avro).
+struct KeySeed<'s>(&'s RecordShape, usize, bool);
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Option<usize>;
@@ -299,7 +314,13 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<usize>, E> {
-        Ok(self.0.position_from(v, self.1))
+        Ok(self.0.position_from(v, self.1).or_else(|| {
+            if self.2 {
+                self.0.position_by_alias(v)
+            } else {
+                None
+            }
+        }))
     }
 }
 
@@ -313,7 +334,7 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
     // switch to a slot per field when a key comes out of order.
     let mut fields: Vec<Datum> = Vec::with_capacity(n);
     let mut slots: Option<Vec<Option<Datum>>> = None;
-    while let Some(key) = map.next_key_seed(KeySeed(shape, fields.len()))? {
+    while let Some(key) = map.next_key_seed(KeySeed(shape, fields.len(), ctx.avro))? {
         let Some(i) = key else {
             map.next_value::<IgnoredAny>()?;
             continue;

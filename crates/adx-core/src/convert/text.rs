@@ -115,6 +115,7 @@ mod tests {
         let e = Arc::new(EnumShape {
             name: "E".into(),
             symbols: vec!["A".into(), "B".into()],
+            default: None,
         });
         assert_eq!(
             text_to_datum("B", &ty(Kind::Enum(e), false)),

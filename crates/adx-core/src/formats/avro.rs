@@ -14,6 +14,39 @@ use serde_avro_fast::object_container_file_encoding::Reader;
 use std::io::{BufReader, Read};
 use std::sync::Arc;
 
+/// A writer logical type whose raw number is not milliseconds (or not an instant), which the
+/// core would otherwise take at face value once Avro's compatibility check lets it through.
+pub fn unconverted_logical_type(schema: &Schema) -> Option<&'static str> {
+    match schema {
+        Schema::TimestampMicros => Some("timestamp-micros"),
+        Schema::TimestampNanos => Some("timestamp-nanos"),
+        Schema::LocalTimestampMillis => Some("local-timestamp-millis"),
+        Schema::LocalTimestampMicros => Some("local-timestamp-micros"),
+        Schema::LocalTimestampNanos => Some("local-timestamp-nanos"),
+        Schema::TimeMicros => Some("time-micros"),
+        Schema::Record(r) => r
+            .fields
+            .iter()
+            .find_map(|f| unconverted_logical_type(&f.schema)),
+        Schema::Array(a) => unconverted_logical_type(&a.items),
+        Schema::Map(m) => unconverted_logical_type(&m.types),
+        Schema::Union(u) => u.variants().iter().find_map(unconverted_logical_type),
+        _ => None,
+    }
+}
+
+/// Why data written with `writer` cannot be read as `reader`, if it cannot.
+pub fn resolution_problem(writer: &Schema, reader: &Schema) -> Option<String> {
+    if let Some(logical) = unconverted_logical_type(writer) {
+        return Some(format!(
+            "the writer uses logical type {logical}, which is not converted"
+        ));
+    }
+    SchemaCompatibility::can_read(writer, reader)
+        .err()
+        .map(|e| e.to_string())
+}
+
 fn object(kind: RecordErrorKind, message: String) -> Stop {
     Stop::Object(RecordError::new(kind, message))
 }
@@ -38,7 +71,7 @@ pub fn decode_avro(
             format!("the file's writer schema is not usable: {e}"),
         )
     })?;
-    if let Err(e) = SchemaCompatibility::can_read(&writer, reader) {
+    if let Some(e) = resolution_problem(&writer, reader) {
         return Err(object(
             RecordErrorKind::IncompatibleSchema,
             format!(
@@ -51,7 +84,7 @@ pub fn decode_avro(
         kind: Kind::Record(shape.clone()),
         nullable: false,
     };
-    let ctx = SeedContext::new();
+    let ctx = SeedContext::for_avro();
     let mut index = 0u64;
     loop {
         let datum = match file.deserialize_seed_next(DatumSeed { ty: &ty, ctx: &ctx }) {
@@ -64,14 +97,23 @@ pub fn decode_avro(
                 ));
             }
         };
-        let outcome = match ctx.take_error() {
-            None => Ok(datum),
-            Some(e) => Err(RecordError::from_field(RecordErrorKind::Schema, e)),
+        // A record that does not fit goes to quarantine rendered as JSON (the misfit field
+        // null): Avro containers keep no raw bytes per record.
+        let rendered;
+        let (outcome, raw) = match ctx.take_error() {
+            None => (Ok(datum), Raw::None),
+            Some(e) => {
+                rendered = datum.to_json(&ty).to_string();
+                (
+                    Err(RecordError::from_field(RecordErrorKind::Schema, e)),
+                    Raw::Bytes(rendered.as_bytes()),
+                )
+            }
         };
         emit(Decoded {
             position: Position::Record(index),
             outcome,
-            raw: Raw::None,
+            raw,
         })?;
         index += 1;
     }

@@ -38,8 +38,11 @@ impl<R: Read> TrackedRead<R> {
 
 impl<R: Read> Read for TrackedRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner
-            .read(buf)
-            .inspect_err(|e| self.fault.set(e.to_string()))
+        self.inner.read(buf).inspect_err(|e| {
+            // An interrupted read is retried by the caller: not a fault.
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.fault.set(e.to_string())
+            }
+        })
     }
 }
