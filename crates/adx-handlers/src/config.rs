@@ -76,6 +76,7 @@ impl HandlerConfig {
             part_bytes: parse_var(get, "ADX_PART_BYTES", defaults.part_bytes)?,
             buffer_bytes: parse_var(get, "ADX_BUFFER_BYTES", defaults.buffer_bytes)?,
             zstd_level: parse_var(get, "ADX_ZSTD_LEVEL", defaults.zstd_level)?,
+            max_open_hours: parse_var(get, "ADX_MAX_OPEN_HOURS", defaults.max_open_hours)?,
         };
         let skew_seconds: i64 = parse_var(get, "MAX_FUTURE_SKEW_SECONDS", 300)?;
         Ok(HandlerConfig {

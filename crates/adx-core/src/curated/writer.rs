@@ -36,6 +36,10 @@ pub struct WriterLimits {
     pub buffer_bytes: usize,
     /// zstd level of the Parquet pages.
     pub zstd_level: i32,
+    /// Event-time hours with a part open at once; past it the least recently used hour's part
+    /// is closed (its later records start a new part), so a file spread over a year of hours
+    /// still writes in bounded memory.
+    pub max_open_hours: usize,
 }
 
 impl Default for WriterLimits {
@@ -46,6 +50,7 @@ impl Default for WriterLimits {
             part_bytes: 128 << 20,
             buffer_bytes: 96 << 20,
             zstd_level: 1,
+            max_open_hours: 24,
         }
     }
 }
@@ -104,6 +109,8 @@ struct HourWriter {
     next_part: u32,
     /// Lineage offset of the first row not yet in a part object.
     first_offset: i64,
+    /// When a record last arrived for this hour (a counter of pushes).
+    last_used: u64,
     open: Option<OpenPart>,
 }
 
@@ -115,7 +122,11 @@ pub struct CuratedWriter<'a> {
     names: PartNames,
     limits: WriterLimits,
     props: WriterProperties,
+    /// Open hours.
     hours: BTreeMap<i64, HourWriter>,
+    /// The next part number of hours closed early.
+    next_parts: BTreeMap<i64, u32>,
+    pushes: u64,
     written: Vec<WrittenObject>,
 }
 
@@ -154,6 +165,8 @@ impl<'a> CuratedWriter<'a> {
             limits,
             props,
             hours: BTreeMap::new(),
+            next_parts: BTreeMap::new(),
+            pushes: 0,
             written: Vec::new(),
         }
     }
@@ -162,7 +175,13 @@ impl<'a> CuratedWriter<'a> {
     pub fn push(&mut self, record: &Datum, lineage: &Lineage<'_>) -> Result<(), IngestError> {
         let event_ms = self.dataset.event_time_of(record).unwrap_or(0);
         let hour = event_ms.div_euclid(3_600_000) * 3_600_000;
+        if !self.hours.contains_key(&hour) && self.hours.len() >= self.limits.max_open_hours.max(1)
+        {
+            self.close_least_recent()?;
+        }
+        self.pushes += 1;
         let shape = &self.dataset.shape;
+        let next_part = self.next_parts.get(&hour).copied().unwrap_or(0);
         let hw = self.hours.entry(hour).or_insert_with(|| HourWriter {
             columns: shape
                 .fields
@@ -171,10 +190,12 @@ impl<'a> CuratedWriter<'a> {
                 .collect(),
             lineage: LineageBuilders::new(),
             rows: 0,
-            next_part: 0,
+            next_part,
             first_offset: lineage.offset,
+            last_used: 0,
             open: None,
         });
+        hw.last_used = self.pushes;
         if hw.open.is_none() && hw.rows == 0 {
             hw.first_offset = lineage.offset;
         }
@@ -287,6 +308,25 @@ impl<'a> CuratedWriter<'a> {
         Ok(())
     }
 
+    /// Closes the part of the hour that least recently received a record, and forgets its
+    /// builders (remembering only its next part number).
+    fn close_least_recent(&mut self) -> Result<(), IngestError> {
+        let Some(hour) = self
+            .hours
+            .iter()
+            .min_by_key(|(_, hw)| hw.last_used)
+            .map(|(h, _)| *h)
+        else {
+            return Ok(());
+        };
+        self.flush_batch(hour)?;
+        self.close_part(hour)?;
+        if let Some(hw) = self.hours.remove(&hour) {
+            self.next_parts.insert(hour, hw.next_part);
+        }
+        Ok(())
+    }
+
     /// Flushes and closes every part; returns the objects written, in order.
     pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
         let hours: Vec<i64> = self.hours.keys().copied().collect();
@@ -311,4 +351,124 @@ fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
         buffer.shrink_to(KEPT_BUFFER_BYTES);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{RegisteredSchema, StoreError};
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::Mutex;
+
+    /// An in-memory store that counts the objects being written at once.
+    #[derive(Default)]
+    struct MemoryStore {
+        objects: Mutex<HashMap<String, Vec<u8>>>,
+        open: Mutex<(usize, usize)>,
+    }
+
+    struct MemoryWriter<'a> {
+        store: &'a MemoryStore,
+        key: String,
+        bytes: Vec<u8>,
+    }
+
+    impl ObjectWriter for MemoryWriter<'static> {
+        fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+            self.bytes.extend_from_slice(bytes);
+            Ok(())
+        }
+
+        fn finish(self: Box<Self>) -> Result<(), StoreError> {
+            self.store.open.lock().unwrap().0 -= 1;
+            self.store
+                .objects
+                .lock()
+                .unwrap()
+                .insert(self.key.clone(), self.bytes.clone());
+            Ok(())
+        }
+    }
+
+    impl ObjectStore for &'static MemoryStore {
+        fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+            Err(StoreError::NotFound {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+        }
+
+        fn create(&self, _bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
+            let mut open = self.open.lock().unwrap();
+            open.0 += 1;
+            open.1 = open.1.max(open.0);
+            Ok(Box::new(MemoryWriter {
+                store: self,
+                key: key.to_string(),
+                bytes: Vec::new(),
+            }))
+        }
+    }
+
+    #[test]
+    fn a_file_spread_over_many_hours_keeps_few_parts_open() {
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let dataset = Arc::new(
+            Dataset::from_registered(&RegisteredSchema {
+                name: "click_conversions".into(),
+                version_id: "v".into(),
+                version_number: 1,
+                data_format: "AVRO".into(),
+                definition: include_str!("../../../../schemas/click_conversions.avsc").into(),
+            })
+            .unwrap(),
+        );
+        let limits = WriterLimits {
+            batch_rows: 16,
+            max_open_hours: 4,
+            ..WriterLimits::default()
+        };
+        let mut writer = CuratedWriter::new(
+            dataset.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            limits,
+        );
+        let hour = 3_600_000i64;
+        // 100 hours, visited in two rounds, 10 records per hour per round.
+        for round in 0..2 {
+            for h in 0..100 {
+                for i in 0..10 {
+                    let id = format!("e-{round}-{h}-{i}");
+                    let record = crate::convert::json::json_to_record(
+                        &serde_json::json!({"event_id": id, "event_type": "CLICK", "event_time": 946_684_800_000i64 + h * hour, "campaign_id": "c"}),
+                        &dataset.shape,
+                    )
+                    .unwrap();
+                    let lineage = Lineage {
+                        source: "s",
+                        version: None,
+                        partition: None,
+                        offset: i,
+                        arrival_ms: 0,
+                    };
+                    writer.push(&record, &lineage).unwrap();
+                }
+            }
+        }
+        let written = writer.finish().unwrap();
+        assert_eq!(written.iter().map(|o| o.records).sum::<u64>(), 2000);
+        assert!(
+            store.open.lock().unwrap().1 <= 4,
+            "at most 4 parts open at once"
+        );
+        assert_eq!(
+            written.len(),
+            200,
+            "each hour closed after its first round starts a second part"
+        );
+        assert!(written.iter().any(|o| o.key.ends_with("/f-0001.parquet")));
+    }
 }
