@@ -411,10 +411,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_file_spread_over_many_hours_keeps_few_parts_open() {
-        let store: &'static MemoryStore = Box::leak(Box::default());
-        let dataset = Arc::new(
+    fn clicks() -> Arc<Dataset> {
+        Arc::new(
             Dataset::from_registered(&RegisteredSchema {
                 name: "click_conversions".into(),
                 version_id: "v".into(),
@@ -423,7 +421,67 @@ mod tests {
                 definition: include_str!("../../../../schemas/click_conversions.avsc").into(),
             })
             .unwrap(),
+        )
+    }
+
+    fn click(dataset: &Dataset, id: &str, event_ms: i64) -> Datum {
+        crate::convert::json::json_to_record(
+            &serde_json::json!({"event_id": id, "event_type": "CLICK", "event_time": event_ms, "campaign_id": "c"}),
+            &dataset.shape,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn parts_roll_at_the_size_bound_and_hold_every_row() {
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let dataset = clicks();
+        let limits = WriterLimits {
+            batch_rows: 100,
+            part_bytes: 8 << 10,
+            ..WriterLimits::default()
+        };
+        let mut writer = CuratedWriter::new(
+            dataset.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            limits,
         );
+        for i in 0..5000 {
+            let lineage = Lineage {
+                source: "s",
+                version: None,
+                partition: None,
+                offset: i,
+                arrival_ms: 0,
+            };
+            writer
+                .push(
+                    &click(&dataset, &format!("e-{i}"), 946_684_800_000),
+                    &lineage,
+                )
+                .unwrap();
+        }
+        let written = writer.finish().unwrap();
+        assert!(written.len() > 3, "{} parts", written.len());
+        assert_eq!(written.iter().map(|o| o.records).sum::<u64>(), 5000);
+        for (n, object) in written.iter().enumerate() {
+            assert!(
+                object.key.ends_with(&format!("/f-{n:04}.parquet")),
+                "{}",
+                object.key
+            );
+            let bytes = store.objects.lock().unwrap()[&object.key].clone();
+            assert_eq!(bytes.len() as u64, object.bytes);
+            assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+        }
+    }
+
+    #[test]
+    fn a_file_spread_over_many_hours_keeps_few_parts_open() {
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let dataset = clicks();
         let limits = WriterLimits {
             batch_rows: 16,
             max_open_hours: 4,
@@ -441,12 +499,11 @@ mod tests {
         for round in 0..2 {
             for h in 0..100 {
                 for i in 0..10 {
-                    let id = format!("e-{round}-{h}-{i}");
-                    let record = crate::convert::json::json_to_record(
-                        &serde_json::json!({"event_id": id, "event_type": "CLICK", "event_time": 946_684_800_000i64 + h * hour, "campaign_id": "c"}),
-                        &dataset.shape,
-                    )
-                    .unwrap();
+                    let record = click(
+                        &dataset,
+                        &format!("e-{round}-{h}-{i}"),
+                        946_684_800_000i64 + h * hour,
+                    );
                     let lineage = Lineage {
                         source: "s",
                         version: None,
