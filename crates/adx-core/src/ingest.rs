@@ -33,6 +33,10 @@ pub struct IngestConfig {
     pub max_future_skew_ms: i64,
     /// Size bounds of the curated writer.
     pub limits: WriterLimits,
+    /// The longest record (JSON line or item, CSV row) decoded; longer ones are quarantined.
+    pub max_record_bytes: usize,
+    /// The most a compressed object may decompress to; past it the object is quarantined.
+    pub max_inflated_bytes: u64,
 }
 
 /// The landing object to ingest, as the S3 event names it.
@@ -98,7 +102,7 @@ pub fn ingest_object(
     let raw = ports.store.get(&source.bucket, &source.key)?;
     let tracked: Box<dyn Read + Send> = Box::new(TrackedRead::new(raw, fault.clone()));
     let mut run = Run::new(ports.store, config, source, &base, dataset.clone());
-    let result = match decompress(tracked, compression) {
+    let result = match decompress(tracked, compression, config.max_inflated_bytes) {
         Err(e) => Err(Stop::Object(RecordError::new(
             RecordErrorKind::Object,
             format!("cannot start decompression: {e}"),
@@ -106,8 +110,18 @@ pub fn ingest_object(
         Ok(mut input) => {
             let mut emit = |d: Decoded<'_>| run.accept(d);
             match format {
-                Format::Csv => decode_csv(&mut input, &dataset.shape, &mut emit),
-                Format::Json => decode_json(&mut input, &dataset.shape, &mut emit),
+                Format::Csv => decode_csv(
+                    &mut input,
+                    &dataset.shape,
+                    config.max_record_bytes,
+                    &mut emit,
+                ),
+                Format::Json => decode_json(
+                    &mut input,
+                    &dataset.shape,
+                    config.max_record_bytes,
+                    &mut emit,
+                ),
                 Format::Avro => decode_avro(&mut input, &dataset.schema, &dataset.shape, &mut emit),
             }
         }

@@ -85,6 +85,8 @@ impl HandlerConfig {
                 quarantine_bucket: required("QUARANTINE_BUCKET")?,
                 max_future_skew_ms: skew_seconds.saturating_mul(1000),
                 limits,
+                max_record_bytes: parse_var(get, "ADX_MAX_RECORD_BYTES", 16 << 20)?,
+                max_inflated_bytes: parse_var(get, "ADX_MAX_INFLATED_BYTES", 16 << 30)?,
             },
             registry_name: get("REGISTRY_NAME")
                 .filter(|v| !v.is_empty())

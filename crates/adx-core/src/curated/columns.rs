@@ -153,6 +153,18 @@ impl ColumnBuilder {
         }
     }
 
+    /// Bytes of variable-length values (strings) gathered so far, children included.
+    pub fn value_bytes(&self) -> usize {
+        match self {
+            ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => b.values_slice().len(),
+            ColumnBuilder::Struct { children, .. } => {
+                children.iter().map(ColumnBuilder::value_bytes).sum()
+            }
+            ColumnBuilder::List { child, .. } => child.value_bytes(),
+            _ => 0,
+        }
+    }
+
     /// Finishes the column and resets the builder.
     pub fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         Ok(match self {

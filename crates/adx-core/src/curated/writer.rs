@@ -55,6 +55,12 @@ impl Default for WriterLimits {
     }
 }
 
+/// String bytes gathered in one hour's builders before they are flushed whatever the row
+/// count (Arrow string offsets are 32-bit: a batch must stay well under 2 GiB).
+const MAX_BATCH_VALUE_BYTES: usize = 64 << 20;
+/// Rows between two checks of [`MAX_BATCH_VALUE_BYTES`].
+const VALUE_BYTES_CHECK_EVERY: usize = 64;
+
 /// Dictionary pages above this size make a column chunk fall back to plain encoding.
 const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
 
@@ -206,7 +212,15 @@ impl<'a> CuratedWriter<'a> {
         }
         hw.lineage.append(lineage);
         hw.rows += 1;
-        if hw.rows >= self.limits.batch_rows {
+        let full = hw.rows >= self.limits.batch_rows
+            || (hw.rows % VALUE_BYTES_CHECK_EVERY == 0
+                && hw
+                    .columns
+                    .iter()
+                    .map(ColumnBuilder::value_bytes)
+                    .sum::<usize>()
+                    > MAX_BATCH_VALUE_BYTES);
+        if full {
             self.flush_batch(hour)?;
             self.enforce_buffer_budget()?;
         }

@@ -29,6 +29,7 @@ fn object_error(e: &csv::Error) -> Stop {
 pub fn decode_csv(
     input: &mut dyn Read,
     shape: &RecordShape,
+    max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
     let mut reader = csv::ReaderBuilder::new()
@@ -68,7 +69,16 @@ pub fn decode_csv(
         }
         // The csv crate counts the line before the record; quarantine names the line it starts on.
         let line = record.position().map(|p| p.line() + 1).unwrap_or(0);
-        let outcome = convert_row(&record, &columns, shape);
+        let outcome = if record.as_slice().len() > max_record_bytes {
+            Err(RecordError::new(
+                RecordErrorKind::Parse,
+                format!(
+                    "the row is longer than the bound of {max_record_bytes} bytes (ADX_MAX_RECORD_BYTES; an unclosed quote?)"
+                ),
+            ))
+        } else {
+            convert_row(&record, &columns, shape)
+        };
         emit(Decoded {
             position: Position::Line(line),
             outcome,
@@ -150,7 +160,7 @@ mod tests {
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {
         let shape = shape();
         let mut input = input;
-        collect(|emit| decode_csv(&mut input, &shape, emit))
+        collect(|emit| decode_csv(&mut input, &shape, usize::MAX, emit))
     }
 
     fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum {
@@ -194,6 +204,24 @@ mod tests {
             assert_eq!(err.field.as_deref(), Some("id"));
             assert!(err.message.contains("no such column"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn rows_past_the_bound_are_refused() {
+        let shape = shape();
+        let input = format!("id,note\nA,x\nB,\"{}\"\nC,y\n", "z".repeat(5000));
+        let mut bytes = input.as_bytes();
+        let (out, _) = collect(|emit| decode_csv(&mut bytes, &shape, 100, emit));
+        assert_eq!(out.len(), 3);
+        assert!(
+            out[1]
+                .1
+                .clone()
+                .unwrap_err()
+                .message
+                .contains("bound of 100 bytes")
+        );
+        assert_eq!(out[2].1, Ok(rec("C", None, Some("y"))));
     }
 
     #[test]

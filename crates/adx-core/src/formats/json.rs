@@ -21,6 +21,7 @@ fn read_error(e: &std::io::Error) -> Stop {
 pub fn decode_json(
     input: &mut dyn Read,
     shape: &Arc<RecordShape>,
+    max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
     let mut reader = BufReader::with_capacity(256 << 10, input);
@@ -46,9 +47,9 @@ pub fn decode_json(
     };
     if first == b'[' {
         reader.consume(1);
-        decode_array(&mut reader, &ty, emit)
+        decode_array(&mut reader, &ty, max_record_bytes, emit)
     } else {
-        decode_lines(&mut reader, &ty, emit)
+        decode_lines(&mut reader, &ty, max_record_bytes, emit)
     }
 }
 
@@ -66,7 +67,12 @@ pub fn decode_one<'s>(
     })
 }
 
-fn decode_lines(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {
+fn decode_lines(
+    reader: &mut dyn BufRead,
+    ty: &Ty,
+    max: usize,
+    emit: &mut Emit<'_>,
+) -> Result<(), Stop> {
     let ctx = SeedContext::new();
     let mut long_line = Vec::new();
     let mut number = 0u64;
@@ -78,20 +84,65 @@ fn decode_lines(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Resul
         number += 1;
         // A line wholly inside the buffer is decoded in place; a longer one is gathered first.
         let consumed = match memchr_newline(buf) {
-            Some(end) => {
+            Some(end) if end <= max => {
                 decode_line(&buf[..end], number, ty, &ctx, emit)?;
                 end + 1
             }
-            None => {
+            _ => {
                 long_line.clear();
-                reader
-                    .read_until(b'\n', &mut long_line)
-                    .map_err(|e| read_error(&e))?;
-                decode_line(&long_line, number, ty, &ctx, emit)?;
+                if read_line_bounded(reader, &mut long_line, max)? {
+                    emit(too_long(Position::Line(number), max, &long_line))?;
+                } else {
+                    decode_line(&long_line, number, ty, &ctx, emit)?;
+                }
                 0
             }
         };
         reader.consume(consumed);
+    }
+}
+
+/// Bytes of an oversized record kept as its quarantine payload.
+const OVERSIZED_PAYLOAD_BYTES: usize = 64 << 10;
+
+/// The quarantine outcome of a record longer than the bound (its start as payload).
+fn too_long(position: Position, max: usize, start: &[u8]) -> Decoded<'_> {
+    Decoded {
+        position,
+        outcome: Err(RecordError::new(
+            RecordErrorKind::Parse,
+            format!(
+                "the record is longer than the bound of {max} bytes (ADX_MAX_RECORD_BYTES); the payload holds its start"
+            ),
+        )),
+        raw: Raw::Bytes(&start[..start.len().min(OVERSIZED_PAYLOAD_BYTES)]),
+    }
+}
+
+/// Reads the rest of a line (newline consumed) into `out`, keeping at most `max` bytes;
+/// true when the line was longer (the rest is skipped without being kept).
+fn read_line_bounded(
+    reader: &mut dyn BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<bool, Stop> {
+    let mut over = false;
+    loop {
+        let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
+        if buf.is_empty() {
+            return Ok(over);
+        }
+        let (chunk, used, done) = match memchr_newline(buf) {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        let room = max.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        over |= chunk.len() > room;
+        reader.consume(used);
+        if done {
+            return Ok(over);
+        }
     }
 }
 
@@ -120,7 +171,12 @@ fn decode_line<'s>(
 }
 
 /// Splits the items of a JSON array (the `[` already consumed) and decodes each.
-fn decode_array(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Result<(), Stop> {
+fn decode_array(
+    reader: &mut dyn BufRead,
+    ty: &Ty,
+    max: usize,
+    emit: &mut Emit<'_>,
+) -> Result<(), Stop> {
     let ctx = SeedContext::new();
     let mut item = Vec::with_capacity(4096);
     let mut index = 0u64;
@@ -142,13 +198,16 @@ fn decode_array(reader: &mut dyn BufRead, ty: &Ty, emit: &mut Emit<'_>) -> Resul
             b',' if !expect_item => expect_item = true,
             _ if expect_item => {
                 item.clear();
-                read_item(reader, b, &mut item)?;
-                let outcome = decode_one(&item, ty, &ctx);
-                emit(Decoded {
-                    position: Position::Item(index),
-                    outcome,
-                    raw: Raw::Bytes(&item),
-                })?;
+                if read_item(reader, b, &mut item, max)? {
+                    emit(too_long(Position::Item(index), max, &item))?;
+                } else {
+                    let outcome = decode_one(&item, ty, &ctx);
+                    emit(Decoded {
+                        position: Position::Item(index),
+                        outcome,
+                        raw: Raw::Bytes(&item),
+                    })?;
+                }
                 index += 1;
                 expect_item = false;
             }
@@ -191,7 +250,13 @@ fn next_non_space(reader: &mut dyn BufRead) -> Result<Option<u8>, Stop> {
 
 /// Copies one array item, starting with `first`, into `out`: up to its matching close for an
 /// object, array or string, or up to the next `,` / `]` for a scalar (left unread).
-fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(), Stop> {
+fn read_item(
+    reader: &mut dyn BufRead,
+    first: u8,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<bool, Stop> {
+    let mut over = false;
     out.push(first);
     let mut depth: usize = match first {
         b'{' | b'[' => 1,
@@ -204,19 +269,19 @@ fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(
         loop {
             let buf = reader.fill_buf().map_err(|e| read_error(&e))?;
             if buf.is_empty() {
-                return Ok(());
+                return Ok(over);
             }
             match buf
                 .iter()
                 .position(|b| matches!(b, b',' | b']') || b.is_ascii_whitespace())
             {
                 Some(i) => {
-                    out.extend_from_slice(&buf[..i]);
+                    keep(out, max, &mut over, &buf[..i]);
                     reader.consume(i);
-                    return Ok(());
+                    return Ok(over);
                 }
                 None => {
-                    out.extend_from_slice(buf);
+                    keep(out, max, &mut over, buf);
                     let n = buf.len();
                     reader.consume(n);
                 }
@@ -259,17 +324,24 @@ fn read_item(reader: &mut dyn BufRead, first: u8, out: &mut Vec<u8>) -> Result<(
         }
         match end {
             Some(i) => {
-                out.extend_from_slice(&buf[..=i]);
+                keep(out, max, &mut over, &buf[..=i]);
                 reader.consume(i + 1);
-                return Ok(());
+                return Ok(over);
             }
             None => {
-                out.extend_from_slice(buf);
+                keep(out, max, &mut over, buf);
                 let n = buf.len();
                 reader.consume(n);
             }
         }
     }
+}
+
+/// Appends `bytes` to `out` up to `max` bytes in all; notes in `over` what did not fit.
+fn keep(out: &mut Vec<u8>, max: usize, over: &mut bool, bytes: &[u8]) {
+    let room = max.saturating_sub(out.len());
+    out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    *over |= bytes.len() > room;
 }
 
 #[cfg(test)]
@@ -290,7 +362,7 @@ mod tests {
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {
         let shape = shape();
         let mut input = input;
-        collect(|emit| decode_json(&mut input, &shape, emit))
+        collect(|emit| decode_json(&mut input, &shape, usize::MAX, emit))
     }
 
     fn rec(id: &str, n: Option<i64>) -> Datum {
@@ -322,6 +394,32 @@ mod tests {
         assert_eq!(out[1].1.clone().unwrap_err().field.as_deref(), Some("n"));
         assert_eq!((out[2].0, out[2].2.as_str()), (Position::Item(2), "7"));
         assert_eq!(out[3].1.clone().unwrap_err().field.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn records_past_the_bound_are_refused_and_the_rest_goes_on() {
+        let shape = shape();
+        let long = format!("{{\"id\":\"{}\"}}", "x".repeat(300_000));
+        let input = format!("{{\"id\":\"a\"}}\n{long}\n{{\"id\":\"b\"}}\n");
+        let mut bytes = input.as_bytes();
+        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, 1000, emit));
+        assert!(stop.is_none());
+        assert_eq!(out.len(), 3);
+        let err = out[1].1.clone().unwrap_err();
+        assert!(
+            err.message.contains("bound of 1000 bytes"),
+            "{}",
+            err.message
+        );
+        assert_eq!(out[1].2.len(), 1000);
+        assert_eq!(out[2].1, Ok(rec("b", None)));
+
+        let input = format!("[{{\"id\":\"a\"}}, {long}, {{\"id\":\"b\"}}]");
+        let mut bytes = input.as_bytes();
+        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, 1000, emit));
+        assert!(stop.is_none());
+        assert!(out[1].1.clone().unwrap_err().message.contains("bound"));
+        assert_eq!(out[2].1, Ok(rec("b", None)));
     }
 
     #[test]
