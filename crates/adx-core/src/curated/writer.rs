@@ -213,7 +213,7 @@ impl<'a> CuratedWriter<'a> {
         hw.lineage.append(lineage);
         hw.rows += 1;
         let full = hw.rows >= self.limits.batch_rows
-            || (hw.rows % VALUE_BYTES_CHECK_EVERY == 0
+            || (hw.rows.is_multiple_of(VALUE_BYTES_CHECK_EVERY)
                 && hw
                     .columns
                     .iter()
