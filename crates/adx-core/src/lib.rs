@@ -6,6 +6,8 @@
 //! schema, and writes curated Parquet and quarantine JSON Lines through the same store trait.
 //! Adapters (local directory, S3, Glue) live in other crates and plug into these traits.
 
+#![warn(missing_docs)]
+
 pub mod convert;
 pub mod curated;
 pub mod dataset;

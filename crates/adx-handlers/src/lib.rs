@@ -2,6 +2,8 @@
 //! into calls of the core, with adapters chosen from the environment, and answer with the
 //! per-dataset report. The Lambda mains and `adx invoke` run exactly this code.
 
+#![warn(missing_docs)]
+
 pub mod adapters;
 pub mod config;
 pub mod file_ingest;

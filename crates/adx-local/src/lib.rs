@@ -2,6 +2,8 @@
 //! object store (`s3://bucket/key` is the file `<root>/bucket/key`) and a folder of `.avsc` files
 //! that plays the schema registry.
 
+#![warn(missing_docs)]
+
 pub mod schema_folder;
 pub mod store;
 
