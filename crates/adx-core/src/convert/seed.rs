@@ -28,6 +28,10 @@ pub struct SeedContext<'s> {
     /// Avro input: apply the writer-to-reader rules that only Avro has (field aliases, the
     /// enum default for a symbol the reader lacks).
     avro: bool,
+    /// Per record shape (by address), the order in which the last record gave its fields:
+    /// the prediction for the next record's keys, so each key costs one comparison whatever
+    /// order the producer writes (alphabetical, schema, anything stable).
+    orders: RefCell<Vec<(usize, Vec<u16>)>>,
     _shape: PhantomData<&'s ()>,
 }
 
@@ -37,6 +41,7 @@ impl SeedContext<'_> {
         SeedContext {
             error: RefCell::new(None),
             avro: false,
+            orders: RefCell::new(Vec::new()),
             _shape: PhantomData,
         }
     }
@@ -52,6 +57,24 @@ impl SeedContext<'_> {
     /// Takes the recorded error before the next record.
     pub fn take_error(&self) -> Option<FieldError> {
         self.error.borrow_mut().take()
+    }
+
+    fn take_order(&self, shape: &RecordShape) -> Vec<u16> {
+        let id = shape as *const RecordShape as usize;
+        let mut orders = self.orders.borrow_mut();
+        match orders.iter_mut().find(|(k, _)| *k == id) {
+            Some((_, order)) => std::mem::take(order),
+            None => Vec::new(),
+        }
+    }
+
+    fn put_order(&self, shape: &RecordShape, order: Vec<u16>) {
+        let id = shape as *const RecordShape as usize;
+        let mut orders = self.orders.borrow_mut();
+        match orders.iter_mut().find(|(k, _)| *k == id) {
+            Some((_, slot)) => *slot = order,
+            None => orders.push((id, order)),
+        }
     }
 
     fn has_error(&self) -> bool {
@@ -330,54 +353,57 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
     mut map: A,
 ) -> Result<Datum, A::Error> {
     let n = shape.fields.len();
-    // Inputs usually give the fields in schema order: push straight into the record, and only
-    // switch to a slot per field when a key comes out of order.
-    let mut fields: Vec<Datum> = Vec::with_capacity(n);
-    let mut slots: Option<Vec<Option<Datum>>> = None;
-    while let Some(key) = map.next_key_seed(KeySeed(shape, fields.len(), ctx.avro))? {
+    // Every field starts null and is marked when the input sets it; unmarked ones take their
+    // default afterwards. One allocation per record, whatever order the keys come in.
+    let mut fields: Vec<Datum> = vec![Datum::Null; n];
+    // Which fields the input gave: a bit mask (no allocation) up to 64 fields.
+    let mut mask: u64 = 0;
+    let mut wide: Vec<bool> = if n > 64 { vec![false; n] } else { Vec::new() };
+    let mut order = ctx.take_order(shape);
+    let mut k = 0;
+    loop {
+        let hint = order.get(k).map(|&i| usize::from(i)).unwrap_or(k);
+        let Some(key) = map.next_key_seed(KeySeed(shape, hint, ctx.avro))? else {
+            break;
+        };
         let Some(i) = key else {
             map.next_value::<IgnoredAny>()?;
             continue;
         };
+        match order.get_mut(k) {
+            Some(slot) => *slot = i as u16,
+            None => order.push(i as u16),
+        }
+        k += 1;
         let field = &shape.fields[i];
         let before = ctx.has_error();
         let value = map.next_value_seed(DatumSeed { ty: &field.ty, ctx });
         if !before && ctx.has_error() {
             ctx.prefix(|e| e.within(&field.name));
         }
-        let value = value?;
-        match &mut slots {
-            None if i == fields.len() => fields.push(value),
-            None => {
-                let mut s: Vec<Option<Datum>> = fields.drain(..).map(Some).collect();
-                s.resize(n, None);
-                s[i] = Some(value);
-                slots = Some(s);
-            }
-            Some(s) => s[i] = Some(value),
+        fields[i] = value?;
+        if n > 64 {
+            wide[i] = true;
+        } else {
+            mask |= 1 << i;
         }
     }
-    let slots = match slots {
-        None if fields.len() == n => return Ok(Datum::Record(fields)),
-        None => {
-            let mut s: Vec<Option<Datum>> = fields.drain(..).map(Some).collect();
-            s.resize(n, None);
-            s
+    order.truncate(k);
+    ctx.put_order(shape, order);
+    for (i, (datum, field)) in fields.iter_mut().zip(&shape.fields).enumerate() {
+        let given = if n > 64 { wide[i] } else { mask >> i & 1 == 1 };
+        if given {
+            continue;
         }
-        Some(s) => s,
-    };
-    for (slot, field) in slots.into_iter().zip(&shape.fields) {
-        fields.push(match (slot, &field.default) {
-            (Some(d), _) => d,
-            (None, Some(default)) => default.clone(),
-            (None, None) => {
+        match &field.default {
+            Some(default) => *datum = default.clone(),
+            None => {
                 if !ctx.has_error() {
                     ctx.fail(field.ty.kind.describe(), "no such field".into());
                     ctx.prefix(|e| e.within(&field.name));
                 }
-                Datum::Null
             }
-        });
+        }
     }
     Ok(Datum::Record(fields))
 }

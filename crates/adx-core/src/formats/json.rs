@@ -147,7 +147,7 @@ fn read_line_bounded(
 }
 
 fn memchr_newline(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', buf)
 }
 
 fn decode_line<'s>(
