@@ -32,20 +32,18 @@ pub enum Framing<'a> {
     Plain(&'a [u8]),
 }
 
-/// Formats 16 bytes as a hyphenated UUID.
+/// Formats 16 bytes as a hyphenated lower-case UUID (other lengths: plain hex).
 pub fn uuid_text(bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if hex.len() != 32 {
-        return hex;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if bytes.len() == 16 && matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    out
 }
 
 fn framing_error(message: String) -> RecordError {
@@ -115,6 +113,12 @@ mod tests {
         v.extend_from_slice(&ID);
         v.extend_from_slice(datum);
         v
+    }
+
+    #[test]
+    fn uuids_are_formatted_like_glue_version_ids() {
+        assert_eq!(uuid_text(&ID), "12345678-9abc-def0-1122-334455667788");
+        assert_eq!(uuid_text(&[0xab, 0x01]), "ab01");
     }
 
     #[test]
