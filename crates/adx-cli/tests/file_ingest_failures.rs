@@ -16,6 +16,26 @@ fn put(root: &Path, key: &str, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Drops `bytes` at `key` in the landing bucket and runs the handler on its S3 event.
+fn drop_and_ingest(root: &Path, schemas: &Path, key: &str, bytes: &[u8]) -> Value {
+    put(root, key, bytes);
+    let tag = key.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    invoke(root, schemas, &event_for(root, "landing", key, &tag))
+}
+
+/// The rows of the first curated object of `dataset` in an answer.
+fn first_curated_rows(
+    root: &Path,
+    answer: &Value,
+    dataset: &str,
+) -> Vec<serde_json::Map<String, Value>> {
+    let key = objects(answer, dataset, "curated")[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    parquet_rows(&root.join("curated").join(key))
+}
+
 fn quarantine_lines(root: &Path, answer: &Value, dataset: &str) -> Vec<Value> {
     objects(answer, dataset, "quarantine")
         .iter()
@@ -104,11 +124,11 @@ fn a_stream_that_breaks_midway_keeps_what_came_before() {
         lines.push('\n');
     }
     let full = gzip(lines.as_bytes());
-    put(root, "ad_impressions/cut.jsonl.gz", &full[..full.len() / 2]);
-    let answer = invoke(
+    let answer = drop_and_ingest(
         root,
         &schema_dir(),
-        &event_for(root, "landing", "ad_impressions/cut.jsonl.gz", "cut"),
+        "ad_impressions/cut.jsonl.gz",
+        &full[..full.len() / 2],
     );
     let r = &answer["datasets"]["ad_impressions"];
     let (received, curated, quarantined) = (
@@ -189,25 +209,17 @@ fn avro_written_with_an_older_schema_comes_out_in_the_newest_shape() {
         r.put("device_type", AvroValue::Enum(3, "CTV".into()));
         writer.append_value(r).unwrap();
     }
-    put(
-        root,
-        "ad_impressions/old.avro",
-        &writer.into_inner().unwrap(),
-    );
-    let answer = invoke(
+    let answer = drop_and_ingest(
         root,
         &schema_dir(),
-        &event_for(root, "landing", "ad_impressions/old.avro", "old"),
+        "ad_impressions/old.avro",
+        &writer.into_inner().unwrap(),
     );
     assert_eq!(
         answer["datasets"]["ad_impressions"]["curated"], 3,
         "{answer}"
     );
-    let key = objects(&answer, "ad_impressions", "curated")[0]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let rows = parquet_rows(&root.join("curated").join(key));
+    let rows = first_curated_rows(root, &answer, "ad_impressions");
     assert_eq!(rows[1]["impression_id"], "old-1");
     assert_eq!(rows[1]["ad_format"], "VIDEO");
     assert_eq!(rows[1]["device_type"], "CTV");
@@ -232,15 +244,11 @@ fn avro_whose_writer_schema_cannot_be_resolved_is_refused_whole() {
         r.put("event_time", "yesterday");
         writer.append_value(r).unwrap();
     }
-    put(
-        root,
-        "ad_impressions/wrong.avro",
-        &writer.into_inner().unwrap(),
-    );
-    let answer = invoke(
+    let answer = drop_and_ingest(
         root,
         &schema_dir(),
-        &event_for(root, "landing", "ad_impressions/wrong.avro", "wrong"),
+        "ad_impressions/wrong.avro",
+        &writer.into_inner().unwrap(),
     );
     assert_eq!(
         answer["datasets"]["ad_impressions"]["quarantined"], 1,
@@ -392,25 +400,17 @@ fn avro_resolution_follows_reader_aliases_and_enum_defaults() {
     r.put("ad_format", AvroValue::Enum(0, "BANNER".into()));
     r.put("device_type", AvroValue::Enum(5, "WATCH".into()));
     w.append_value(r).unwrap();
-    put(
-        root,
-        "ad_impressions/aliased.avro",
-        &w.into_inner().unwrap(),
-    );
-    let answer = invoke(
+    let answer = drop_and_ingest(
         root,
         &schemas,
-        &event_for(root, "landing", "ad_impressions/aliased.avro", "al"),
+        "ad_impressions/aliased.avro",
+        &w.into_inner().unwrap(),
     );
     assert_eq!(
         answer["datasets"]["ad_impressions"]["curated"], 1,
         "{answer}"
     );
-    let key = objects(&answer, "ad_impressions", "curated")[0]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let rows = parquet_rows(&root.join("curated").join(key));
+    let rows = first_curated_rows(root, &answer, "ad_impressions");
     assert_eq!(
         (rows[0]["user_id"].as_str(), rows[0]["device_type"].as_str()),
         (Some("u-9"), Some("OTHER"))
@@ -444,11 +444,11 @@ fn a_writer_with_timestamp_micros_is_refused_not_misread() {
     r.put("ad_format", AvroValue::Enum(0, "BANNER".into()));
     r.put("device_type", AvroValue::Enum(0, "DESKTOP".into()));
     w.append_value(r).unwrap();
-    put(root, "ad_impressions/micros.avro", &w.into_inner().unwrap());
-    let answer = invoke(
+    let answer = drop_and_ingest(
         root,
         &schema_dir(),
-        &event_for(root, "landing", "ad_impressions/micros.avro", "mi"),
+        "ad_impressions/micros.avro",
+        &w.into_inner().unwrap(),
     );
     let lines = quarantine_lines(root, &answer, "ad_impressions");
     assert_eq!(lines.len(), 1, "{answer}");
@@ -473,12 +473,7 @@ fn a_registered_schema_that_is_not_a_dataset_routes_to_quarantine() {
         r#"{"type":"record","name":"plain","fields":[{"name":"a","type":"string"}]}"#,
     )
     .unwrap();
-    put(root, "plain/x.jsonl", b"{\"a\":\"b\"}\n");
-    let answer = invoke(
-        root,
-        &schemas,
-        &event_for(root, "landing", "plain/x.jsonl", "pl"),
-    );
+    let answer = drop_and_ingest(root, &schemas, "plain/x.jsonl", b"{\"a\":\"b\"}\n");
     let lines = quarantine_lines(root, &answer, "_unrouted");
     assert_eq!(lines.len(), 1, "{answer}");
     assert!(
