@@ -141,6 +141,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         framing_bad_share: args.bad_share / 2.0,
         tombstone_share: 0.01,
         event_window_ms: Some(STREAM_EVENT_WINDOW_MS),
+        version_ids: Vec::new(),
     };
     let mut stream_totals: Totals = BTreeMap::new();
     for dataset in Dataset::all() {

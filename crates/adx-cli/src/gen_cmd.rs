@@ -65,9 +65,19 @@ pub struct GenArgs {
     /// Share of tombstones (null values) in MSK events.
     #[arg(long, default_value_t = 0.0)]
     pub tombstone_share: f64,
+    /// Frame Glue records of a dataset with this schema version id (`dataset=uuid`, as the
+    /// Glue registry gave it; repeatable). By default, the local schema folder's id.
+    #[arg(long = "version-id", value_parser = parse_version_id)]
+    pub version_ids: Vec<(String, String)>,
     /// Folder of the `.avsc` schemas.
     #[arg(long, env = "ADX_SCHEMA_DIR", default_value = "schemas")]
     pub schema_dir: PathBuf,
+}
+
+fn parse_version_id(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(d, id)| (d.trim().to_string(), id.trim().to_string()))
+        .ok_or_else(|| format!("`{text}` is not dataset=uuid"))
 }
 
 /// Parses an RFC 3339 arrival time, or takes the current second.
@@ -149,6 +159,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
                     framing_bad_share: args.framing_bad_share,
                     tombstone_share: args.tombstone_share,
                     event_window_ms: args.event_window_seconds.map(|s| s * 1000),
+                    version_ids: args.version_ids.clone(),
                 };
                 events.push(write_msk_event(
                     dir,

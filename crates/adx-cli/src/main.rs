@@ -1,13 +1,17 @@
 //! `adx`: the AdvertiseX command-line tool. It runs the Lambda handlers locally (`invoke`),
 //! generates sample data (`gen`), runs the whole file path on the embedded default (`demo`)
-//! and measures it (`bench`).
+//! and measures it (`bench`), registers the schemas (`schemas`) and checks a deployment
+//! (`doctor`).
 
 mod bench;
 mod demo;
+mod doctor_cmd;
 mod embedded;
 mod gen_cmd;
 mod invoke;
 mod samples;
+mod schema_files;
+mod schemas_cmd;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +35,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measures records/s per core and peak memory of the file handler per dataset and format.
     Bench(bench::BenchArgs),
+    /// Registers `schemas/` in the Glue Schema Registry, or checks changes offline.
+    Schemas(schemas_cmd::SchemasArgs),
+    /// Checks a deployment: buckets, registry, registered schemas, MSK cluster and topics.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +55,8 @@ fn main() -> ExitCode {
         Command::Gen(args) => gen_cmd::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Schemas(args) => schemas_cmd::run(args),
+        Command::Doctor(args) => doctor_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

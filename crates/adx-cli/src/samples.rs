@@ -202,6 +202,9 @@ pub struct StreamSpec {
     pub tombstone_share: f64,
     /// Event times squeezed into this window before arrival (live-stream-like), if set.
     pub event_window_ms: Option<i64>,
+    /// Schema version ids to frame with, by dataset (those a Glue registry gave); otherwise the
+    /// local schema folder's id of the dataset's `.avsc`.
+    pub version_ids: Vec<(String, String)>,
 }
 
 /// Writes an MSK event of `dataset` in `encoding` (a name of [`stream_encodings`]) into `dir`.
@@ -216,7 +219,10 @@ pub fn write_msk_event(
     let schema_path = schema_dir.join(format!("{}.avsc", dataset.name()));
     let schema = std::fs::read_to_string(&schema_path)
         .map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
-    let version_id = adx_local::schema_folder::version_id_of(&schema);
+    let version_id = match stream.version_ids.iter().find(|(d, _)| d == dataset.name()) {
+        Some((_, id)) => id.clone(),
+        None => adx_local::schema_folder::version_id_of(&schema),
+    };
     let (_, chosen) = stream_encodings(&version_id)
         .into_iter()
         .find(|(name, _)| *name == encoding)

@@ -11,7 +11,7 @@ use crate::formats::{
     Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json,
 };
 use crate::naming::{PartNames, object_base_name, quarantine_key};
-use crate::ports::{ObjectStore, SchemaRegistry, StoreError};
+use crate::ports::{ObjectStore, Pin, SchemaRegistry, StoreError};
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::DatasetReport;
 use crate::sink::{DatasetSink, KeySet, key_set};
@@ -48,6 +48,8 @@ pub struct ObjectSource {
     pub key: String,
     /// Version id, else ETag, of the object.
     pub version: Option<String>,
+    /// The content the event announced, so that a replaced object is not read in its place.
+    pub pin: Pin,
     /// The event's time, epoch millis: the records' arrival time.
     pub arrival_ms: i64,
     /// Object size in bytes, as the event says.
@@ -99,7 +101,9 @@ pub fn ingest_object(
     };
 
     let fault = SourceFault::default();
-    let raw = ports.store.get(&source.bucket, &source.key)?;
+    let raw = ports
+        .store
+        .get_pinned(&source.bucket, &source.key, &source.pin)?;
     let tracked: Box<dyn Read + Send> = Box::new(TrackedRead::new(raw, fault.clone()));
     let mut run = Run::new(ports.store, config, source, &base, dataset.clone());
     let result = match decompress(tracked, compression, config.max_inflated_bytes) {

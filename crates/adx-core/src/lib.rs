@@ -13,6 +13,7 @@ pub mod curated;
 pub mod dataset;
 pub mod datum;
 pub mod error;
+pub mod evolution;
 pub mod formats;
 pub mod ingest;
 pub mod naming;

@@ -17,6 +17,16 @@ pub enum StoreError {
         /// Key.
         key: String,
     },
+    /// The object was replaced since its event was sent: its pinned version or ETag is gone.
+    #[error("s3://{bucket}/{key} changed since its event: {pin:?} is no longer there")]
+    Changed {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The version that was asked for.
+        pin: Pin,
+    },
     /// Any other failure, with its cause.
     #[error("{operation} s3://{bucket}/{key}: {message}")]
     Failed {
@@ -31,6 +41,18 @@ pub enum StoreError {
     },
 }
 
+/// Which content of an object a read must see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Pin {
+    /// Whatever the key holds now.
+    #[default]
+    Latest,
+    /// This version id (a versioned bucket).
+    VersionId(String),
+    /// The content with this ETag (an unversioned bucket).
+    ETag(String),
+}
+
 /// An object being written: bytes are streamed in, and only `finish` makes it visible.
 pub trait ObjectWriter: Send {
     /// Appends bytes to the object.
@@ -43,6 +65,17 @@ pub trait ObjectWriter: Send {
 pub trait ObjectStore: Send + Sync {
     /// Opens an object for streaming reads.
     fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// Opens the content `pin` names, failing with [`StoreError::Changed`] when the key no
+    /// longer holds it. Stores without versions read the latest content.
+    fn get_pinned(
+        &self,
+        bucket: &str,
+        key: &str,
+        pin: &Pin,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let _ = pin;
+        self.get(bucket, key)
+    }
     /// Starts writing an object; it replaces any object of the same key when finished.
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError>;
     /// Writes a whole small object at once.

@@ -1,48 +1,62 @@
-//! Picks the adapters the configuration asks for and builds them once per process.
+//! Picks the adapters the configuration asks for and builds them once per process: the local
+//! directory store and schema folder of the embedded default, or S3 and the Glue Schema Registry.
 
 use crate::{HandlerConfig, HandlerError};
+use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
 use adx_core::registry_cache::CachedRegistry;
 use adx_core::{Catalog, ObjectStore, SchemaRegistry, ingest::Ports};
 use adx_local::{LocalSchemaFolder, LocalStore};
+
+/// Size of the parts in which large objects are uploaded to S3.
+pub const S3_UPLOAD_PART_BYTES: usize = 8 << 20;
 
 /// The adapters of one process, built once and reused by every invocation.
 pub struct Adapters {
     /// The object store.
     pub store: Box<dyn ObjectStore>,
-    /// The schema registry.
+    /// The schema registry (cached: version ids for the life of the process, latest versions
+    /// for `SCHEMA_CACHE_TTL_SECONDS`).
     pub registry: Box<dyn SchemaRegistry>,
     /// Datasets compiled so far.
     pub catalog: Catalog,
+    /// The AWS SDK clients and their runtime, when an AWS adapter is in use. Declared last so
+    /// that the adapters using its runtime are dropped first.
+    pub aws: Option<AwsContext>,
 }
 
 impl Adapters {
-    /// Builds the adapters: the local directory store when `ADX_STORE_ROOT` is set and the
-    /// local schema folder when `ADX_SCHEMA_DIR` is set.
+    /// Builds the adapters: the local directory store when `ADX_STORE_ROOT` is set, S3
+    /// otherwise; the local schema folder when `ADX_SCHEMA_DIR` is set, the Glue registry
+    /// `REGISTRY_NAME` otherwise. The SDK clients are built here, once, when either is AWS.
     pub fn from_config(config: &HandlerConfig) -> Result<Adapters, HandlerError> {
-        let store: Box<dyn ObjectStore> = match &config.store_root {
-            Some(root) => Box::new(LocalStore::new(root)),
-            None => {
-                return Err(HandlerError::Config(
-                    "ADX_STORE_ROOT is not set, and this build has no S3 adapter".into(),
-                ));
-            }
+        let aws = if config.store_root.is_none() || config.schema_dir.is_none() {
+            let settings =
+                AwsSettings::from_env().map_err(|e| HandlerError::Config(e.to_string()))?;
+            Some(AwsContext::load(&settings).map_err(|e| HandlerError::Config(e.to_string()))?)
+        } else {
+            None
         };
-        let registry: Box<dyn SchemaRegistry> = match &config.schema_dir {
-            Some(dir) => Box::new(CachedRegistry::new(
+        let store: Box<dyn ObjectStore> = match (&config.store_root, &aws) {
+            (Some(root), _) => Box::new(LocalStore::new(root)),
+            (None, Some(context)) => Box::new(S3Store::new(context, S3_UPLOAD_PART_BYTES)),
+            (None, None) => return Err(HandlerError::Config("no object store".into())),
+        };
+        let registry: Box<dyn SchemaRegistry> = match (&config.schema_dir, &aws) {
+            (Some(dir), _) => Box::new(CachedRegistry::new(
                 LocalSchemaFolder::new(dir),
                 config.schema_cache_ttl,
             )),
-            None => {
-                return Err(HandlerError::Config(format!(
-                    "ADX_SCHEMA_DIR is not set, and this build has no Glue adapter for registry {}",
-                    config.registry_name
-                )));
-            }
+            (None, Some(context)) => Box::new(CachedRegistry::new(
+                GlueRegistry::new(context, &config.registry_name),
+                config.schema_cache_ttl,
+            )),
+            (None, None) => return Err(HandlerError::Config("no schema registry".into())),
         };
         Ok(Adapters {
             store,
             registry,
             catalog: Catalog::new(),
+            aws,
         })
     }
 

@@ -28,6 +28,12 @@ pub fn handle_s3_event(
                     tracing::warn!(%bucket, %key, "the object no longer exists; skipped");
                     continue;
                 }
+                // The key holds newer content than the event announced: that content has its
+                // own event, which ingests it.
+                Err(IngestError::Store(e @ StoreError::Changed { .. })) => {
+                    tracing::warn!(error = %e, "the object was replaced since its event; skipped");
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
         tracing::info!(

@@ -2,6 +2,7 @@
 //! and the object's identity (version id, else ETag) and arrival time.
 
 use adx_core::ObjectSource;
+use adx_core::ports::Pin;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -37,7 +38,21 @@ pub fn object_source(record: &S3EventRecord) -> Result<Option<ObjectSource>, Str
         .clone()
         .filter(|v| !v.is_empty() && v != "null")
         .or_else(|| record.s3.object.e_tag.clone().filter(|e| !e.is_empty()));
+    let pin = if let Some(id) = record
+        .s3
+        .object
+        .version_id
+        .clone()
+        .filter(|v| !v.is_empty() && v != "null")
+    {
+        Pin::VersionId(id)
+    } else if let Some(etag) = record.s3.object.e_tag.clone().filter(|e| !e.is_empty()) {
+        Pin::ETag(etag)
+    } else {
+        Pin::Latest
+    };
     Ok(Some(ObjectSource {
+        pin,
         bucket,
         key: decode_key(raw_key),
         version,

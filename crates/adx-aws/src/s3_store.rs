@@ -1,0 +1,98 @@
+//! The object store on Amazon S3: streaming GetObject (pinned to the version or ETag the event
+//! announced), and writers that put small objects whole and upload large ones in parts.
+
+use crate::AwsContext;
+use crate::error::{code, describe, status};
+use crate::s3_read::S3BodyReader;
+use crate::s3_write::S3Writer;
+use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
+use std::io::Read;
+use tokio::runtime::Handle;
+
+/// Smallest part S3 accepts in a multipart upload (but the last).
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Objects in S3 buckets, through the process's S3 client.
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    handle: Handle,
+    part_bytes: usize,
+}
+
+impl S3Store {
+    /// A store on the context's S3 client; objects above `part_bytes` (at least 5 MiB) are
+    /// uploaded in parts of that size.
+    pub fn new(context: &AwsContext, part_bytes: usize) -> S3Store {
+        S3Store {
+            client: context.s3().clone(),
+            handle: context.handle(),
+            part_bytes: part_bytes.max(MIN_PART_BYTES),
+        }
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        self.get_pinned(bucket, key, &Pin::Latest)
+    }
+
+    fn get_pinned(
+        &self,
+        bucket: &str,
+        key: &str,
+        pin: &Pin,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let mut request = self.client.get_object().bucket(bucket).key(key);
+        request = match pin {
+            Pin::Latest => request,
+            Pin::VersionId(id) => request.version_id(id),
+            Pin::ETag(etag) => request.if_match(quoted(etag)),
+        };
+        let answer = self.handle.block_on(request.send());
+        match answer {
+            Ok(output) => Ok(Box::new(S3BodyReader::new(
+                self.handle.clone(),
+                output.body,
+                format!("s3://{bucket}/{key}"),
+            ))),
+            Err(e) => Err(match (status(&e), code(&e)) {
+                (Some(412), _) => StoreError::Changed {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    pin: pin.clone(),
+                },
+                // A missing bucket is a misconfiguration (a fault); a missing key or version
+                // is an object deleted since its event.
+                (Some(404), Some("NoSuchKey" | "NoSuchVersion") | None) => StoreError::NotFound {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                },
+                _ => StoreError::Failed {
+                    operation: "GetObject",
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    message: describe(&e),
+                },
+            }),
+        }
+    }
+
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
+        Ok(Box::new(S3Writer::new(
+            self.client.clone(),
+            self.handle.clone(),
+            bucket,
+            key,
+            self.part_bytes,
+        )))
+    }
+}
+
+/// ETags travel quoted in HTTP headers; S3 events carry them bare.
+fn quoted(etag: &str) -> String {
+    if etag.starts_with('"') {
+        etag.to_string()
+    } else {
+        format!("\"{etag}\"")
+    }
+}
