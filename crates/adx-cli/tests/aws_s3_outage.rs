@@ -13,7 +13,7 @@ use adx_core::Catalog;
 use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
 use adx_core::registry_cache::CachedRegistry;
 use adx_handlers::{Adapters, HandlerConfig, file_ingest::handle_s3_event};
-use common::aws::{World, contents, context, create_bucket, event_file, put, unique};
+use common::aws::{World, contents, context, create_bucket, event_file, put, unique, wait_for_s3};
 use common::*;
 use std::io::Read;
 use std::path::PathBuf;
@@ -202,6 +202,8 @@ fn s3_stopped_mid_run_fails_the_invocation_and_the_rerun_writes_the_same_objects
         message.contains("s3://"),
         "the error names the object: {message}"
     );
+    eprintln!("the invocation failed as it must: {message}");
+    wait_for_s3(&context, &world.curated);
 
     // What the failed run left is a subset of the final objects (never a partial object).
     let left = contents(&context, &world.curated);

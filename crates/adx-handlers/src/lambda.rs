@@ -21,7 +21,14 @@ where
         .without_time()
         .init();
     let config = Arc::new(HandlerConfig::from_env()?);
-    let adapters = Arc::new(Adapters::from_config(&config)?);
+    // The AWS adapters start their own runtime and block on it, which a task of this runtime
+    // must not do: build them on a blocking thread.
+    let for_adapters = config.clone();
+    let adapters = Arc::new(
+        tokio::task::spawn_blocking(move || Adapters::from_config(&for_adapters))
+            .await
+            .map_err(|e| HandlerError::Config(format!("building the adapters: {e}")))??,
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
         let config = config.clone();
         let adapters = adapters.clone();

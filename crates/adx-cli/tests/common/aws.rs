@@ -158,17 +158,47 @@ pub fn put(context: &AwsContext, bucket: &str, key: &str, bytes: Vec<u8>) -> Str
 
 /// Gets an object's bytes.
 pub fn get(context: &AwsContext, bucket: &str, key: &str) -> Vec<u8> {
-    context.block_on(async {
-        let output = context
-            .s3()
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
-        output.body.collect().await.unwrap().into_bytes().to_vec()
-    })
+    // A body that stalls (an emulator just resumed from a pause) is read again.
+    let mut last = String::new();
+    for _ in 0..3 {
+        let answer = context.block_on(async {
+            let output = context
+                .s3()
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            output
+                .body
+                .collect()
+                .await
+                .map(|b| b.into_bytes().to_vec())
+                .map_err(|e| format!("{e:?}"))
+        });
+        match answer {
+            Ok(bytes) => return bytes,
+            Err(e) => last = e,
+        }
+    }
+    panic!("get s3://{bucket}/{key}: {last}")
+}
+
+/// Waits (up to 30 s) until S3 answers a listing of `bucket` promptly again.
+pub fn wait_for_s3(context: &AwsContext, bucket: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let answer = context.block_on(context.s3().list_objects_v2().bucket(bucket).send());
+        if answer.is_ok() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "S3 did not come back: {answer:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// Every object of a bucket with its bytes, sorted by key.
