@@ -2,9 +2,10 @@
 # The whole test suite, as README.md names it and .ci/run calls it: formatting, lints, then every
 # unit, integration and end-to-end test of the workspace, the emulator suite included.
 #
-# Needs a Rust toolchain, python3.11 and curl. It installs LocalStack (S3) and moto (Glue
-# Schema Registry) into infra/local/.venv (pinned; skipped when already there), starts them
-# unless they already run, and stops at the end whatever it started.
+# Needs a Rust toolchain (rustup), python3.11, curl and file. It installs the deployment tools
+# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv and LocalStack (S3) and moto
+# (Glue Schema Registry) into infra/local/.venv (pinned; skipped when already there), starts
+# the emulators unless they already run, and stops at the end whatever it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,18 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== deployment: cfn-lint, sam validate --lint, sam build (arm64, cargo-lambda + zig)"
+infra/tools/install.sh
+PATH="$PWD/infra/tools/.venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+cfn-lint template.yaml
+sam validate --lint
+sam build
+for fn in FileIngestFunction StreamIngestFunction; do
+  file .aws-sam/build/$fn/bootstrap | tee /dev/stderr | grep -q "ARM aarch64" \
+    || { echo "$fn: bootstrap is not an arm64 executable" >&2; exit 1; }
+done
 
 echo "== local AWS emulators (LocalStack for S3, moto for Glue)"
 if infra/local/health.sh >/dev/null 2>&1; then

@@ -49,29 +49,33 @@ impl AwsSettings {
     /// Defaults, overridden by `ADX_AWS_MAX_ATTEMPTS`, `ADX_AWS_CONNECT_TIMEOUT_MS`,
     /// `ADX_AWS_READ_TIMEOUT_MS` and `ADX_AWS_ATTEMPT_TIMEOUT_MS` where set.
     pub fn from_env() -> Result<AwsSettings, AwsError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// The same, with the variables read through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<AwsSettings, AwsError> {
+        let number = |name: &str| -> Result<Option<u64>, AwsError> {
+            match get(name).filter(|v| !v.trim().is_empty()) {
+                Some(text) => text.trim().parse().map(Some).map_err(|_| AwsError::Config {
+                    message: format!("{name}={text:?} is not a whole number"),
+                }),
+                None => Ok(None),
+            }
+        };
         let mut settings = AwsSettings::default();
-        if let Some(n) = env_number("ADX_AWS_MAX_ATTEMPTS")? {
+        if let Some(n) = number("ADX_AWS_MAX_ATTEMPTS")? {
             settings.max_attempts = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
         }
-        if let Some(ms) = env_number("ADX_AWS_CONNECT_TIMEOUT_MS")? {
+        if let Some(ms) = number("ADX_AWS_CONNECT_TIMEOUT_MS")? {
             settings.connect_timeout = Duration::from_millis(ms);
         }
-        if let Some(ms) = env_number("ADX_AWS_READ_TIMEOUT_MS")? {
+        if let Some(ms) = number("ADX_AWS_READ_TIMEOUT_MS")? {
             settings.read_timeout = Duration::from_millis(ms);
         }
-        if let Some(ms) = env_number("ADX_AWS_ATTEMPT_TIMEOUT_MS")? {
+        if let Some(ms) = number("ADX_AWS_ATTEMPT_TIMEOUT_MS")? {
             settings.attempt_timeout = Duration::from_millis(ms);
         }
         Ok(settings)
-    }
-}
-
-fn env_number(name: &str) -> Result<Option<u64>, AwsError> {
-    match std::env::var(name) {
-        Ok(text) => text.trim().parse().map(Some).map_err(|_| AwsError::Config {
-            message: format!("{name}={text:?} is not a whole number"),
-        }),
-        Err(_) => Ok(None),
     }
 }
 

@@ -37,6 +37,13 @@ enum SchemasCommand {
         #[arg(long, default_value = "HEAD")]
         against: String,
     },
+    /// Prints the Glue table columns of each dataset's curated Parquet (as the template's
+    /// `Columns` YAML), derived from the schema files.
+    Columns {
+        /// Folder of `<dataset>.avsc` files.
+        #[arg(long, default_value = "schemas")]
+        dir: PathBuf,
+    },
 }
 
 /// Runs `adx schemas`.
@@ -44,6 +51,7 @@ pub fn run(args: SchemasArgs) -> Result<(), String> {
     match args.command {
         SchemasCommand::Push { dir, registry } => push(&dir, &registry),
         SchemasCommand::Check { dir, against } => check(&dir, &against),
+        SchemasCommand::Columns { dir } => columns(&dir),
     }
 }
 
@@ -134,6 +142,25 @@ fn check(dir: &Path, revision: &str) -> Result<(), String> {
     }
     if bad > 0 {
         return Err(format!("{bad} schema(s) would be refused"));
+    }
+    Ok(())
+}
+
+fn columns(dir: &Path) -> Result<(), String> {
+    for file in read_dir(dir)? {
+        let dataset = adx_core::Dataset::from_registered(&adx_core::RegisteredSchema {
+            name: file.name.clone(),
+            version_id: String::new(),
+            version_number: 0,
+            data_format: "AVRO".into(),
+            definition: file.definition.clone(),
+        })
+        .map_err(|e| format!("{}: {e}", file.path.display()))?;
+        println!("# {}", file.name);
+        println!("Columns:");
+        for (name, ty) in adx_core::curated::table_columns::table_columns(&dataset.shape) {
+            println!("  - {{ Name: {name}, Type: \"{ty}\" }}");
+        }
     }
     Ok(())
 }

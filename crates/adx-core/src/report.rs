@@ -36,6 +36,10 @@ pub struct DatasetReport {
     /// Kafka tombstones (null values): no records, counted apart, outside `received`.
     #[serde(skip_serializing_if = "is_zero")]
     pub tombstones: u64,
+    /// The largest event-time lag of a curated record: its arrival time minus its event
+    /// time, in milliseconds (how stale the oldest data of the invocation was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_event_lag_ms: Option<i64>,
     /// Objects written.
     pub objects: Vec<WrittenObject>,
 }
@@ -48,6 +52,7 @@ impl DatasetReport {
         self.quarantined += other.quarantined;
         self.duplicates += other.duplicates;
         self.tombstones += other.tombstones;
+        self.max_event_lag_ms = self.max_event_lag_ms.max(other.max_event_lag_ms);
         self.objects.extend(other.objects);
     }
 

@@ -126,6 +126,12 @@ impl<'a> DatasetSink<'a> {
         }
         self.curated.push(&record, lineage)?;
         self.report.curated += 1;
+        if let Some(t) = self.dataset.event_time_of(&record) {
+            let lag = Some(lineage.arrival_ms.saturating_sub(t));
+            if lag > self.report.max_event_lag_ms {
+                self.report.max_event_lag_ms = lag;
+            }
+        }
         Ok(())
     }
 

@@ -104,6 +104,27 @@ impl HandlerConfig {
     }
 }
 
+/// Variables that only make sense on a workstation (the embedded default); a deployment must
+/// not set them, or the functions would not use S3 and Glue.
+pub const LOCAL_ONLY_VARIABLES: &[&str] = &["ADX_STORE_ROOT", "ADX_SCHEMA_DIR"];
+
+/// Every environment variable the functions read (the handler configuration and the AWS
+/// adapters' settings), found by recording what the parsers ask for. The AWS SDK's own
+/// standard variables (`AWS_REGION`, `AWS_ENDPOINT_URL_*`, ...) are not included.
+pub fn variables_read() -> std::collections::BTreeSet<String> {
+    let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let record = |name: &str| {
+        asked.borrow_mut().insert(name.to_string());
+        match name {
+            "CURATED_BUCKET" | "QUARANTINE_BUCKET" => Some("set".to_string()),
+            _ => None,
+        }
+    };
+    let _ = HandlerConfig::from_lookup(&record);
+    let _ = adx_aws::AwsSettings::from_lookup(&record);
+    asked.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +180,23 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_variables_read_are_found_by_asking_the_parsers() {
+        let names = variables_read();
+        for name in [
+            "CURATED_BUCKET",
+            "QUARANTINE_BUCKET",
+            "REGISTRY_NAME",
+            "TOPIC_DATASETS",
+            "MAX_FUTURE_SKEW_SECONDS",
+            "SCHEMA_CACHE_TTL_SECONDS",
+            "ADX_STORE_ROOT",
+            "ADX_SCHEMA_DIR",
+            "ADX_AWS_MAX_ATTEMPTS",
+        ] {
+            assert!(names.contains(name), "{name} not in {names:?}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The Lambda runtime loop shared by the function mains: JSON logs, configuration and adapters
 //! built once per process, then each event handled on a blocking thread (the core is CPU work).
 
-use crate::{Adapters, HandlerConfig, HandlerError};
+use crate::{Adapters, HandlerConfig, HandlerError, observe};
 use adx_core::InvocationReport;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
@@ -29,14 +29,34 @@ where
             .await
             .map_err(|e| HandlerError::Config(format!("building the adapters: {e}")))??,
     );
+    let function =
+        Arc::new(std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "adx".to_string()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let function = function.clone();
         let config = config.clone();
         let adapters = adapters.clone();
         async move {
-            let report =
+            let started = std::time::Instant::now();
+            let outcome =
                 tokio::task::spawn_blocking(move || handler(&adapters, &config, &event.payload))
                     .await
-                    .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))??;
+                    .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))
+                    .and_then(|r| r);
+            let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let report = match outcome {
+                Ok(report) => report,
+                Err(e) => {
+                    // Lambda retries the invocation; its Errors metric counts it.
+                    tracing::error!(function = %function, duration_ms, error = %e, "invocation failed");
+                    return Err(Error::from(e));
+                }
+            };
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            for document in observe::emf_documents(&function, &report, now_ms, duration_ms) {
+                // EMF documents go to stdout as they are: CloudWatch Logs extracts the metrics.
+                println!("{document}");
+            }
+            println!("{}", observe::summary(&function, &report, duration_ms));
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
     }))

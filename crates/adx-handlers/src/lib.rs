@@ -9,6 +9,7 @@ pub mod config;
 pub mod file_ingest;
 pub mod kafka_event;
 pub mod lambda;
+pub mod observe;
 pub mod s3_event;
 pub mod stream_ingest;
 

@@ -110,7 +110,7 @@ fn the_lambda_binary_handles_an_s3_event_through_the_runtime_api() {
         .env("REGISTRY_NAME", &registry)
         .env_remove("ADX_STORE_ROOT")
         .env_remove("ADX_SCHEMA_DIR")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -128,6 +128,33 @@ fn the_lambda_binary_handles_an_s3_event_through_the_runtime_api() {
     assert_eq!(clicks["received"], 2, "{report}");
     assert_eq!(clicks["curated"], 1, "{report}");
     assert_eq!(clicks["quarantined"], 1, "{report}");
+    // The invocation's metrics in embedded metric format, and its summary line, on stdout.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let emf = lines
+        .iter()
+        .find(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "AdvertiseX/Ingestion")
+        .unwrap_or_else(|| panic!("no EMF document: {stdout}"));
+    assert_eq!(emf["Function"], "file-ingest");
+    assert_eq!(emf["Dataset"], "click_conversions");
+    assert_eq!(
+        (emf["Received"].clone(), emf["Quarantined"].clone()),
+        (json!(2), json!(1))
+    );
+    assert!(
+        emf["EventTimeLagMs"]
+            .as_i64()
+            .is_some_and(|lag| lag == 50 * 60 * 1000),
+        "{emf}"
+    );
+    let summary = lines
+        .iter()
+        .find(|l| l["message"] == "invocation done")
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert_eq!(summary["totals"]["curated"], 1);
     for object in clicks["objects"].as_array().unwrap() {
         let bucket = object["bucket"].as_str().unwrap();
         let key = object["key"].as_str().unwrap();

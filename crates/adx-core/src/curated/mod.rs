@@ -4,6 +4,7 @@
 pub mod arrow_schema;
 pub mod columns;
 pub mod lineage;
+pub mod table_columns;
 pub mod writer;
 
 pub use lineage::Lineage;
