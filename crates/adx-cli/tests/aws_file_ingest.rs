@@ -18,20 +18,6 @@ use std::path::Path;
 const RECORDS: usize = 300;
 const ARRIVAL_MS: i64 = 1_795_845_600_000;
 
-fn format_of(label: &str) -> Format {
-    use adx_gen::AvroCodec::*;
-    match label {
-        "csv" => Format::Csv,
-        "jsonl" => Format::JsonLines,
-        "json" => Format::JsonArray,
-        "avro" => Format::Avro(Null),
-        "avro-deflate" => Format::Avro(Deflate),
-        "avro-snappy" => Format::Avro(Snappy),
-        "avro-zstd" => Format::Avro(Zstd),
-        other => panic!("{other}"),
-    }
-}
-
 /// Generates every dataset x format x compression locally; returns the manifest.
 fn generate(root: &Path) -> Vec<Value> {
     let out = adx(

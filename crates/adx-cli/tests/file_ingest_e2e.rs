@@ -4,7 +4,7 @@
 
 mod common;
 
-use adx_gen::{Dataset, Expected, Format, GenConfig, RecordValue, canonical, records_for};
+use adx_gen::{Dataset, Expected, GenConfig, RecordValue, canonical, records_for};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -13,20 +13,6 @@ use std::path::Path;
 const RECORDS: usize = 400;
 const ARRIVAL: &str = "2026-11-28T06:00:00Z";
 const ARRIVAL_MS: i64 = 1_795_845_600_000;
-
-fn format_of(label: &str) -> Format {
-    use adx_gen::AvroCodec::*;
-    match label {
-        "csv" => Format::Csv,
-        "jsonl" => Format::JsonLines,
-        "json" => Format::JsonArray,
-        "avro" => Format::Avro(Null),
-        "avro-deflate" => Format::Avro(Deflate),
-        "avro-snappy" => Format::Avro(Snappy),
-        "avro-zstd" => Format::Avro(Zstd),
-        other => panic!("{other}"),
-    }
-}
 
 fn generate(root: &Path) -> Vec<Value> {
     let out = adx(

@@ -204,3 +204,18 @@ pub fn assert_failed_with(out: &Output, needle: &str) {
 pub fn outputs(root: &Path) -> (Tree, Tree) {
     (tree(&root.join("curated")), tree(&root.join("quarantine")))
 }
+
+/// The generator's format of a manifest's format label (`csv`, `jsonl`, `avro-zstd`, ...).
+pub fn format_of(label: &str) -> adx_gen::Format {
+    use adx_gen::AvroCodec::*;
+    match label {
+        "csv" => adx_gen::Format::Csv,
+        "jsonl" => adx_gen::Format::JsonLines,
+        "json" => adx_gen::Format::JsonArray,
+        "avro" => adx_gen::Format::Avro(Null),
+        "avro-deflate" => adx_gen::Format::Avro(Deflate),
+        "avro-snappy" => adx_gen::Format::Avro(Snappy),
+        "avro-zstd" => adx_gen::Format::Avro(Zstd),
+        other => panic!("{other}"),
+    }
+}
