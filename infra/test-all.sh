@@ -26,6 +26,10 @@ for fn in FileIngestFunction StreamIngestFunction; do
   file .aws-sam/build/$fn/bootstrap | tee /dev/stderr | grep -q "ARM aarch64" \
     || { echo "$fn: bootstrap is not an arm64 executable" >&2; exit 1; }
 done
+if [ "${ADX_PRUNE_BUILD:-0}" = 1 ]; then
+  # CI: the arm64 build has been checked; give its disk back before the test build.
+  rm -rf target/aarch64-unknown-linux-gnu target/lambda .aws-sam
+fi
 
 echo "== local AWS emulators (LocalStack for S3, moto for Glue)"
 if infra/local/health.sh >/dev/null 2>&1; then

@@ -20,8 +20,14 @@ pub fn schema_dir() -> PathBuf {
 
 /// Runs `adx` with `args` and the store/registry environment of `root`.
 pub fn adx(root: &Path, schemas: &Path, args: &[&str]) -> Output {
+    adx_with(root, schemas, args, &[])
+}
+
+/// Runs `adx` as [`adx`] does, with extra environment variables.
+pub fn adx_with(root: &Path, schemas: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_adx"))
         .args(args)
+        .envs(vars.iter().copied())
         .env("ADX_STORE_ROOT", root)
         .env("ADX_SCHEMA_DIR", schemas)
         .env("CURATED_BUCKET", "curated")

@@ -7,7 +7,9 @@ use crate::datum::Datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::RecordShape;
+use std::cell::Cell;
 use std::io::Read;
+use std::rc::Rc;
 
 enum Column {
     /// The field's cell is at this index.
@@ -16,6 +18,34 @@ enum Column {
     Default(Datum),
     /// The header lacks a required field.
     Missing,
+}
+
+/// How far the CSV reader may read ahead of the row it is parsing (its buffer is 8 KiB).
+const READ_AHEAD: u64 = 64 << 10;
+
+/// The input as the CSV reader sees it: reading fails once one row (or the header) has taken
+/// more than the record bound plus the read-ahead, so that a huge row, or an unclosed quote
+/// that would swallow the rest of the object, is never gathered in memory.
+struct RowBound<'a> {
+    inner: &'a mut dyn Read,
+    since_row: Rc<Cell<u64>>,
+    limit: u64,
+    max_record_bytes: usize,
+}
+
+impl Read for RowBound<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let since = self.since_row.get().saturating_add(n as u64);
+        if since > self.limit {
+            return Err(std::io::Error::other(format!(
+                "more than the bound of {} bytes (ADX_MAX_RECORD_BYTES) without a complete row (a huge row, an unclosed quote, a run of blank lines?): the rest of the object is not read",
+                self.max_record_bytes
+            )));
+        }
+        self.since_row.set(since);
+        Ok(n)
+    }
 }
 
 fn object_error(e: &csv::Error) -> Stop {
@@ -32,27 +62,40 @@ pub fn decode_csv(
     max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
+    let since_row = Rc::new(Cell::new(0u64));
+    let bounded = RowBound {
+        inner: input,
+        since_row: since_row.clone(),
+        limit: (max_record_bytes as u64).saturating_add(READ_AHEAD),
+        max_record_bytes,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(input);
-    let header = reader.byte_headers().map_err(|e| object_error(&e))?.clone();
-    let names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = if i == 0 {
-                h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
-            } else {
-                h
-            };
-            String::from_utf8_lossy(h).trim().to_string()
-        })
-        .collect();
+        .from_reader(bounded);
+    // Where each field's column is; one pass over the header, nothing kept per column, so a
+    // header of a million columns costs no more than its bytes.
+    let mut found: Vec<Option<usize>> = vec![None; shape.fields.len()];
+    let header = reader.byte_headers().map_err(|e| object_error(&e))?;
+    for (i, h) in header.iter().enumerate() {
+        let h = if i == 0 {
+            h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
+        } else {
+            h
+        };
+        let name = h.trim_ascii();
+        if let Some(f) = shape.fields.iter().position(|f| f.name.as_bytes() == name)
+            && found[f].is_none()
+        {
+            found[f] = Some(i);
+        }
+    }
+    since_row.set(0);
     let columns: Vec<Column> = shape
         .fields
         .iter()
-        .map(|f| match names.iter().position(|n| *n == f.name) {
+        .zip(found)
+        .map(|(f, at)| match at {
             Some(i) => Column::At(i),
             None => match &f.default {
                 Some(d) => Column::Default(d.clone()),
@@ -67,6 +110,7 @@ pub fn decode_csv(
             Ok(true) => {}
             Err(e) => return Err(object_error(&e)),
         }
+        since_row.set(0);
         // The csv crate counts the line before the record; quarantine names the line it starts on.
         let line = record.position().map(|p| p.line() + 1).unwrap_or(0);
         let outcome = if record.as_slice().len() > max_record_bytes {
@@ -222,6 +266,31 @@ mod tests {
                 .contains("bound of 100 bytes")
         );
         assert_eq!(out[2].1, Ok(rec("C", None, Some("y"))));
+    }
+
+    #[test]
+    fn a_row_past_the_bound_and_the_read_ahead_stops_the_object() {
+        let shape = shape();
+        // An unclosed quote: the rest of the object would be one cell.
+        let input = format!("id,note\nA,x\nB,\"{}\nC,y\n", "z\n".repeat(200 << 10));
+        let mut bytes = input.as_bytes();
+        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, 1000, emit));
+        assert_eq!(out.len(), 1, "the row before is kept");
+        let Some(Stop::Object(e)) = stop else {
+            panic!("expected the object to stop")
+        };
+        assert!(
+            e.message
+                .contains("bound of 1000 bytes (ADX_MAX_RECORD_BYTES) without a complete row"),
+            "{}",
+            e.message
+        );
+        // The header counts too.
+        let header = format!("{}\nA\n", "c,".repeat(100 << 10));
+        let mut bytes = header.as_bytes();
+        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, 1000, emit));
+        assert!(out.is_empty());
+        assert!(matches!(stop, Some(Stop::Object(_))));
     }
 
     #[test]
