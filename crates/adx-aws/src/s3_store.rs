@@ -77,6 +77,44 @@ impl ObjectStore for S3Store {
         }
     }
 
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = self.handle.block_on(pages.next()) {
+            let page = page.map_err(|e| StoreError::Failed {
+                operation: "ListObjectsV2",
+                bucket: bucket.into(),
+                key: prefix.into(),
+                message: describe(&e),
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        Ok(keys)
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let request = self.client.delete_object().bucket(bucket).key(key).send();
+        self.handle
+            .block_on(request)
+            .map(|_| ())
+            .map_err(|e| StoreError::Failed {
+                operation: "DeleteObject",
+                bucket: bucket.into(),
+                key: key.into(),
+                message: describe(&e),
+            })
+    }
+
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
         Ok(Box::new(S3Writer::new(
             self.client.clone(),

@@ -1,7 +1,7 @@
 //! `adx`: the AdvertiseX command-line tool. It runs the Lambda handlers locally (`invoke`),
 //! generates sample data (`gen`), runs the whole file path on the embedded default (`demo`)
-//! and measures it (`bench`), registers the schemas (`schemas`) and checks a deployment
-//! (`doctor`).
+//! and measures it (`bench`), registers the schemas (`schemas`), checks a deployment
+//! (`doctor`) and replays quarantined records (`quarantine replay`).
 
 mod bench;
 mod demo;
@@ -9,6 +9,7 @@ mod doctor_cmd;
 mod embedded;
 mod gen_cmd;
 mod invoke;
+mod quarantine_cmd;
 mod samples;
 mod schema_files;
 mod schemas_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Schemas(schemas_cmd::SchemasArgs),
     /// Checks a deployment: buckets, registry, registered schemas, MSK cluster and topics.
     Doctor(doctor_cmd::DoctorArgs),
+    /// Works on quarantined records: `replay` re-drives them through the pipeline.
+    Quarantine(quarantine_cmd::QuarantineArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Schemas(args) => schemas_cmd::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
+        Command::Quarantine(args) => quarantine_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

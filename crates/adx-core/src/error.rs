@@ -1,7 +1,7 @@
 //! Errors of the core: record-level errors (the record goes to quarantine, the batch goes on)
 //! and infrastructure errors (the invocation fails so that Lambda retries it).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why one value of a record does not fit: the field path, what was expected, what was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +68,7 @@ pub fn shorten(text: &str) -> String {
 }
 
 /// The class of a record-level failure, as written in the quarantine entry's `error.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordErrorKind {
     /// The bytes are not valid syntax of the format (JSON, CSV, Avro block).

@@ -186,6 +186,7 @@ fn source_json(
     if let Some(v) = &source.version {
         map.insert("version".into(), Value::String(v.clone()));
     }
+    map.insert("arrival_ms".into(), Value::from(source.arrival_ms));
     if let Some(p) = position {
         map.insert(p.label().into(), Value::from(p.number()));
     }

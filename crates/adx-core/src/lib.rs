@@ -20,6 +20,7 @@ pub mod naming;
 pub mod ports;
 pub mod quarantine;
 pub mod registry_cache;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod shape;

@@ -78,6 +78,25 @@ pub trait ObjectStore: Send + Sync {
     }
     /// Starts writing an object; it replaces any object of the same key when finished.
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError>;
+    /// The keys of `bucket` that start with `prefix`, in key order. Stores that cannot list say so.
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Failed {
+            operation: "list",
+            bucket: bucket.to_string(),
+            key: prefix.to_string(),
+            message: "this store cannot list".into(),
+        })
+    }
+    /// Removes an object; removing one that does not exist is no error. Stores that cannot
+    /// delete say so.
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        Err(StoreError::Failed {
+            operation: "delete",
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            message: "this store cannot delete".into(),
+        })
+    }
     /// Writes a whole small object at once.
     fn put(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let mut writer = self.create(bucket, key)?;

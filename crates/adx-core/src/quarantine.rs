@@ -2,6 +2,7 @@
 //! the record came from, why it was refused (kind, message, field) and its raw payload.
 
 use crate::error::{IngestError, RecordError};
+use crate::naming::quarantine_key;
 use crate::ports::{ObjectStore, ObjectWriter};
 use crate::report::WrittenObject;
 use base64::Engine;
@@ -27,12 +28,28 @@ struct ErrorOut<'a> {
 
 const FLUSH_BYTES: usize = 1 << 20;
 
+/// How the quarantine object is named.
+enum Name {
+    /// Known from the start (an S3 object's entries).
+    Fixed(String),
+    /// A Kafka partition's entries: named `<topic>+<partition>+<offset>` after the first entry
+    /// written, dated by its timestamp. A retried batch that is cut shorter than the failed one
+    /// then still writes the same first object, so the stale one is replaced, not left beside.
+    FirstEntry {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
+}
+
 /// Writes the quarantine object of one dataset for one source unit; nothing is written when
 /// nothing is quarantined.
 pub struct QuarantineWriter<'a> {
     store: &'a dyn ObjectStore,
     bucket: String,
-    key: String,
+    name: Name,
+    key: Option<String>,
     dataset: String,
     sink: Option<Box<dyn ObjectWriter>>,
     buffer: Vec<u8>,
@@ -43,10 +60,31 @@ pub struct QuarantineWriter<'a> {
 impl<'a> QuarantineWriter<'a> {
     /// A writer for `s3://bucket/key`.
     pub fn new(store: &'a dyn ObjectStore, bucket: &str, key: String, dataset: &str) -> Self {
+        Self::named(store, bucket, Name::Fixed(key), dataset)
+    }
+
+    /// A writer for the entries of one Kafka partition: the object is named after its first
+    /// entry's offset and dated by its timestamp (taken from the entry's `source`).
+    pub fn for_partition(
+        store: &'a dyn ObjectStore,
+        bucket: &str,
+        topic: &str,
+        partition: i32,
+        dataset: &str,
+    ) -> Self {
+        let name = Name::FirstEntry {
+            topic: topic.to_string(),
+            partition,
+        };
+        Self::named(store, bucket, name, dataset)
+    }
+
+    fn named(store: &'a dyn ObjectStore, bucket: &str, name: Name, dataset: &str) -> Self {
         QuarantineWriter {
             store,
             bucket: bucket.to_string(),
-            key,
+            name,
+            key: None,
             dataset: dataset.to_string(),
             sink: None,
             buffer: Vec::new(),
@@ -67,6 +105,19 @@ impl<'a> QuarantineWriter<'a> {
         error: &RecordError,
         payload: Payload<'_>,
     ) -> Result<(), IngestError> {
+        if self.key.is_none() {
+            self.key = Some(match &self.name {
+                Name::Fixed(key) => key.clone(),
+                Name::FirstEntry { topic, partition } => {
+                    let number = |k: &str| source.get(k).and_then(Value::as_i64).unwrap_or(0);
+                    quarantine_key(
+                        &self.dataset,
+                        number("timestamp"),
+                        &format!("{topic}+{partition}+{}", number("offset")),
+                    )
+                }
+            });
+        }
         let mut line = Map::new();
         line.insert("dataset".into(), Value::String(self.dataset.clone()));
         line.insert("source".into(), Value::Object(source));
@@ -105,8 +156,9 @@ impl<'a> QuarantineWriter<'a> {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        let key = self.key.as_deref().unwrap_or_default();
         if self.sink.is_none() {
-            self.sink = Some(self.store.create(&self.bucket, &self.key)?);
+            self.sink = Some(self.store.create(&self.bucket, key)?);
         }
         if let Some(sink) = self.sink.as_mut() {
             sink.write(&self.buffer)?;
@@ -126,7 +178,7 @@ impl<'a> QuarantineWriter<'a> {
                 Ok(Some(WrittenObject {
                     kind: "quarantine",
                     bucket: self.bucket,
-                    key: self.key,
+                    key: self.key.unwrap_or_default(),
                     records: self.records,
                     bytes: self.bytes,
                 }))

@@ -13,7 +13,7 @@ use crate::formats::avro_datum::decode_datum;
 use crate::formats::glue::{Framing, inflate, parse_framing};
 use crate::formats::json::decode_one;
 use crate::ingest::{IngestConfig, Ports, UNROUTED};
-use crate::naming::{PartNames, quarantine_key};
+use crate::naming::PartNames;
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::{DatasetReport, InvocationReport};
 use crate::sink::{DatasetSink, KeySet, key_set};
@@ -59,19 +59,32 @@ pub struct StreamConfig {
 }
 
 /// Where a value goes and what it decoded to.
-struct Routed {
-    dataset: Option<Arc<Dataset>>,
-    outcome: Result<Datum, RecordError>,
+pub(crate) struct Routed {
+    /// The dataset, when one could be named.
+    pub(crate) dataset: Option<Arc<Dataset>>,
+    /// The record, or why it does not decode.
+    pub(crate) outcome: Result<Datum, RecordError>,
 }
 
-struct Router<'a> {
+/// Routes and decodes Kafka values, remembering topics and schema versions for one batch.
+pub(crate) struct Router<'a> {
     ports: Ports<'a>,
     config: &'a StreamConfig,
     by_topic: HashMap<String, Option<Arc<Dataset>>>,
     by_version: HashMap<String, Option<Arc<VersionRoute>>>,
 }
 
-impl Router<'_> {
+impl<'a> Router<'a> {
+    /// A router with nothing looked up yet.
+    pub(crate) fn new(ports: Ports<'a>, config: &'a StreamConfig) -> Self {
+        Router {
+            ports,
+            config,
+            by_topic: HashMap::new(),
+            by_version: HashMap::new(),
+        }
+    }
+
     fn topic_dataset(&mut self, topic: &str) -> Result<Option<Arc<Dataset>>, IngestError> {
         if let Some(ds) = self.by_topic.get(topic) {
             return Ok(ds.clone());
@@ -99,7 +112,12 @@ impl Router<'_> {
         })
     }
 
-    fn route(&mut self, record: &StreamRecord, value: &[u8]) -> Result<Routed, IngestError> {
+    /// Routes and decodes one value (framing, registry lookup, Avro or JSON).
+    pub(crate) fn route(
+        &mut self,
+        record: &StreamRecord,
+        value: &[u8],
+    ) -> Result<Routed, IngestError> {
         let (version_id, zlib, datum, format) = match &record.schema_metadata {
             Some(m) => (
                 m.schema_id.clone(),
@@ -250,12 +268,17 @@ struct VersionRoute {
     writer: Result<Arc<WriterSchema>, RecordError>,
 }
 
-fn source_json(record: &StreamRecord) -> Map<String, Value> {
+/// The quarantine `source` of a Kafka record.
+pub(crate) fn source_json(record: &StreamRecord) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("topic".into(), Value::String(record.topic.clone()));
     map.insert("partition".into(), Value::from(record.partition));
     map.insert("offset".into(), Value::from(record.offset));
     map.insert("timestamp".into(), Value::from(record.timestamp_ms));
+    if let Some(m) = &record.schema_metadata {
+        map.insert("data_format".into(), Value::String(m.data_format.clone()));
+        map.insert("schema_id".into(), Value::String(m.schema_id.clone()));
+    }
     map
 }
 
@@ -279,20 +302,13 @@ pub fn ingest_batch(
 ) -> Result<InvocationReport, IngestError> {
     let mut order: Vec<&StreamRecord> = records.iter().collect();
     order.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
-    let mut router = Router {
-        ports,
-        config,
-        by_topic: HashMap::new(),
-        by_version: HashMap::new(),
-    };
+    let mut router = Router::new(ports, config);
     let mut seen: Vec<(String, KeySet)> = Vec::new();
     let mut report = InvocationReport::default();
     let ingest = &config.ingest;
 
-    // One topic-partition at a time: its first record names its objects.
+    // One topic-partition at a time: each object is named after the first record it holds.
     for unit in order.chunk_by(|a, b| a.topic == b.topic && a.partition == b.partition) {
-        let head = unit[0];
-        let name = format!("{}+{}+{}", head.topic, head.partition, head.offset);
         let mut out = UnitSinks {
             sinks: Vec::new(),
             unrouted: None,
@@ -307,10 +323,11 @@ pub fn ingest_batch(
             };
             let Some(dataset) = routed.dataset else {
                 let entry = out.unrouted.get_or_insert_with(|| Unrouted {
-                    writer: QuarantineWriter::new(
+                    writer: QuarantineWriter::for_partition(
                         ports.store,
                         &ingest.quarantine_bucket,
-                        quarantine_key(UNROUTED, head.timestamp_ms, &name),
+                        &record.topic,
+                        record.partition,
                         UNROUTED,
                     ),
                     report: DatasetReport::default(),
@@ -349,10 +366,11 @@ pub fn ingest_batch(
                             },
                             ingest.limits,
                         ),
-                        QuarantineWriter::new(
+                        QuarantineWriter::for_partition(
                             ports.store,
                             &ingest.quarantine_bucket,
-                            quarantine_key(&dataset.name, head.timestamp_ms, &name),
+                            &record.topic,
+                            record.partition,
                             &dataset.name,
                         ),
                     ));

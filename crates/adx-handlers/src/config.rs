@@ -60,6 +60,15 @@ impl HandlerConfig {
         Self::from_lookup(&|name| std::env::var(name).ok())
     }
 
+    /// The settings of stream ingestion (and of quarantine replay).
+    pub fn stream_config(&self) -> adx_core::stream::StreamConfig {
+        adx_core::stream::StreamConfig {
+            ingest: self.ingest.clone(),
+            topic_datasets: self.topic_datasets.clone(),
+            max_datum_bytes: self.max_datum_bytes,
+        }
+    }
+
     /// Reads the settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(
         get: &dyn Fn(&str) -> Option<String>,

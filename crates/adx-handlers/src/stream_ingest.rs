@@ -3,7 +3,7 @@
 use crate::kafka_event::stream_records;
 use crate::{Adapters, HandlerConfig, HandlerError};
 use adx_core::InvocationReport;
-use adx_core::stream::{StreamConfig, ingest_batch};
+use adx_core::stream::ingest_batch;
 use aws_lambda_events::event::kafka::KafkaEvent;
 
 /// Handles one MSK event; fails (so Lambda retries the batch) on any store or registry fault.
@@ -13,12 +13,7 @@ pub fn handle_kafka_event(
     event: &KafkaEvent,
 ) -> Result<InvocationReport, HandlerError> {
     let records = stream_records(event).map_err(HandlerError::Event)?;
-    let stream = StreamConfig {
-        ingest: config.ingest.clone(),
-        topic_datasets: config.topic_datasets.clone(),
-        max_datum_bytes: config.max_datum_bytes,
-    };
-    let report = ingest_batch(adapters.ports(), &stream, &records)?;
+    let report = ingest_batch(adapters.ports(), &config.stream_config(), &records)?;
     for (dataset, r) in &report.datasets {
         tracing::info!(
             dataset = %dataset, received = r.received, curated = r.curated, quarantined = r.quarantined,

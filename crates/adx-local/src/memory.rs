@@ -108,6 +108,19 @@ impl ObjectStore for MemoryStore {
         }
     }
 
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .objects(bucket)
+            .into_keys()
+            .filter(|k| k.starts_with(prefix))
+            .collect())
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.remove(bucket, key);
+        Ok(())
+    }
+
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
         Ok(Box::new(MemoryWriter {
             objects: self.objects.clone(),
@@ -143,6 +156,10 @@ mod tests {
             store.get("b", "k/2"),
             Err(StoreError::NotFound { .. })
         ));
+        assert_eq!(store.list("b", "k/").unwrap(), vec!["k/1".to_string()]);
+        assert!(store.list("b", "x").unwrap().is_empty());
+        store.delete("b", "k/1").unwrap();
+        store.insert("b", "k/1", "again");
         assert!(store.remove("b", "k/1"));
         assert!(!store.remove("b", "k/1"));
     }

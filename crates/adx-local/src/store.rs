@@ -117,6 +117,50 @@ impl ObjectStore for LocalStore {
         }
     }
 
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let dir = self.root.join(bucket);
+        let mut keys = Vec::new();
+        let mut pending = vec![dir.clone()];
+        while let Some(at) = pending.pop() {
+            let entries = match fs::read_dir(&at) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(failed("list", bucket, prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| failed("list", bucket, prefix, e))?;
+                let path = entry.path();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue; // a writer's temporary file
+                }
+                if path.is_dir() {
+                    pending.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&dir) {
+                    let key = relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    if key.starts_with(prefix) {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(bucket, key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(failed("delete", bucket, key, e)),
+        }
+    }
+
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
         let target = self.path_of(bucket, key)?;
         let parent = target
@@ -180,5 +224,13 @@ mod tests {
             Err(StoreError::NotFound { .. })
         ));
         assert!(store.get("b", "../etc/passwd").is_err());
+        store.put("b", "k/y/z", b"1").unwrap();
+        store.put("b", "k/x", b"2").unwrap();
+        store.put("b", "l", b"3").unwrap();
+        assert_eq!(store.list("b", "k/").unwrap(), ["k/x", "k/y/z"]);
+        assert_eq!(store.list("none", "").unwrap(), Vec::<String>::new());
+        store.delete("b", "k/x").unwrap();
+        store.delete("b", "k/x").unwrap();
+        assert_eq!(store.list("b", "").unwrap(), ["k/y/z", "l"]);
     }
 }

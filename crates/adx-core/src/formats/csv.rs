@@ -8,7 +8,7 @@ use crate::error::{FieldError, RecordError, RecordErrorKind};
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::RecordShape;
 use std::cell::Cell;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::rc::Rc;
 
 enum Column {
@@ -62,9 +62,23 @@ pub fn decode_csv(
     max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
+    // The csv crate counts a CRLF line end only when it reads the LF, at the start of the next
+    // record: with CRLF files, a record's line is one more than it says. The first line end
+    // tells which kind the file has.
+    let mut input = std::io::BufReader::with_capacity(64 << 10, input);
+    let crlf = {
+        let head = input.fill_buf().map_err(|e| {
+            Stop::Object(RecordError::new(
+                RecordErrorKind::Parse,
+                format!("CSV cannot be read: {e}"),
+            ))
+        })?;
+        memchr::memchr(b'\n', head).is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+    };
+    let line_fix = u64::from(crlf);
     let since_row = Rc::new(Cell::new(0u64));
     let bounded = RowBound {
-        inner: input,
+        inner: &mut input,
         since_row: since_row.clone(),
         limit: (max_record_bytes as u64).saturating_add(READ_AHEAD),
         max_record_bytes,
@@ -76,7 +90,7 @@ pub fn decode_csv(
     // Where each field's column is; one pass over the header, nothing kept per column, so a
     // header of a million columns costs no more than its bytes.
     let mut found: Vec<Option<usize>> = vec![None; shape.fields.len()];
-    let header = reader.byte_headers().map_err(|e| object_error(&e))?;
+    let header = reader.byte_headers().map_err(|e| object_error(&e))?.clone();
     for (i, h) in header.iter().enumerate() {
         let h = if i == 0 {
             h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
@@ -111,8 +125,7 @@ pub fn decode_csv(
             Err(e) => return Err(object_error(&e)),
         }
         since_row.set(0);
-        // The csv crate counts the line before the record; quarantine names the line it starts on.
-        let line = record.position().map(|p| p.line() + 1).unwrap_or(0);
+        let line = record.position().map(|p| p.line() + line_fix).unwrap_or(0);
         let outcome = if record.as_slice().len() > max_record_bytes {
             Err(RecordError::new(
                 RecordErrorKind::Parse,
@@ -126,7 +139,10 @@ pub fn decode_csv(
         emit(Decoded {
             position: Position::Line(line),
             outcome,
-            raw: Raw::Csv(&record),
+            raw: Raw::Csv {
+                header: &header,
+                row: &record,
+            },
         })?;
     }
 }
@@ -168,7 +184,7 @@ fn convert_row(
     Ok(Datum::Record(fields))
 }
 
-/// The row written back as one CSV record, for the quarantine payload.
+/// A row written back as one CSV record (no line end), for the quarantine payload.
 pub(crate) fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
@@ -229,12 +245,29 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_counted_alike_with_lf_and_crlf() {
+        for input in [
+            &b"id,n\nA,1\nB,\"x\ny\"\nC,3\n"[..],
+            b"id,n\r\nA,1\r\nB,\"x\ny\"\r\nC,3\r\n",
+        ] {
+            let (out, _) = run(input);
+            let lines: Vec<Position> = out.iter().map(|o| o.0).collect();
+            assert_eq!(
+                lines,
+                [Position::Line(2), Position::Line(3), Position::Line(5)],
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
     fn bad_cells_are_record_errors_with_the_row_as_payload() {
         let (out, _) = run(b"id,n\nA,lots\nB,2\n,3\n");
         let err = out[0].1.clone().unwrap_err();
         assert_eq!(err.field.as_deref(), Some("n"));
         assert_eq!(err.message, "field `n`: expected a long, found \"lots\"");
-        assert_eq!(out[0].2, "A,lots");
+        assert_eq!(out[0].2, "id,n\nA,lots", "the header, then the row");
         assert_eq!(out[1].1, Ok(rec("B", Some(2), None)));
         assert_eq!(out[2].1.clone().unwrap_err().field.as_deref(), Some("id"));
     }

@@ -92,8 +92,14 @@ pub struct Decoded<'r> {
 pub enum Raw<'r> {
     /// The bytes as read (a JSON line or array item).
     Bytes(&'r [u8]),
-    /// A CSV row, written back as one CSV line on demand.
-    Csv(&'r ::csv::ByteRecord),
+    /// A CSV row, written back on demand as a two-line CSV document: the header, then the row,
+    /// so that the payload can be read again on its own (`adx quarantine replay`).
+    Csv {
+        /// The object's header row.
+        header: &'r ::csv::ByteRecord,
+        /// The row.
+        row: &'r ::csv::ByteRecord,
+    },
     /// Not kept (Avro: the decoded record is rendered as JSON instead).
     None,
 }
@@ -103,7 +109,12 @@ impl Raw<'_> {
     pub fn to_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         match self {
             Raw::Bytes(b) => Some(std::borrow::Cow::Borrowed(b)),
-            Raw::Csv(record) => Some(std::borrow::Cow::Owned(csv::reencode(record))),
+            Raw::Csv { header, row } => {
+                let mut bytes = csv::reencode(header);
+                bytes.push(b'\n');
+                bytes.extend(csv::reencode(row));
+                Some(std::borrow::Cow::Owned(bytes))
+            }
             Raw::None => None,
         }
     }
