@@ -3,9 +3,10 @@
 # unit, integration and end-to-end test of the workspace, the emulator suite included.
 #
 # Needs a Rust toolchain (rustup), python3.11, curl and file. It installs the deployment tools
-# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv and LocalStack (S3) and moto
-# (Glue Schema Registry) into infra/local/.venv (pinned; skipped when already there), starts
-# the emulators unless they already run, and stops at the end whatever it started.
+# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv, LocalStack (S3) and moto
+# (Glue Schema Registry) into infra/local/.venv, and the tansu Kafka broker into ~/.cargo/bin
+# (all pinned; skipped when already there), starts the emulators unless they already run, and
+# stops at the end whatever it started. The Kafka test starts and stops its own broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,9 @@ if [ "${ADX_PRUNE_BUILD:-0}" = 1 ]; then
   # CI: the arm64 build has been checked; give its disk back before the test build.
   rm -rf target/aarch64-unknown-linux-gnu target/lambda .aws-sam
 fi
+
+echo "== Kafka broker for the local MSK test (tansu; reused when installed at the pinned version)"
+infra/kafka/install.sh
 
 echo "== local AWS emulators (LocalStack for S3, moto for Glue)"
 if infra/local/health.sh >/dev/null 2>&1; then

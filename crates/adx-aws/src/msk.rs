@@ -1,4 +1,5 @@
-//! The MSK control plane, read for `adx doctor`: a cluster's state and its topics.
+//! The MSK control plane: a cluster's state and its topics (for `adx doctor`), and its bootstrap
+//! brokers (for `adx produce` and `adx consume` given a cluster ARN).
 
 use crate::error::describe;
 use crate::{AwsContext, AwsError};
@@ -48,4 +49,30 @@ pub fn topic_names(context: &AwsContext, arn: &str) -> Result<Vec<String>, AwsEr
             _ => return Ok(names),
         }
     }
+}
+
+/// The brokers of an MSK cluster a client can reach, by how it authenticates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootstrapBrokers {
+    /// IAM access control (SASL/OAUTHBEARER over TLS, port 9098).
+    pub sasl_iam: Option<String>,
+    /// Plaintext (port 9092), if the cluster allows it.
+    pub plaintext: Option<String>,
+}
+
+/// The bootstrap brokers of cluster `arn` (GetBootstrapBrokers).
+pub fn bootstrap_brokers(context: &AwsContext, arn: &str) -> Result<BootstrapBrokers, AwsError> {
+    let request = context.kafka().get_bootstrap_brokers().cluster_arn(arn);
+    let output = context
+        .block_on(request.send())
+        .map_err(|e| AwsError::Call {
+            operation: "GetBootstrapBrokers",
+            target: arn.to_string(),
+            message: describe(&e),
+        })?;
+    let present = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
+    Ok(BootstrapBrokers {
+        sasl_iam: present(output.bootstrap_broker_string_sasl_iam()),
+        plaintext: present(output.bootstrap_broker_string()),
+    })
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use adx_aws::doctor::{Deployment, Verdict, examine};
-use adx_aws::msk::{cluster_state, topic_names};
+use adx_aws::msk::{bootstrap_brokers, cluster_state, topic_names};
 use support::{Recorded, context_at, serve};
 
 const ARN: &str = "arn:aws:kafka:us-east-1:123456789012:cluster/adx-events/7f3c2d1e-0a4b-4c5d-8e9f-112233445566-9";
@@ -29,6 +29,28 @@ fn the_cluster_state_comes_from_describe_cluster_v2() {
         seen[0]
             .line
             .starts_with("GET /api/v2/clusters/arn%3Aaws%3Akafka"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn the_iam_bootstrap_brokers_come_from_get_bootstrap_brokers() {
+    let replay = serve(vec![recorded("msk-get-bootstrap-brokers.json")]);
+    let context = context_at(&replay.url);
+    let brokers = bootstrap_brokers(&context, ARN).unwrap();
+    assert_eq!(
+        brokers.sasl_iam.as_deref(),
+        Some(
+            "b-1.adxevents.abc123.c4.kafka.us-east-1.amazonaws.com:9098,b-2.adxevents.abc123.c4.kafka.us-east-1.amazonaws.com:9098"
+        )
+    );
+    assert!(brokers.plaintext.unwrap().ends_with(":9092"));
+    let seen = replay.seen.lock().unwrap().clone();
+    assert!(
+        seen[0]
+            .line
+            .starts_with("GET /v1/clusters/arn%3Aaws%3Akafka")
+            && seen[0].line.contains("/bootstrap-brokers"),
         "{seen:?}"
     );
 }

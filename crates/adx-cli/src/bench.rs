@@ -52,6 +52,11 @@ pub struct BenchArgs {
     /// Partitions of the MSK events (with --stream).
     #[arg(long, default_value_t = 3)]
     partitions: u32,
+    /// Benchmark the whole local stream path on the Kafka broker at these bootstrap servers:
+    /// produce, then the local event source mapping with the stream handler (ad_impressions
+    /// JSON and bid_requests Glue Avro unless --dataset/--format narrow it).
+    #[arg(long, conflicts_with = "stream")]
+    kafka: Option<String>,
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -155,6 +160,37 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         duplicate_share: 0.0,
         arrival_ms: 1_795_845_600_000,
     };
+    if let Some(bootstrap) = &args.kafka {
+        let cases: Vec<crate::bench_kafka::KafkaCase> = if args.datasets.is_empty() {
+            vec![
+                (Dataset::AdImpressions, "json".to_string()),
+                (Dataset::BidRequests, "glue".to_string()),
+            ]
+        } else {
+            let formats = if args.formats.is_empty() {
+                vec!["json".to_string()]
+            } else {
+                args.formats.clone()
+            };
+            let mut cases = Vec::new();
+            for d in &args.datasets {
+                let dataset: Dataset = d.parse().map_err(|e| format!("{e}"))?;
+                cases.extend(formats.iter().map(|f| (dataset, f.clone())));
+            }
+            cases
+        }
+        .into_iter()
+        .map(|(dataset, encoding)| crate::bench_kafka::KafkaCase { dataset, encoding })
+        .collect();
+        return crate::bench_kafka::run(
+            bootstrap,
+            &args.dir,
+            &schema_dir,
+            &config,
+            &cases,
+            args.runs,
+        );
+    }
     println!(
         "{:<18} {:<13} {:>9} {:>9} {:>14} {:>10} {:>10} {:>9}",
         "dataset",

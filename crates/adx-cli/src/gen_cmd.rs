@@ -74,7 +74,7 @@ pub struct GenArgs {
     pub schema_dir: PathBuf,
 }
 
-fn parse_version_id(text: &str) -> Result<(String, String), String> {
+pub fn parse_version_id(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(d, id)| (d.trim().to_string(), id.trim().to_string()))
         .ok_or_else(|| format!("`{text}` is not dataset=uuid"))

@@ -1,14 +1,19 @@
 //! `adx`: the AdvertiseX command-line tool. It runs the Lambda handlers locally (`invoke`),
 //! generates sample data (`gen`), runs the whole file path on the embedded default (`demo`)
 //! and measures it (`bench`), registers the schemas (`schemas`), checks a deployment
-//! (`doctor`) and replays quarantined records (`quarantine replay`).
+//! (`doctor`), replays quarantined records (`quarantine replay`), and publishes to and
+//! consumes from Kafka as the MSK trigger does (`produce`, `consume`).
 
 mod bench;
+mod bench_kafka;
+mod consume_cmd;
 mod demo;
 mod doctor_cmd;
 mod embedded;
 mod gen_cmd;
 mod invoke;
+mod kafka_target;
+mod produce_cmd;
 mod quarantine_cmd;
 mod samples;
 mod schema_files;
@@ -42,6 +47,10 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Works on quarantined records: `replay` re-drives them through the pipeline.
     Quarantine(quarantine_cmd::QuarantineArgs),
+    /// Publishes generated records of a dataset to a Kafka topic at a target rate.
+    Produce(produce_cmd::ProduceArgs),
+    /// The local event source mapping: Kafka batches to the stream handler, in this process.
+    Consume(consume_cmd::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +70,8 @@ fn main() -> ExitCode {
         Command::Schemas(args) => schemas_cmd::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Quarantine(args) => quarantine_cmd::run(args),
+        Command::Produce(args) => produce_cmd::run(args),
+        Command::Consume(args) => consume_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

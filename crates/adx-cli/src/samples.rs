@@ -207,6 +207,29 @@ pub struct StreamSpec {
     pub version_ids: Vec<(String, String)>,
 }
 
+/// The writer schema of `dataset` (from `schema_dir`) and the stream encoding named
+/// `encoding` (`glue`, `glue-zlib`, `json`), framed with the version id given for the dataset in
+/// `version_ids`, else the local schema folder's id of the schema.
+pub fn stream_encoding(
+    schema_dir: &Path,
+    dataset: Dataset,
+    encoding: &str,
+    version_ids: &[(String, String)],
+) -> Result<(String, adx_gen::StreamEncoding), String> {
+    let schema_path = schema_dir.join(format!("{}.avsc", dataset.name()));
+    let schema = std::fs::read_to_string(&schema_path)
+        .map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
+    let version_id = match version_ids.iter().find(|(d, _)| d == dataset.name()) {
+        Some((_, id)) => id.clone(),
+        None => adx_local::schema_folder::version_id_of(&schema),
+    };
+    let (_, chosen) = stream_encodings(&version_id)
+        .into_iter()
+        .find(|(name, _)| *name == encoding)
+        .ok_or_else(|| format!("unknown stream encoding {encoding}: glue, glue-zlib, json"))?;
+    Ok((schema, chosen))
+}
+
 /// Writes an MSK event of `dataset` in `encoding` (a name of [`stream_encodings`]) into `dir`.
 pub fn write_msk_event(
     dir: &Path,
@@ -216,17 +239,7 @@ pub fn write_msk_event(
     config: &GenConfig,
     stream: &StreamSpec,
 ) -> Result<SampleEvent, String> {
-    let schema_path = schema_dir.join(format!("{}.avsc", dataset.name()));
-    let schema = std::fs::read_to_string(&schema_path)
-        .map_err(|e| format!("reading {}: {e}", schema_path.display()))?;
-    let version_id = match stream.version_ids.iter().find(|(d, _)| d == dataset.name()) {
-        Some((_, id)) => id.clone(),
-        None => adx_local::schema_folder::version_id_of(&schema),
-    };
-    let (_, chosen) = stream_encodings(&version_id)
-        .into_iter()
-        .find(|(name, _)| *name == encoding)
-        .ok_or_else(|| format!("unknown stream encoding {encoding}: glue, glue-zlib, json"))?;
+    let (schema, chosen) = stream_encoding(schema_dir, dataset, encoding, &stream.version_ids)?;
     let msk = adx_gen::MskConfig {
         topic: dataset.name().to_string(),
         partitions: stream.partitions,

@@ -32,7 +32,9 @@ pub use canonical::canonical;
 pub use config::{AvroCodec, Compression, Dataset, Format, GenConfig};
 pub use encode::{Counts, encode};
 pub use error::GenError;
-pub use msk::{MskConfig, MskCounts, StreamEncoding, msk_event};
+pub use msk::{
+    MskConfig, MskCounts, StreamEncoding, StreamValue, StreamValues, msk_event, stream_values,
+};
 pub use records::{Expected, GenRecord, RecordValue, Records, records, records_for};
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::avro::to_avro;
 use crate::encode::Counts;
-use crate::records::{Expected, RecordValue};
+use crate::records::{Expected, GenRecord, RecordValue};
 use crate::{Dataset, Format, GenConfig, GenError, records_for};
 use apache_avro::Schema;
 use apache_avro::writer::datum::GenericDatumWriter;
@@ -114,47 +114,85 @@ fn broken(kind: usize, encoding: &StreamEncoding, good: &[u8]) -> (Vec<u8>, &'st
     }
 }
 
-/// Builds the MSK event JSON for `cfg.records` records of `dataset`, and what it holds.
-pub fn msk_event(
+/// One generated Kafka record: its key (the dataset key, when the record has one) and its
+/// value (`None`: a tombstone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamValue {
+    /// The record's key.
+    pub key: Option<String>,
+    /// The value's bytes, or `None` for a tombstone.
+    pub value: Option<Vec<u8>>,
+}
+
+/// The generated values of one dataset in order, as [`msk_event`] and `adx produce` write them;
+/// [`StreamValues::counts`] says what the values yielded so far hold.
+pub struct StreamValues<'s> {
+    dataset: Dataset,
+    cfg: GenConfig,
+    msk: MskConfig,
+    writer: GenericDatumWriter<'s>,
+    records: crate::Records,
+    index: usize,
+    good_seen: usize,
+    replaced: std::collections::HashSet<String>,
+    counts: MskCounts,
+}
+
+/// The values of `cfg.records` records of `dataset` (`schema`: the writer schema of Glue-framed
+/// values), with the framing-level breakage and tombstones `msk` asks for.
+pub fn stream_values<'s>(
     dataset: Dataset,
     cfg: &GenConfig,
     msk: &MskConfig,
-    schema_json: &str,
-) -> Result<(Value, MskCounts), GenError> {
-    let schema = Schema::parse_str(schema_json).map_err(|e| GenError::Avro(Box::new(e)))?;
-    let writer = GenericDatumWriter::builder(&schema)
+    schema: &'s Schema,
+) -> Result<StreamValues<'s>, GenError> {
+    let writer = GenericDatumWriter::builder(schema)
         .build()
         .map_err(|e| GenError::Avro(Box::new(e)))?;
     let format = match msk.encoding {
         StreamEncoding::Json => Format::JsonLines,
         StreamEncoding::GlueAvro { .. } => Format::Avro(crate::AvroCodec::Null),
     };
-    let partitions = msk.partitions.max(1) as usize;
-    let mut by_partition: Vec<Vec<Value>> = vec![Vec::new(); partitions];
-    let mut counts = MskCounts::default();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut good_seen = 0usize;
-    let mut replaced: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for (i, record) in records_for(dataset, &format, cfg).enumerate() {
-        let partition = i % partitions;
-        let offset = by_partition[partition].len();
+    Ok(StreamValues {
+        dataset,
+        cfg: *cfg,
+        msk: msk.clone(),
+        writer,
+        records: records_for(dataset, &format, cfg),
+        index: 0,
+        good_seen: 0,
+        replaced: std::collections::HashSet::new(),
+        counts: MskCounts::default(),
+    })
+}
+
+impl StreamValues<'_> {
+    /// What the values yielded so far hold.
+    pub fn counts(&self) -> &MskCounts {
+        &self.counts
+    }
+
+    fn value_of(&mut self, record: GenRecord) -> Result<StreamValue, GenError> {
+        let i = self.index;
+        self.index += 1;
         let (key, bytes) = match &record.value {
             RecordValue::Raw(text) => (None, text.as_bytes().to_vec()),
             RecordValue::Json(v) => {
                 let mut v = v.clone();
-                if let Some(window) = msk.event_window_ms {
-                    squeeze(&mut v, cfg.arrival_ms, window);
+                if let Some(window) = self.msk.event_window_ms {
+                    squeeze(&mut v, self.cfg.arrival_ms, window);
                 }
                 let v = &v;
                 let key = v
-                    .get(dataset.key_field())
+                    .get(self.dataset.key_field())
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                let bytes = match &msk.encoding {
+                let bytes = match &self.msk.encoding {
                     StreamEncoding::Json => serde_json::to_vec(v)?,
                     StreamEncoding::GlueAvro { version_id, zlib } => {
-                        let datum = writer
-                            .write_value_to_vec(to_avro(dataset, v)?)
+                        let datum = self
+                            .writer
+                            .write_value_to_vec(to_avro(self.dataset, v)?)
                             .map_err(|e| GenError::Avro(Box::new(e)))?;
                         frame(version_id, *zlib, &datum)?
                     }
@@ -163,40 +201,68 @@ pub fn msk_event(
             }
         };
         // Tombstones and framing-level breakage replace good records only, so the generator's
-        // own bad records and duplicates all stay in the event. A later duplicate of a replaced
+        // own bad records and duplicates all stay in the stream. A later duplicate of a replaced
         // record is then the first of its key to arrive: it counts as good.
         let mut record = record;
         if matches!(record.expected, Expected::Duplicate)
-            && key.as_ref().is_some_and(|k| replaced.remove(k))
+            && key.as_ref().is_some_and(|k| self.replaced.remove(k))
         {
             record.expected = Expected::Good;
         }
         let good_index = if matches!(record.expected, Expected::Good) {
-            good_seen += 1;
-            Some(good_seen - 1)
+            self.good_seen += 1;
+            Some(self.good_seen - 1)
         } else {
             None
         };
-        let (value, expected) = if good_index.is_some_and(|g| every(msk.tombstone_share, g + 3)) {
+        let counts = &mut self.counts;
+        let value = if good_index.is_some_and(|g| every(self.msk.tombstone_share, g + 3)) {
             counts.tombstones += 1;
-            replaced.extend(key.clone());
-            (Value::Null, None)
-        } else if good_index.is_some_and(|g| every(msk.framing_bad_share, g)) {
-            replaced.extend(key.clone());
-            let (broken, kind) = broken(i, &msk.encoding, &bytes);
+            self.replaced.extend(key.clone());
+            None
+        } else if good_index.is_some_and(|g| every(self.msk.framing_bad_share, g)) {
+            self.replaced.extend(key.clone());
+            let (broken, kind) = broken(i, &self.msk.encoding, &bytes);
             counts.records.bad += 1;
             *counts
                 .records
                 .bad_by_kind
                 .entry(kind.to_string())
                 .or_default() += 1;
-            (Value::String(b64.encode(broken)), None)
+            Some(broken)
         } else {
-            (Value::String(b64.encode(&bytes)), Some(record.expected))
+            counts.records.add(record.expected);
+            Some(bytes)
         };
-        if let Some(expected) = expected {
-            counts.records.add(expected);
-        }
+        Ok(StreamValue { key, value })
+    }
+}
+
+impl Iterator for StreamValues<'_> {
+    type Item = Result<StreamValue, GenError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.records.next()?;
+        Some(self.value_of(record))
+    }
+}
+
+/// Builds the MSK event JSON for `cfg.records` records of `dataset`, and what it holds.
+pub fn msk_event(
+    dataset: Dataset,
+    cfg: &GenConfig,
+    msk: &MskConfig,
+    schema_json: &str,
+) -> Result<(Value, MskCounts), GenError> {
+    let schema = Schema::parse_str(schema_json).map_err(|e| GenError::Avro(Box::new(e)))?;
+    let partitions = msk.partitions.max(1) as usize;
+    let mut by_partition: Vec<Vec<Value>> = vec![Vec::new(); partitions];
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut values = stream_values(dataset, cfg, msk, &schema)?;
+    for (i, value) in values.by_ref().enumerate() {
+        let StreamValue { key, value } = value?;
+        let partition = i % partitions;
+        let offset = by_partition[partition].len();
         let mut r = Map::new();
         r.insert("topic".into(), json!(msk.topic));
         r.insert("partition".into(), json!(partition));
@@ -208,10 +274,16 @@ pub fn msk_event(
             key.map(|k| Value::String(b64.encode(k)))
                 .unwrap_or(Value::Null),
         );
-        r.insert("value".into(), value);
+        r.insert(
+            "value".into(),
+            value
+                .map(|v| Value::String(b64.encode(v)))
+                .unwrap_or(Value::Null),
+        );
         r.insert("headers".into(), json!([]));
         by_partition[partition].push(Value::Object(r));
     }
+    let counts = values.counts().clone();
     let mut records = Map::new();
     for (p, list) in by_partition.into_iter().enumerate() {
         if !list.is_empty() {

@@ -1,0 +1,106 @@
+//! `adx consume`: the local event source mapping. A consumer group on the given topics hands
+//! batches (by size and by window, as the MSK trigger does) to the stream handler, in this
+//! process, with the handlers' configuration; offsets are committed only after the handler
+//! succeeded, and a failed batch is retried.
+
+use crate::kafka_target::KafkaTarget;
+use adx_handlers::{Adapters, HandlerConfig, handle_kafka_event, kafka_event::parse_event};
+use adx_kafka::event::EventSource;
+use adx_kafka::mapping::{MappingConfig, StartingPosition, StopWhen, run as run_mapping};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use std::time::Duration;
+
+/// `StartingPosition` of the mapping.
+#[derive(Clone, Copy, ValueEnum)]
+enum Start {
+    /// The oldest records the topic holds.
+    TrimHorizon,
+    /// Records produced from now on.
+    Latest,
+}
+
+/// Arguments of `adx consume`.
+#[derive(Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    target: KafkaTarget,
+    /// Topics, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    topics: Vec<String>,
+    /// Consumer group id.
+    #[arg(long, default_value = "adx-stream-ingest")]
+    group: String,
+    /// `BatchSize`: the most records per invocation.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// `MaximumBatchingWindowInSeconds`.
+    #[arg(long, default_value_t = 0.5)]
+    batching_window: f64,
+    /// `StartingPosition` of a group without committed offsets.
+    #[arg(long, value_enum, default_value = "trim-horizon")]
+    starting_position: Start,
+    /// Retries of a failed batch before the mapping stops (default: until it succeeds).
+    #[arg(long)]
+    max_retries: Option<u32>,
+    /// Stop once no record came for this many seconds (default: run until interrupted).
+    #[arg(long)]
+    until_idle: Option<f64>,
+    /// Stop once this many records were handled.
+    #[arg(long)]
+    max_records: Option<u64>,
+}
+
+/// Runs `adx consume`.
+pub fn run(args: ConsumeArgs) -> Result<(), String> {
+    let (connection, arn) = args.target.connect()?;
+    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
+    let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
+    let mapping = MappingConfig {
+        topics: args.topics.clone(),
+        group_id: args.group.clone(),
+        batch_size: args.batch_size,
+        batching_window: Duration::from_secs_f64(args.batching_window.max(0.0)),
+        starting_position: match args.starting_position {
+            Start::TrimHorizon => StartingPosition::TrimHorizon,
+            Start::Latest => StartingPosition::Latest,
+        },
+        source: EventSource {
+            arn,
+            bootstrap_servers: connection.bootstrap_servers.clone(),
+        },
+        max_retries: args.max_retries,
+        retry_backoff: Duration::from_millis(500),
+        stop: StopWhen {
+            idle: args.until_idle.map(Duration::from_secs_f64),
+            records: args.max_records,
+        },
+    };
+    let mut totals: std::collections::BTreeMap<String, adx_core::DatasetReport> =
+        Default::default();
+    let mut handler = |event: &[u8]| -> Result<(), String> {
+        let event = parse_event(event)?;
+        let report = handle_kafka_event(&adapters, &config, &event).map_err(|e| e.to_string())?;
+        for (dataset, r) in report.datasets {
+            totals.entry(dataset).or_default().merge(r);
+        }
+        Ok(())
+    };
+    let report = run_mapping(&connection, &mapping, &mut handler).map_err(|e| e.to_string())?;
+    let datasets: serde_json::Map<String, serde_json::Value> = totals
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                json!({"received": r.received, "curated": r.curated, "quarantined": r.quarantined,
+                       "duplicates": r.duplicates, "tombstones": r.tombstones, "objects": r.objects.len()}),
+            )
+        })
+        .collect();
+    let answer = json!({"mapping": report, "datasets": datasets});
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
