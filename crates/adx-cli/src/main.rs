@@ -13,6 +13,7 @@ mod embedded;
 mod gen_cmd;
 mod invoke;
 mod kafka_target;
+mod layout_cmd;
 mod produce_cmd;
 mod quarantine_cmd;
 mod samples;
@@ -51,6 +52,8 @@ enum Command {
     Produce(produce_cmd::ProduceArgs),
     /// The local event source mapping: Kafka batches to the stream handler, in this process.
     Consume(consume_cmd::ConsumeArgs),
+    /// Shows how a curated Parquet file is laid out: row groups, encodings, statistics.
+    Layout(layout_cmd::LayoutArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => quarantine_cmd::run(args),
         Command::Produce(args) => produce_cmd::run(args),
         Command::Consume(args) => consume_cmd::run(args),
+        Command::Layout(args) => layout_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
