@@ -36,20 +36,6 @@ fn first_curated_rows(
     parquet_rows(&root.join("curated").join(key))
 }
 
-fn quarantine_lines(root: &Path, answer: &Value, dataset: &str) -> Vec<Value> {
-    objects(answer, dataset, "quarantine")
-        .iter()
-        .flat_map(|o| {
-            let text =
-                std::fs::read_to_string(root.join("quarantine").join(o["key"].as_str().unwrap()))
-                    .unwrap();
-            text.lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<Value>>()
-        })
-        .collect()
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();

@@ -100,20 +100,6 @@ fn ingest_with(
     run_measured_with(root, "file-ingest", &event, vars)
 }
 
-fn quarantine_lines(root: &Path, answer: &Value, dataset: &str) -> Vec<Value> {
-    objects(answer, dataset, "quarantine")
-        .iter()
-        .flat_map(|o| {
-            let text =
-                std::fs::read_to_string(root.join("quarantine").join(o["key"].as_str().unwrap()))
-                    .unwrap();
-            text.lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<Value>>()
-        })
-        .collect()
-}
-
 fn counts(answer: &Value, dataset: &str) -> (u64, u64, u64) {
     let d = &answer["datasets"][dataset];
     (

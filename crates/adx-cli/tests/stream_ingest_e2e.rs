@@ -66,21 +66,9 @@ fn generate(root: &Path) -> Vec<Value> {
 }
 
 fn quarantine_messages(root: &Path, answer: &Value, dataset: &str) -> Vec<String> {
-    objects(answer, dataset, "quarantine")
+    quarantine_lines(root, answer, dataset)
         .iter()
-        .flat_map(|o| {
-            let text =
-                std::fs::read_to_string(root.join("quarantine").join(o["key"].as_str().unwrap()))
-                    .unwrap();
-            text.lines()
-                .map(|l| {
-                    serde_json::from_str::<Value>(l).unwrap()["error"]["message"]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-        })
+        .map(|entry| entry["error"]["message"].as_str().unwrap().to_string())
         .collect()
 }
 

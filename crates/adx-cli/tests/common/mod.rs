@@ -163,6 +163,21 @@ fn cell(array: &dyn Array, i: usize) -> Value {
     }
 }
 
+/// Every entry of the quarantine objects of `dataset` that an answer names, in order.
+pub fn quarantine_lines(root: &Path, answer: &Value, dataset: &str) -> Vec<Value> {
+    objects(answer, dataset, "quarantine")
+        .iter()
+        .flat_map(|o| {
+            let text =
+                std::fs::read_to_string(root.join("quarantine").join(o["key"].as_str().unwrap()))
+                    .unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
 /// Files below a folder with their bytes, sorted by path.
 pub type Tree = Vec<(String, Vec<u8>)>;
 
