@@ -55,13 +55,104 @@ pub fn stream_records(event: &KafkaEvent) -> Result<Vec<StreamRecord>, String> {
 }
 
 /// Parses an MSK event from JSON.
+///
+/// aws_lambda_events 1.2 asserts (it panics, in release builds too) when a record's
+/// `timestamp` has a fraction of a millisecond (`1.5`, `"1.5"`); the event is read once for
+/// its timestamps first, so that such an event is refused with an error instead.
 pub fn parse_event(json: &[u8]) -> Result<KafkaEvent, String> {
-    serde_json::from_slice(json).map_err(|e| format!("not an MSK event: {e}"))
+    serde_json::from_slice::<EventTimestamps>(json)
+        .and_then(|_| serde_json::from_slice(json))
+        .map_err(|e| format!("not an MSK event: {e}"))
+}
+
+/// The record timestamps of an MSK event, checked as they are read (every occurrence, even of
+/// a key that a later duplicate replaces), the rest of the event skipped.
+#[derive(serde::Deserialize)]
+struct EventTimestamps {
+    #[serde(default, rename = "records")]
+    _records: Option<std::collections::HashMap<String, Vec<RecordTimestamp>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordTimestamp {
+    #[serde(default, rename = "timestamp", deserialize_with = "whole_millis")]
+    _timestamp: (),
+}
+
+/// Refuses a timestamp (number, or text as aws_lambda_events also takes) with a fraction.
+fn whole_millis<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    use serde::Deserialize;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let millis = match &value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match millis {
+        Some(ms) if ms.is_finite() && ms.fract() != 0.0 => Err(serde::de::Error::custom(format!(
+            "record timestamp {value} is not a whole number of milliseconds"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event_with_timestamps(timestamps: &[&str]) -> String {
+        let records: Vec<String> = timestamps
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                format!(
+                    r#"{{"topic":"t","partition":0,"offset":{i},"timestamp":{t},"key":null,"value":null,"headers":[]}}"#
+                )
+            })
+            .collect();
+        format!(r#"{{"records":{{"t-0":[{}]}}}}"#, records.join(","))
+    }
+
+    #[test]
+    fn fractional_timestamps_are_refused_not_a_panic() {
+        // Found by the msk_event fuzz target (fuzz/regressions/msk_event/).
+        for bad in ["179.7484", "\"1795748400000.5\"", "-0.25"] {
+            let e =
+                parse_event(event_with_timestamps(&["1795748400000", bad]).as_bytes()).unwrap_err();
+            assert!(
+                e.contains("not a whole number of milliseconds"),
+                "{bad}: {e}"
+            );
+        }
+        // A key given twice: the replaced value is checked too (aws_lambda_events reads it).
+        let twice = r#"{"records":{"t-0":[{"topic":"t","partition":0,"offset":0,"timestamp":1,"key":null,"value":null,"headers":[]}],
+            "t-0":[{"topic":"t","partition":0,"offset":0,"timestamp":1.5,"key":null,"value":null,"headers":[]}]}}"#;
+        assert!(parse_event(twice.as_bytes()).is_err());
+        let twice_first = r#"{"records":{"t-0":[{"topic":"t","partition":0,"offset":0,"timestamp":1.5,"key":null,"value":null,"headers":[]}],
+            "t-0":[{"topic":"t","partition":0,"offset":0,"timestamp":1,"key":null,"value":null,"headers":[]}]}}"#;
+        assert!(parse_event(twice_first.as_bytes()).is_err());
+        // Whole numbers in any spelling aws_lambda_events takes still parse.
+        let ok = parse_event(
+            event_with_timestamps(&[
+                "1795748400000",
+                "1795748400000.0",
+                "\"1795748400001\"",
+                "1.7957484e12",
+            ])
+            .as_bytes(),
+        )
+        .unwrap();
+        let records = stream_records(&ok).unwrap();
+        assert_eq!(records.len(), 4);
+        assert_eq!(records[3].timestamp_ms, 1_795_748_400_000);
+        assert!(
+            parse_event(br#"{"records":null}"#)
+                .unwrap()
+                .records
+                .is_empty()
+        );
+        assert!(parse_event(b"[]").is_err());
+    }
 
     #[test]
     fn reads_records_metadata_and_tombstones() {
