@@ -87,6 +87,9 @@ pub struct Decoded<'r> {
     pub raw: Raw<'r>,
 }
 
+/// The longest CSV header carried in a quarantined row's payload.
+pub const MAX_PAYLOAD_HEADER_BYTES: usize = 1024;
+
 /// The raw form of a record, turned into bytes only when the record is quarantined.
 #[derive(Clone, Copy)]
 pub enum Raw<'r> {
@@ -110,8 +113,16 @@ impl Raw<'_> {
         match self {
             Raw::Bytes(b) => Some(std::borrow::Cow::Borrowed(b)),
             Raw::Csv { header, row } => {
-                let mut bytes = csv::reencode(header);
-                bytes.push(b'\n');
+                // The header goes with the row only while it is small: a wide header repeated
+                // in every refused row would multiply a small object into a huge quarantine.
+                let header = csv::reencode(header);
+                let mut bytes = if header.len() <= MAX_PAYLOAD_HEADER_BYTES {
+                    let mut b = header;
+                    b.push(b'\n');
+                    b
+                } else {
+                    Vec::new()
+                };
                 bytes.extend(csv::reencode(row));
                 Some(std::borrow::Cow::Owned(bytes))
             }
