@@ -1,7 +1,9 @@
 //! `adx bench`: whole-handler runs on generated input. For each case it writes one landing
 //! object (or one MSK event with `--stream`), then runs `adx invoke ... --stats` on it several
 //! times as a child process and reports medians: records/s per core (records ÷ CPU seconds of
-//! the process), input MB/s per core, wall seconds and peak RSS of the whole process.
+//! the process, all its threads), input MB/s per core, wall seconds, records/s of wall time
+//! (what a second core buys shows here: run it under `taskset -c 0` for one core) and peak
+//! RSS of the whole process.
 
 use crate::embedded::write_schemas;
 use crate::samples::{
@@ -125,7 +127,7 @@ fn measure(
 fn row(dataset: &str, format: &str, records: usize, input_bytes: u64, s: &ProcessStats) {
     let mb = input_bytes as f64 / 1e6;
     println!(
-        "{:<18} {:<13} {:>9} {:>9.1} {:>14.0} {:>10.1} {:>10.3} {:>9.1}",
+        "{:<18} {:<13} {:>9} {:>9.1} {:>14.0} {:>10.1} {:>10.3} {:>11.0} {:>9.1}",
         dataset,
         format,
         records,
@@ -133,6 +135,7 @@ fn row(dataset: &str, format: &str, records: usize, input_bytes: u64, s: &Proces
         records as f64 / s.cpu_s.max(1e-9),
         mb / s.cpu_s.max(1e-9),
         s.wall_s,
+        records as f64 / s.wall_s.max(1e-9),
         s.peak_rss_mib
     );
 }
@@ -192,7 +195,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         );
     }
     println!(
-        "{:<18} {:<13} {:>9} {:>9} {:>14} {:>10} {:>10} {:>9}",
+        "{:<18} {:<13} {:>9} {:>9} {:>14} {:>10} {:>10} {:>11} {:>9}",
         "dataset",
         "format",
         "records",
@@ -200,6 +203,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         "records/s/core",
         "MB/s/core",
         "wall s",
+        "records/s",
         "peak MiB"
     );
     if args.stream {

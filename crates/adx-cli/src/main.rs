@@ -57,6 +57,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix filter: a closed pipe (`adx layout f.parquet | head`) ends the process
+    // quietly instead of making `println!` panic.
+    // SAFETY: restoring the default disposition of SIGPIPE, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -1,5 +1,5 @@
 //! Process figures for benchmarks: wall and CPU seconds, and peak resident memory, read from
-//! the kernel's accounting of this process (`/proc/self/status`, `/proc/self/stat`).
+//! the kernel's accounting of this process (`/proc/self/status`, the process CPU clock).
 
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -32,26 +32,17 @@ impl ProcessStats {
     }
 }
 
-/// CPU seconds of this process so far: the nanosecond run time the scheduler accounts to the
-/// main thread (`/proc/self/schedstat`; the handler runs there), else user + system ticks.
+/// CPU seconds of this process so far, every thread's (the encoder thread's too, and those
+/// that have exited): `CLOCK_PROCESS_CPUTIME_ID`.
 pub fn cpu_seconds() -> f64 {
-    let schedstat = std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default();
-    if let Some(ns) = schedstat
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        return ns / 1e9;
-    }
-    // Fields 14 and 15 of /proc/self/stat: utime and stime in clock ticks (100 Hz on Linux).
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    (tick(11) + tick(12)) / 100.0
+    // SAFETY: clock_gettime only writes the timespec it is given, which lives on this frame.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    if status != 0 {
+        return 0.0;
+    }
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }

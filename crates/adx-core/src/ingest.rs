@@ -37,6 +37,9 @@ pub struct IngestConfig {
     pub max_record_bytes: usize,
     /// The most a compressed object may decompress to; past it the object is quarantined.
     pub max_inflated_bytes: u64,
+    /// Encode an object's Parquet on a second thread while this one decodes (when the
+    /// process has more than one core to run on).
+    pub encode_thread: bool,
 }
 
 /// The landing object to ingest, as the S3 event names it.
@@ -100,12 +103,48 @@ pub fn ingest_object(
         return Ok((dataset.name.clone(), report));
     };
 
-    let fault = SourceFault::default();
     let raw = ports
         .store
         .get_pinned(&source.bucket, &source.key, &source.pin)?;
+    let names = PartNames::Object { base: base.clone() };
+    if !config.encode_thread {
+        let writer = CuratedWriter::new(
+            dataset.clone(),
+            ports.store,
+            &config.curated_bucket,
+            names,
+            config.limits,
+        );
+        let run = Run::new(ports.store, config, source, &base, &dataset, writer);
+        return decode_object(run, raw, format, compression, &dataset, config, source);
+    }
+    // Decoding on this thread, Parquet encoding on a second one.
+    std::thread::scope(|scope| {
+        let (writer, encoder) = CuratedWriter::piped(
+            dataset.clone(),
+            ports.store,
+            &config.curated_bucket,
+            names,
+            config.limits,
+        );
+        scope.spawn(move || encoder.run());
+        let run = Run::new(ports.store, config, source, &base, &dataset, writer);
+        decode_object(run, raw, format, compression, &dataset, config, source)
+    })
+}
+
+/// Decodes one object into its run's outputs and finishes them.
+fn decode_object(
+    mut run: Run<'_>,
+    raw: Box<dyn Read + Send>,
+    format: Format,
+    compression: crate::formats::Compression,
+    dataset: &Arc<Dataset>,
+    config: &IngestConfig,
+    source: &ObjectSource,
+) -> Result<(String, DatasetReport), IngestError> {
+    let fault = SourceFault::default();
     let tracked: Box<dyn Read + Send> = Box::new(TrackedRead::new(raw, fault.clone()));
-    let mut run = Run::new(ports.store, config, source, &base, dataset.clone());
     let result = match decompress(tracked, compression, config.max_inflated_bytes) {
         Err(e) => Err(Stop::Object(RecordError::new(
             RecordErrorKind::Object,
@@ -208,25 +247,17 @@ impl<'a> Run<'a> {
         config: &'a IngestConfig,
         source: &'a ObjectSource,
         base: &str,
-        dataset: Arc<Dataset>,
+        dataset: &Arc<Dataset>,
+        curated: CuratedWriter<'a>,
     ) -> Self {
         let qkey = quarantine_key(&dataset.name, source.arrival_ms, base);
-        let curated = CuratedWriter::new(
-            dataset.clone(),
-            store,
-            &config.curated_bucket,
-            PartNames::Object {
-                base: base.to_string(),
-            },
-            config.limits,
-        );
         let quarantine =
             QuarantineWriter::new(store, &config.quarantine_bucket, qkey, &dataset.name);
         Run {
             config,
             source,
             source_uri: format!("s3://{}/{}", source.bucket, source.key),
-            sink: DatasetSink::new(dataset, curated, quarantine),
+            sink: DatasetSink::new(dataset.clone(), curated, quarantine),
             seen: key_set(),
         }
     }

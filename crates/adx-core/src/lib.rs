@@ -12,6 +12,7 @@ pub mod convert;
 pub mod curated;
 pub mod dataset;
 pub mod datum;
+pub mod dedup;
 pub mod error;
 pub mod evolution;
 pub mod formats;

@@ -10,52 +10,10 @@ use crate::formats::Raw;
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::DatasetReport;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
-/// The keys seen so far (128-bit xxh3 digests), for de-duplication.
-pub type KeySet = HashSet<u128, KeyHashState>;
-
-/// A new, empty key set.
-pub fn key_set() -> KeySet {
-    HashSet::with_hasher(KeyHashState)
-}
-
-/// Hashes the key digests by taking their low bits: they are uniformly distributed already.
-#[derive(Clone, Copy, Default)]
-pub struct KeyHashState;
-
-/// The hasher of [`KeyHashState`].
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl std::hash::BuildHasher for KeyHashState {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used for u128 keys; fold anything else in so the hasher stays correct.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
-        }
-    }
-
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
-    }
-}
+pub use crate::dedup::{KeySet, key_set};
 
 /// The outputs of one dataset for one source unit.
 pub struct DatasetSink<'a> {

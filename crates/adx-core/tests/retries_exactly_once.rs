@@ -245,7 +245,7 @@ fn ports(store: &dyn ObjectStore) -> Ports<'_> {
     }
 }
 
-/// Writer bounds: the defaults, or small ones so that objects take many writes, hours roll
+/// Writer bounds (of `preset % 4`): the defaults, or small ones so that objects take many writes, hours roll
 /// into several parts, or open hours are closed early and reopened.
 fn limits(preset: u8) -> WriterLimits {
     let d = WriterLimits::default();
@@ -278,6 +278,8 @@ fn ingest_config(preset: u8) -> IngestConfig {
         limits: limits(preset),
         max_record_bytes: 1 << 20,
         max_inflated_bytes: 1 << 30,
+        // Presets 4 to 7: the same bounds with Parquet encoded on a second thread.
+        encode_thread: preset & 4 != 0,
     }
 }
 
@@ -938,7 +940,7 @@ fn stream_case() -> impl Strategy<Value = StreamCase> {
         prop::collection::vec(draft(), 1..48),
         2..=3usize,
         0..=50u8,
-        0..4u8,
+        0..8u8,
         prop::collection::vec(batch_plan(), 0..4),
         prop::collection::vec(failure(), 0..=2),
     )
@@ -1133,7 +1135,7 @@ fn file_case() -> impl Strategy<Value = FileCase> {
         prop::collection::vec(failure(), 0..=2),
     )
         .prop_map(|(objects, failures)| InvocationDraft { objects, failures });
-    (prop::collection::vec(invocation, 1..=3), 0..=50u8, 0..4u8).prop_map(
+    (prop::collection::vec(invocation, 1..=3), 0..=50u8, 0..8u8).prop_map(
         |(invocations, bad_share, preset)| FileCase {
             invocations,
             bad_share,

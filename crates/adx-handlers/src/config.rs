@@ -54,6 +54,22 @@ fn parse_var<T: std::str::FromStr>(
     }
 }
 
+/// `ADX_ENCODE_THREAD`: `1` encodes each object's Parquet on a second thread while the first
+/// decodes, `0` keeps both on one; unset (or `auto`), a second thread is used when the process
+/// may run on more than one core (Lambda gives a second vCPU from 1,769 MB of memory).
+fn encode_thread(get: &dyn Fn(&str) -> Option<String>) -> Result<bool, HandlerError> {
+    match get("ADX_ENCODE_THREAD").as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => {
+            Ok(std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+        }
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(HandlerError::Config(format!(
+            "ADX_ENCODE_THREAD={other} is not 0, 1 or auto"
+        ))),
+    }
+}
+
 impl HandlerConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<HandlerConfig, HandlerError> {
@@ -82,6 +98,7 @@ impl HandlerConfig {
         let limits = WriterLimits {
             batch_rows: parse_var(get, "ADX_BATCH_ROWS", defaults.batch_rows)?,
             row_group_rows: parse_var(get, "ADX_ROW_GROUP_ROWS", defaults.row_group_rows)?,
+            row_group_bytes: parse_var(get, "ADX_ROW_GROUP_BYTES", defaults.row_group_bytes)?,
             part_bytes: parse_var(get, "ADX_PART_BYTES", defaults.part_bytes)?,
             buffer_bytes: parse_var(get, "ADX_BUFFER_BYTES", defaults.buffer_bytes)?,
             zstd_level: parse_var(get, "ADX_ZSTD_LEVEL", defaults.zstd_level)?,
@@ -96,6 +113,7 @@ impl HandlerConfig {
                 limits,
                 max_record_bytes: parse_var(get, "ADX_MAX_RECORD_BYTES", 16 << 20)?,
                 max_inflated_bytes: parse_var(get, "ADX_MAX_INFLATED_BYTES", 16 << 30)?,
+                encode_thread: encode_thread(get)?,
             },
             registry_name: get("REGISTRY_NAME")
                 .filter(|v| !v.is_empty())

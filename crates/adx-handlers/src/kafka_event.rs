@@ -1,98 +1,234 @@
 //! Reading MSK events: each record's topic, partition, offset, timestamp, base64 value, and the
 //! `valueSchemaMetadata` the event source mapping adds when its schema-registry integration is on.
+//!
+//! The event is read in one pass straight into [`StreamRecord`]s: values are base64-decoded as
+//! they are read (no `String` of base64 kept per record), and the fields the core does not use
+//! (key, headers) are skipped. This is the model the Lambda main deserializes too, so an event
+//! that aws_lambda_events would panic on (a timestamp with a fraction of a millisecond) is an
+//! error here, never a crash.
 
 use adx_core::stream::{SchemaMetadata, StreamRecord};
-use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
 use base64::Engine;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::fmt;
 
-/// Why a record of the event cannot be read at all (the event itself is malformed).
-fn bad(record: &KafkaRecord, what: &str) -> String {
-    format!(
-        "record {}-{}@{}: {what}",
-        record.topic.as_deref().unwrap_or("?"),
-        record.partition,
-        record.offset
-    )
-}
-
-/// The records of an event, values decoded. A value that is not base64 is kept as its text, so
-/// that it reaches quarantine instead of failing the batch.
-pub fn stream_records(event: &KafkaEvent) -> Result<Vec<StreamRecord>, String> {
-    let mut out = Vec::new();
-    for (key, records) in &event.records {
-        for record in records {
-            let topic = match &record.topic {
-                Some(t) => t.clone(),
-                None => key
-                    .rsplit_once('-')
-                    .map(|(t, _)| t.to_string())
-                    .unwrap_or_else(|| key.clone()),
-            };
-            let partition = i32::try_from(record.partition)
-                .map_err(|_| bad(record, "partition out of range"))?;
-            let value = record.value.as_ref().map(|v| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(v)
-                    .unwrap_or_else(|_| v.as_bytes().to_vec())
-            });
-            let schema_metadata = record.other.get("valueSchemaMetadata").and_then(|m| {
-                Some(SchemaMetadata {
-                    data_format: m.get("dataFormat")?.as_str()?.to_string(),
-                    schema_id: m.get("schemaId")?.as_str()?.to_string(),
-                })
-            });
-            out.push(StreamRecord {
-                topic,
-                partition,
-                offset: record.offset,
-                timestamp_ms: record.timestamp.0.timestamp_millis(),
-                value,
-                schema_metadata,
-            });
-        }
-    }
-    Ok(out)
+/// An MSK event, its records decoded, in the order the event lists its partitions.
+#[derive(Debug, Default)]
+pub struct MskEvent {
+    /// The records of every topic-partition.
+    pub records: Vec<StreamRecord>,
 }
 
 /// Parses an MSK event from JSON.
-///
-/// aws_lambda_events 1.2 asserts (it panics, in release builds too) when a record's
-/// `timestamp` has a fraction of a millisecond (`1.5`, `"1.5"`); the event is read once for
-/// its timestamps first, so that such an event is refused with an error instead.
-pub fn parse_event(json: &[u8]) -> Result<KafkaEvent, String> {
-    serde_json::from_slice::<EventTimestamps>(json)
-        .and_then(|_| serde_json::from_slice(json))
-        .map_err(|e| format!("not an MSK event: {e}"))
+pub fn parse_event(json: &[u8]) -> Result<MskEvent, String> {
+    serde_json::from_slice(json).map_err(|e| format!("not an MSK event: {e}"))
 }
 
-/// The record timestamps of an MSK event, checked as they are read (every occurrence, even of
-/// a key that a later duplicate replaces), the rest of the event skipped.
-#[derive(serde::Deserialize)]
-struct EventTimestamps {
-    #[serde(default, rename = "records")]
-    _records: Option<std::collections::HashMap<String, Vec<RecordTimestamp>>>,
+impl<'de> Deserialize<'de> for MskEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EventVisitor)
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct RecordTimestamp {
-    #[serde(default, rename = "timestamp", deserialize_with = "whole_millis")]
-    _timestamp: (),
+/// The event object: `records` read, every other member skipped. Only an object is an event.
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = MskEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an MSK event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MskEvent, A::Error> {
+        let mut records = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "records" {
+                if records.is_some() {
+                    return Err(de::Error::duplicate_field("records"));
+                }
+                records = Some(map.next_value::<Option<Partitions>>()?);
+            } else {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(MskEvent {
+            records: records.flatten().map(|p| p.0).unwrap_or_default(),
+        })
+    }
 }
 
-/// Refuses a timestamp (number, or text as aws_lambda_events also takes) with a fraction.
-fn whole_millis<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
-    use serde::Deserialize;
-    let value = serde_json::Value::deserialize(deserializer)?;
-    let millis = match &value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.parse::<f64>().ok(),
-        _ => None,
-    };
-    match millis {
-        Some(ms) if ms.is_finite() && ms.fract() != 0.0 => Err(serde::de::Error::custom(format!(
-            "record timestamp {value} is not a whole number of milliseconds"
-        ))),
-        _ => Ok(()),
+/// The `records` map: topic-partition → records. A key given twice keeps its last list, as a
+/// map would; the first is still read (and checked) in full.
+struct Partitions(Vec<StreamRecord>);
+
+impl<'de> Deserialize<'de> for Partitions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PartitionsVisitor)
+    }
+}
+
+struct PartitionsVisitor;
+
+impl<'de> Visitor<'de> for PartitionsVisitor {
+    type Value = Partitions;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of topic-partition to records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Partitions, A::Error> {
+        let mut lists: Vec<(String, Vec<StreamRecord>)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let raws: Vec<RawRecord> = map.next_value()?;
+            let mut records = Vec::with_capacity(raws.len());
+            for raw in raws {
+                records.push(raw.into_record(&key).map_err(de::Error::custom)?);
+            }
+            match lists.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, slot)) => *slot = records,
+                None => lists.push((key, records)),
+            }
+        }
+        Ok(Partitions(lists.into_iter().flat_map(|(_, r)| r).collect()))
+    }
+}
+
+/// One record as the event holds it (key and headers are not read).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRecord {
+    #[serde(default)]
+    topic: Option<String>,
+    partition: i64,
+    offset: i64,
+    timestamp: Millis,
+    #[serde(default)]
+    value: Option<Base64Value>,
+    #[serde(default)]
+    value_schema_metadata: Option<serde_json::Value>,
+}
+
+impl RawRecord {
+    fn into_record(self, key: &str) -> Result<StreamRecord, String> {
+        let topic = match self.topic {
+            Some(t) => t,
+            None => key.rsplit_once('-').map_or(key, |(t, _)| t).to_string(),
+        };
+        let partition = i32::try_from(self.partition).map_err(|_| {
+            format!(
+                "record {topic}-{}@{}: partition out of range",
+                self.partition, self.offset
+            )
+        })?;
+        let schema_metadata = self.value_schema_metadata.and_then(|m| {
+            Some(SchemaMetadata {
+                data_format: m.get("dataFormat")?.as_str()?.to_string(),
+                schema_id: m.get("schemaId")?.as_str()?.to_string(),
+            })
+        });
+        Ok(StreamRecord {
+            topic,
+            partition,
+            offset: self.offset,
+            timestamp_ms: self.timestamp.0,
+            value: self.value.map(|v| v.0),
+            schema_metadata,
+        })
+    }
+}
+
+/// A value's bytes, base64-decoded as it is read. A value that is not base64 is kept as its
+/// text, so that it reaches quarantine instead of failing the batch.
+struct Base64Value(Vec<u8>);
+
+impl<'de> Deserialize<'de> for Base64Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Base64Value;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a base64 string")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Value, E> {
+                Ok(Base64Value(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(v)
+                        .unwrap_or_else(|_| v.as_bytes().to_vec()),
+                ))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// A record timestamp: epoch milliseconds as a number or as text (as aws_lambda_events takes
+/// them), whole and within the range of a date.
+struct Millis(i64);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl V {
+            fn checked<E: de::Error>(ms: i64) -> Result<Millis, E> {
+                match chrono::DateTime::from_timestamp_millis(ms) {
+                    Some(_) => Ok(Millis(ms)),
+                    None => Err(E::custom(format!(
+                        "record timestamp {ms} is out of the range of dates"
+                    ))),
+                }
+            }
+        }
+        impl Visitor<'_> for V {
+            type Value = Millis;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("epoch milliseconds")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Millis, E> {
+                V::checked(v)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Millis, E> {
+                match i64::try_from(v) {
+                    Ok(v) => V::checked(v),
+                    Err(_) => Err(E::custom(format!(
+                        "record timestamp {v} is out of the range of dates"
+                    ))),
+                }
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Millis, E> {
+                if !v.is_finite() || v.fract() != 0.0 {
+                    return Err(E::custom(format!(
+                        "record timestamp {v} is not a whole number of milliseconds"
+                    )));
+                }
+                if v.abs() >= 9.2e18 {
+                    return Err(E::custom(format!(
+                        "record timestamp {v} is out of the range of dates"
+                    )));
+                }
+                V::checked(v as i64)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Millis, E> {
+                match v.parse::<i64>() {
+                    Ok(ms) => V::checked(ms),
+                    Err(_) => match v.parse::<f64>() {
+                        Ok(f) => self.visit_f64(f),
+                        Err(_) => Err(E::custom(format!(
+                            "record timestamp {v:?} is not a number of milliseconds"
+                        ))),
+                    },
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
     }
 }
 
@@ -142,7 +278,7 @@ mod tests {
             .as_bytes(),
         )
         .unwrap();
-        let records = stream_records(&ok).unwrap();
+        let records = ok.records;
         assert_eq!(records.len(), 4);
         assert_eq!(records[3].timestamp_ms, 1_795_748_400_000);
         assert!(
@@ -166,7 +302,7 @@ mod tests {
             ]}}"#,
         )
         .unwrap();
-        let records = stream_records(&event).unwrap();
+        let records = event.records;
         assert_eq!(records.len(), 3);
         assert_eq!(records[0].value.as_deref(), Some(&b"{\"a\":1}"[..]));
         assert_eq!(records[0].timestamp_ms, 1_795_845_600_000);
@@ -178,5 +314,47 @@ mod tests {
                 .map(|m| m.data_format.as_str()),
             Some("AVRO")
         );
+    }
+
+    #[test]
+    fn malformed_records_refuse_the_event_with_a_reason() {
+        let record =
+            |fields: &str| format!(r#"{{"records":{{"t-0":[{{"topic":"t",{fields}}}]}}}}"#);
+        let cases = [
+            (
+                record(r#""partition":4294967296,"offset":1,"timestamp":1"#),
+                "partition out of range",
+            ),
+            (
+                record(r#""partition":0,"offset":1,"timestamp":18446744073709551615"#),
+                "out of the range of dates",
+            ),
+            (
+                record(r#""partition":0,"offset":1,"timestamp":"soon""#),
+                "not a number of milliseconds",
+            ),
+            (
+                record(r#""partition":0,"timestamp":1"#),
+                "missing field `offset`",
+            ),
+        ];
+        for (event, reason) in cases {
+            let e = parse_event(event.as_bytes()).unwrap_err();
+            assert!(e.contains(reason), "{event}: {e}");
+        }
+        // Key and headers are not read: a record without them still counts.
+        let lean = parse_event(
+            record(r#""partition":2,"offset":9,"timestamp":"5","value":"eA==""#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(lean.records[0].partition, 2);
+        assert_eq!(lean.records[0].timestamp_ms, 5);
+        assert_eq!(lean.records[0].value.as_deref(), Some(&b"x"[..]));
+        // The topic falls back to the map key's topic part.
+        let keyed = parse_event(
+            br#"{"records":{"my-topic-3":[{"partition":3,"offset":0,"timestamp":0}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(keyed.records[0].topic, "my-topic");
     }
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    adx_handlers::lambda::serve::<aws_lambda_events::event::kafka::KafkaEvent>(
+    adx_handlers::lambda::serve::<adx_handlers::kafka_event::MskEvent>(
         adx_handlers::handle_kafka_event,
     )
     .await

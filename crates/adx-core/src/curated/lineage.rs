@@ -18,6 +18,11 @@ pub struct Lineage<'a> {
     pub arrival_ms: i64,
 }
 
+/// Lineage columns that hold one value, or a handful, per source unit: their pages are a
+/// dictionary of a few entries and a run of indices, which zstd cannot shrink, so they are
+/// written uncompressed (which also spares a compression context per column and file).
+pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "_partition"];
+
 /// The Arrow fields of the lineage columns, in order.
 pub fn lineage_fields() -> Vec<Field> {
     vec![

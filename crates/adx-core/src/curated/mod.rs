@@ -3,9 +3,10 @@
 
 pub mod arrow_schema;
 pub mod columns;
+pub mod encoder;
 pub mod lineage;
 pub mod table_columns;
 pub mod writer;
 
 pub use lineage::Lineage;
-pub use writer::{CuratedWriter, WriterLimits};
+pub use writer::{CuratedWriter, EncoderThread, WriterLimits};

@@ -1,38 +1,46 @@
 //! Writes the curated Parquet of one source unit (an S3 object, a Kafka batch): one series of
 //! part objects per event-time hour, with row groups flushed as they fill and a new part
 //! started at a size bound, so memory is bounded by the batch, not by the input.
+//!
+//! This half gathers valid records into Arrow builders per hour and hands each full batch to
+//! the [`PartEncoder`], which does the Parquet work: on this thread ([`CuratedWriter::new`]),
+//! or on an encoder thread of its own ([`CuratedWriter::piped`]) so that decoding and
+//! encoding run on two cores at once.
 
 use crate::curated::columns::ColumnBuilder;
+use crate::curated::encoder::{Command, PartEncoder};
 use crate::curated::lineage::Lineage;
 use crate::dataset::Dataset;
 use crate::datum::Datum;
 use crate::error::IngestError;
-use crate::naming::{PartNames, curated_key};
-use crate::ports::{ObjectStore, ObjectWriter};
+use crate::naming::PartNames;
+use crate::ports::ObjectStore;
 use crate::report::WrittenObject;
 use arrow_array::builder::{
     Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
-use parquet::schema::types::ColumnPath;
+use arrow_schema::DataType;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Size bounds of the curated writer.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterLimits {
     /// Rows gathered in builders before they are handed to the Parquet encoder.
     pub batch_rows: usize,
-    /// Most rows in one row group.
+    /// Most rows in one row group (a cap for very narrow rows; the size target below usually
+    /// closes a row group first).
     pub row_group_rows: usize,
+    /// Target uncompressed size of a row group (what Parquet records as its total byte size):
+    /// a row group is closed once it is estimated to hold this much.
+    pub row_group_bytes: usize,
     /// A part object is closed once it holds this many bytes.
     pub part_bytes: usize,
-    /// Encoded-but-unflushed row group bytes allowed across all open hours; above it the
-    /// largest row group is flushed early.
+    /// Memory of the row groups in progress (encoded pages and encoder buffers, as the
+    /// Parquet writer estimates it) allowed across all open hours; above it the largest row
+    /// group is flushed early (so many hours written at once make smaller row groups).
     pub buffer_bytes: usize,
     /// zstd level of the Parquet pages.
     pub zstd_level: i32,
@@ -46,9 +54,10 @@ impl Default for WriterLimits {
     fn default() -> Self {
         WriterLimits {
             batch_rows: 8192,
-            row_group_rows: 1 << 20,
+            row_group_rows: 4 << 20,
+            row_group_bytes: 112 << 20,
             part_bytes: 128 << 20,
-            buffer_bytes: 96 << 20,
+            buffer_bytes: 48 << 20,
             zstd_level: 1,
             max_open_hours: 24,
         }
@@ -61,8 +70,9 @@ const MAX_BATCH_VALUE_BYTES: usize = 64 << 20;
 /// Rows between two checks of [`MAX_BATCH_VALUE_BYTES`].
 const VALUE_BYTES_CHECK_EVERY: usize = 64;
 
-/// Dictionary pages above this size make a column chunk fall back to plain encoding.
-const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
+/// Batches on their way to the encoder thread: enough to ride out a slow page, few enough
+/// that memory stays bounded (each is at most `batch_rows` rows).
+const PIPE_BATCHES: usize = 2;
 
 struct LineageBuilders {
     source: StringBuilder,
@@ -91,6 +101,10 @@ impl LineageBuilders {
         self.arrival.append_value(l.arrival_ms);
     }
 
+    fn value_bytes(&self) -> usize {
+        self.source.values_slice().len() + self.version.values_slice().len()
+    }
+
     fn finish(&mut self, out: &mut Vec<ArrayRef>) {
         out.push(Arc::new(self.source.finish()));
         out.push(Arc::new(self.version.finish()));
@@ -100,51 +114,96 @@ impl LineageBuilders {
     }
 }
 
-struct OpenPart {
-    key: String,
-    writer: ArrowWriter<Vec<u8>>,
-    sink: Box<dyn ObjectWriter>,
-    rows: u64,
-    bytes: u64,
-}
-
-struct HourWriter {
+struct HourBuilders {
     columns: Vec<ColumnBuilder>,
     lineage: LineageBuilders,
     rows: usize,
-    next_part: u32,
-    /// Lineage offset of the first row not yet in a part object.
+    /// Lineage offset of the first row in the builders.
     first_offset: i64,
     /// When a record last arrived for this hour (a counter of pushes).
     last_used: u64,
-    open: Option<OpenPart>,
+}
+
+/// What the encoder thread answers once it has stopped.
+type EncoderResult = Result<Vec<WrittenObject>, IngestError>;
+
+/// Where full batches go.
+enum Encoder<'a> {
+    /// Encoded on the caller's thread.
+    Inline(Box<PartEncoder<'a>>),
+    /// Sent to an encoder thread; its answer arrives on `done` after [`Message::Finish`].
+    Piped {
+        tx: Option<SyncSender<Message>>,
+        done: Receiver<EncoderResult>,
+    },
+}
+
+/// What goes down the pipe to the encoder thread.
+enum Message {
+    /// A command to carry out.
+    Command(Command),
+    /// Close every part and answer. Without it (the writer dropped on a failure) nothing is
+    /// finished: the parts in progress are abandoned, as on the caller's thread.
+    Finish,
+}
+
+/// The encoder thread's side of a piped writer: run it on a thread of its own.
+pub struct EncoderThread<'a> {
+    encoder: PartEncoder<'a>,
+    rx: Receiver<Message>,
+    done: SyncSender<EncoderResult>,
+}
+
+impl EncoderThread<'_> {
+    /// Carries out commands until the writer finishes (or drops) its side, or one fails;
+    /// then sends the answer.
+    pub fn run(mut self) {
+        let answer = loop {
+            match self.rx.recv() {
+                Ok(Message::Command(command)) => {
+                    if let Err(e) = self.encoder.handle(command) {
+                        break Err(e);
+                    }
+                }
+                Ok(Message::Finish) => break self.encoder.finish(),
+                // The writer was dropped without finishing: abandon the parts.
+                Err(_) => return,
+            }
+        };
+        // The writer may be gone by now (its own failure): then nobody is left to tell.
+        let _ = self.done.send(answer);
+    }
 }
 
 /// The curated writer of one dataset for one source unit.
 pub struct CuratedWriter<'a> {
     dataset: Arc<Dataset>,
-    store: &'a dyn ObjectStore,
-    bucket: String,
-    names: PartNames,
     limits: WriterLimits,
-    props: WriterProperties,
     /// Open hours.
-    hours: BTreeMap<i64, HourWriter>,
-    /// The next part number of hours closed early.
-    next_parts: BTreeMap<i64, u32>,
+    hours: BTreeMap<i64, HourBuilders>,
     pushes: u64,
-    written: Vec<WrittenObject>,
+    /// Arrow bytes of a row's fixed-width values (strings are counted as they are gathered).
+    fixed_row_bytes: usize,
+    encoder: Encoder<'a>,
 }
 
-fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
-    move |source| IngestError::Parquet {
-        key: key.to_string(),
-        source,
+/// Arrow bytes of one row's fixed-width values (and string offsets), nested columns included.
+fn fixed_row_bytes(schema: &arrow_schema::Schema) -> usize {
+    fn width(t: &DataType) -> usize {
+        match t {
+            DataType::Boolean => 1,
+            DataType::Struct(fields) => fields.iter().map(|f| width(f.data_type())).sum(),
+            // One offset per row; items are counted as if there were one per row.
+            DataType::List(item) => 4 + width(item.data_type()),
+            other => other.primitive_width().unwrap_or(4),
+        }
     }
+    schema.fields().iter().map(|f| width(f.data_type())).sum()
 }
 
 impl<'a> CuratedWriter<'a> {
-    /// A writer whose objects are named by `names` (deterministic from the source).
+    /// A writer that encodes on the caller's thread, whose objects are named by `names`
+    /// (deterministic from the source).
     pub fn new(
         dataset: Arc<Dataset>,
         store: &'a dyn ObjectStore,
@@ -152,28 +211,39 @@ impl<'a> CuratedWriter<'a> {
         names: PartNames,
         limits: WriterLimits,
     ) -> Self {
-        let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
-        // The key is unique within a source unit: a dictionary for it is wasted work. Other
-        // high-cardinality strings fall back to plain encoding once their dictionary passes
-        // the (lowered) page limit; low-cardinality ones stay dictionary-encoded.
-        let key_column = ColumnPath::from(dataset.shape.fields[dataset.key].name.as_str());
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(limits.row_group_rows))
-            .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
-            .set_column_dictionary_enabled(key_column, false)
-            .build();
+        let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
+        Self::with_encoder(dataset, limits, Encoder::Inline(Box::new(encoder)))
+    }
+
+    /// A writer whose Parquet encoding runs on another thread: run the returned
+    /// [`EncoderThread`] there (a scoped thread). Same objects, byte for byte, as [`Self::new`].
+    pub fn piped(
+        dataset: Arc<Dataset>,
+        store: &'a dyn ObjectStore,
+        bucket: &str,
+        names: PartNames,
+        limits: WriterLimits,
+    ) -> (Self, EncoderThread<'a>) {
+        let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
+        let (tx, rx) = sync_channel(PIPE_BATCHES);
+        let (done_tx, done) = sync_channel(1);
+        let writer = Self::with_encoder(dataset, limits, Encoder::Piped { tx: Some(tx), done });
+        let thread = EncoderThread {
+            encoder,
+            rx,
+            done: done_tx,
+        };
+        (writer, thread)
+    }
+
+    fn with_encoder(dataset: Arc<Dataset>, limits: WriterLimits, encoder: Encoder<'a>) -> Self {
         CuratedWriter {
+            fixed_row_bytes: fixed_row_bytes(&dataset.arrow_schema),
             dataset,
-            store,
-            bucket: bucket.to_string(),
-            names,
             limits,
-            props,
             hours: BTreeMap::new(),
-            next_parts: BTreeMap::new(),
             pushes: 0,
-            written: Vec::new(),
+            encoder,
         }
     }
 
@@ -187,8 +257,7 @@ impl<'a> CuratedWriter<'a> {
         }
         self.pushes += 1;
         let shape = &self.dataset.shape;
-        let next_part = self.next_parts.get(&hour).copied().unwrap_or(0);
-        let hw = self.hours.entry(hour).or_insert_with(|| HourWriter {
+        let hw = self.hours.entry(hour).or_insert_with(|| HourBuilders {
             columns: shape
                 .fields
                 .iter()
@@ -196,13 +265,11 @@ impl<'a> CuratedWriter<'a> {
                 .collect(),
             lineage: LineageBuilders::new(),
             rows: 0,
-            next_part,
             first_offset: lineage.offset,
             last_used: 0,
-            open: None,
         });
         hw.last_used = self.pushes;
-        if hw.open.is_none() && hw.rows == 0 {
+        if hw.rows == 0 {
             hw.first_offset = lineage.offset;
         }
         if let Datum::Record(values) = record {
@@ -222,11 +289,11 @@ impl<'a> CuratedWriter<'a> {
                     > MAX_BATCH_VALUE_BYTES);
         if full {
             self.flush_batch(hour)?;
-            self.enforce_buffer_budget()?;
         }
         Ok(())
     }
 
+    /// Hands the hour's gathered rows to the encoder as one batch.
     fn flush_batch(&mut self, hour: i64) -> Result<(), IngestError> {
         let Some(hw) = self.hours.get_mut(&hour) else {
             return Ok(());
@@ -234,96 +301,55 @@ impl<'a> CuratedWriter<'a> {
         if hw.rows == 0 {
             return Ok(());
         }
-        if hw.open.is_none() {
-            let key = curated_key(
-                &self.dataset.name,
-                hour,
-                &self.names.part(hw.next_part, hw.first_offset),
-            );
-            hw.next_part += 1;
-            let writer = ArrowWriter::try_new(
-                Vec::new(),
-                self.dataset.arrow_schema.clone(),
-                Some(self.props.clone()),
-            )
-            .map_err(parquet_err(&key))?;
-            let sink = self.store.create(&self.bucket, &key)?;
-            hw.open = Some(OpenPart {
-                key,
-                writer,
-                sink,
-                rows: 0,
-                bytes: 0,
-            });
-        }
-        let Some(part) = hw.open.as_mut() else {
-            return Ok(());
-        };
+        let arrow_bytes = hw.rows * self.fixed_row_bytes
+            + hw.columns
+                .iter()
+                .map(ColumnBuilder::value_bytes)
+                .sum::<usize>()
+            + hw.lineage.value_bytes();
         let mut arrays = Vec::with_capacity(hw.columns.len() + 5);
+        let batch_err = |e: arrow_schema::ArrowError| IngestError::Parquet {
+            key: format!("{} hour {hour}", self.dataset.name),
+            source: e.into(),
+        };
         for column in hw.columns.iter_mut() {
-            arrays.push(
-                column
-                    .finish()
-                    .map_err(|e| parquet_err(&part.key)(e.into()))?,
-            );
+            arrays.push(column.finish().map_err(batch_err)?);
         }
         hw.lineage.finish(&mut arrays);
-        let batch = RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays)
-            .map_err(|e| parquet_err(&part.key)(e.into()))?;
-        part.writer.write(&batch).map_err(parquet_err(&part.key))?;
-        part.rows += hw.rows as u64;
-        hw.rows = 0;
-        drain(part)?;
-        if part.writer.bytes_written() + part.writer.in_progress_size() >= self.limits.part_bytes {
-            self.close_part(hour)?;
-        }
-        Ok(())
-    }
-
-    fn enforce_buffer_budget(&mut self) -> Result<(), IngestError> {
-        loop {
-            let mut total = 0;
-            let mut largest: Option<(usize, i64)> = None;
-            for (hour, hw) in &self.hours {
-                if let Some(part) = &hw.open {
-                    let size = part.writer.in_progress_size();
-                    total += size;
-                    if largest.is_none_or(|(s, _)| size > s) {
-                        largest = Some((size, *hour));
-                    }
-                }
-            }
-            match largest {
-                Some((size, hour)) if total > self.limits.buffer_bytes && size > 0 => {
-                    if let Some(part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.as_mut()) {
-                        part.writer.flush().map_err(parquet_err(&part.key))?;
-                        drain(part)?;
-                    }
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    fn close_part(&mut self, hour: i64) -> Result<(), IngestError> {
-        let Some(mut part) = self.hours.get_mut(&hour).and_then(|hw| hw.open.take()) else {
-            return Ok(());
+        let batch =
+            RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays).map_err(batch_err)?;
+        let command = Command::Write {
+            hour,
+            first_offset: hw.first_offset,
+            batch,
+            arrow_bytes,
         };
-        part.writer.finish().map_err(parquet_err(&part.key))?;
-        drain(&mut part)?;
-        part.sink.finish()?;
-        self.written.push(WrittenObject {
-            kind: "curated",
-            bucket: self.bucket.clone(),
-            key: part.key,
-            records: part.rows,
-            bytes: part.bytes,
-        });
-        Ok(())
+        hw.rows = 0;
+        self.send(command)
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), IngestError> {
+        match &mut self.encoder {
+            Encoder::Inline(encoder) => encoder.handle(command),
+            Encoder::Piped { tx, done } => {
+                let sent = tx
+                    .as_ref()
+                    .map(|tx| tx.send(Message::Command(command)).is_ok());
+                if sent == Some(true) {
+                    return Ok(());
+                }
+                // The encoder stopped: its answer says why.
+                tx.take();
+                Err(match done.recv() {
+                    Ok(Err(e)) => e,
+                    _ => encoder_gone(&self.dataset.name),
+                })
+            }
+        }
     }
 
     /// Closes the part of the hour that least recently received a record, and forgets its
-    /// builders (remembering only its next part number).
+    /// builders (the encoder remembers its next part number).
     fn close_least_recent(&mut self) -> Result<(), IngestError> {
         let Some(hour) = self
             .hours
@@ -334,10 +360,8 @@ impl<'a> CuratedWriter<'a> {
             return Ok(());
         };
         self.flush_batch(hour)?;
-        self.close_part(hour)?;
-        if let Some(hw) = self.hours.remove(&hour) {
-            self.next_parts.insert(hour, hw.next_part);
-        }
+        self.send(Command::Close { hour })?;
+        self.hours.remove(&hour);
         Ok(())
     }
 
@@ -346,31 +370,37 @@ impl<'a> CuratedWriter<'a> {
         let hours: Vec<i64> = self.hours.keys().copied().collect();
         for hour in hours {
             self.flush_batch(hour)?;
-            self.close_part(hour)?;
+            self.send(Command::Close { hour })?;
         }
-        Ok(self.written)
+        match self.encoder {
+            Encoder::Inline(encoder) => (*encoder).finish(),
+            Encoder::Piped { tx, done } => {
+                if let Some(tx) = tx {
+                    // A failed send means the encoder stopped early: its answer (an error)
+                    // is waiting all the same.
+                    let _ = tx.send(Message::Finish);
+                }
+                done.recv()
+                    .unwrap_or_else(|_| Err(encoder_gone(&self.dataset.name)))
+            }
+        }
     }
 }
 
-/// Capacity kept in an hour's encode buffer between flushes (reused, so pages are not faulted
-/// in again for every row group; anything larger is given back).
-const KEPT_BUFFER_BYTES: usize = 8 << 20;
-
-fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
-    let buffer = part.writer.inner_mut();
-    if !buffer.is_empty() {
-        part.sink.write(buffer)?;
-        part.bytes += buffer.len() as u64;
-        buffer.clear();
-        buffer.shrink_to(KEPT_BUFFER_BYTES);
+/// The error of an encoder thread that stopped without an answer (it panicked).
+fn encoder_gone(dataset: &str) -> IngestError {
+    IngestError::Parquet {
+        key: dataset.to_string(),
+        source: parquet::errors::ParquetError::General(
+            "the encoder thread stopped without an answer".to_string(),
+        ),
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{RegisteredSchema, StoreError};
+    use crate::ports::{ObjectWriter, RegisteredSchema, StoreError};
     use std::collections::HashMap;
     use std::io::Read;
     use std::sync::Mutex;
@@ -425,6 +455,17 @@ mod tests {
         }
     }
 
+    /// The lineage of a record of `source` at `offset`.
+    fn at(source: &str, offset: i64) -> Lineage<'_> {
+        Lineage {
+            source,
+            version: None,
+            partition: None,
+            offset,
+            arrival_ms: 0,
+        }
+    }
+
     fn clicks() -> Arc<Dataset> {
         Arc::new(
             Dataset::from_registered(&RegisteredSchema {
@@ -463,13 +504,7 @@ mod tests {
             limits,
         );
         for i in 0..5000 {
-            let lineage = Lineage {
-                source: "s",
-                version: None,
-                partition: None,
-                offset: i,
-                arrival_ms: 0,
-            };
+            let lineage = at("s", i);
             writer
                 .push(
                     &click(&dataset, &format!("e-{i}"), 946_684_800_000),
@@ -518,13 +553,7 @@ mod tests {
                         &format!("e-{round}-{h}-{i}"),
                         946_684_800_000i64 + h * hour,
                     );
-                    let lineage = Lineage {
-                        source: "s",
-                        version: None,
-                        partition: None,
-                        offset: i,
-                        arrival_ms: 0,
-                    };
+                    let lineage = at("s", i);
                     writer.push(&record, &lineage).unwrap();
                 }
             }
@@ -541,5 +570,134 @@ mod tests {
             "each hour closed after its first round starts a second part"
         );
         assert!(written.iter().any(|o| o.key.ends_with("/f-0001.parquet")));
+    }
+
+    /// Pushes 3,000 clicks over 5 hours, interleaved, with bounds small enough that parts
+    /// roll, row groups close early and hours are closed and reopened.
+    fn push_interleaved(writer: &mut CuratedWriter<'_>, dataset: &Dataset) {
+        for i in 0..3000i64 {
+            let record = click(
+                dataset,
+                &format!("e-{i}"),
+                946_684_800_000 + (i % 5) * 3_600_000,
+            );
+            let lineage = at("s", i);
+            writer.push(&record, &lineage).unwrap();
+        }
+    }
+
+    fn small_limits() -> WriterLimits {
+        WriterLimits {
+            batch_rows: 64,
+            part_bytes: 16 << 10,
+            row_group_bytes: 4 << 10,
+            max_open_hours: 3,
+            ..WriterLimits::default()
+        }
+    }
+
+    #[test]
+    fn the_encoder_thread_writes_the_same_bytes_as_the_caller_thread() {
+        let dataset = clicks();
+        let inline: &'static MemoryStore = Box::leak(Box::default());
+        let mut writer = CuratedWriter::new(
+            dataset.clone(),
+            &inline,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            small_limits(),
+        );
+        push_interleaved(&mut writer, &dataset);
+        let written_inline = writer.finish().unwrap();
+
+        let piped: &'static MemoryStore = Box::leak(Box::default());
+        let piped_ref = &piped;
+        let written_piped = std::thread::scope(|scope| {
+            let (mut writer, encoder) = CuratedWriter::piped(
+                dataset.clone(),
+                piped_ref,
+                "curated",
+                PartNames::Object { base: "f".into() },
+                small_limits(),
+            );
+            scope.spawn(move || encoder.run());
+            push_interleaved(&mut writer, &dataset);
+            writer.finish().unwrap()
+        });
+        assert!(written_inline.len() > 5, "{} parts", written_inline.len());
+        assert_eq!(written_inline, written_piped);
+        assert_eq!(
+            *inline.objects.lock().unwrap(),
+            *piped.objects.lock().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_piped_writer_dropped_without_finishing_completes_no_object() {
+        let dataset = clicks();
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store_ref = &store;
+        std::thread::scope(|scope| {
+            let (mut writer, encoder) = CuratedWriter::piped(
+                dataset.clone(),
+                store_ref,
+                "curated",
+                PartNames::Object { base: "f".into() },
+                WriterLimits {
+                    part_bytes: usize::MAX,
+                    max_open_hours: 24,
+                    ..small_limits()
+                },
+            );
+            scope.spawn(move || encoder.run());
+            push_interleaved(&mut writer, &dataset);
+            drop(writer);
+        });
+        assert!(store.objects.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn row_groups_close_near_the_uncompressed_size_target() {
+        let dataset = clicks();
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let target = 256 << 10;
+        let mut writer = CuratedWriter::new(
+            dataset.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            WriterLimits {
+                batch_rows: 256,
+                row_group_bytes: target,
+                ..WriterLimits::default()
+            },
+        );
+        for i in 0..40_000i64 {
+            let record = click(&dataset, &format!("event-{i:08}"), 946_684_800_000);
+            let lineage = at("s3://landing/clicks/a-rather-long-object-key.csv", i);
+            writer.push(&record, &lineage).unwrap();
+        }
+        let written = writer.finish().unwrap();
+        assert_eq!(written.len(), 1);
+        let bytes = store.objects.lock().unwrap()[&written[0].key].clone();
+        let reader =
+            parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        use parquet::file::reader::FileReader;
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.total_byte_size())
+            .collect();
+        assert!(groups.len() >= 3, "{groups:?}");
+        // Every row group but the last (the rest) lands within a batch of the target, after
+        // the first, which learns the Parquet-to-Arrow ratio and errs on the small side.
+        for size in &groups[1..groups.len() - 1] {
+            let size = *size as f64;
+            assert!(
+                size > target as f64 * 0.8 && size < target as f64 * 1.3,
+                "{groups:?}"
+            );
+        }
     }
 }

@@ -1,0 +1,165 @@
+//! Criterion benchmarks of the core, on generated data held in memory (no disk, no process
+//! start): each decoder alone (bytes to records of the reader shape), and the whole file
+//! pipeline (`ingest_object`: decode, validate, de-duplicate, Parquet) with Parquet encoded on
+//! the caller's thread and on a second thread. Throughput is in records.
+//!
+//! `cargo bench -p adx-core --bench pipeline` (add `-- decode` or `-- ingest` to pick a group).
+
+use adx_core::curated::WriterLimits;
+use adx_core::formats::{Decoded, Stop, avro::decode_avro, csv::decode_csv, json::decode_json};
+use adx_core::ingest::Ports;
+use adx_core::ports::{Pin, RegisteredSchema};
+use adx_core::registry_cache::CachedRegistry;
+use adx_core::{Catalog, Dataset, IngestConfig, ObjectSource, SchemaRegistry, ingest_object};
+use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
+use adx_local::{LocalSchemaFolder, MemoryStore};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
+use std::time::Duration;
+
+const RECORDS: usize = 50_000;
+const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+
+/// The cases: each dataset in the format its target names.
+fn cases() -> Vec<(GenDataset, Format, &'static str)> {
+    vec![
+        (GenDataset::ClickConversions, Format::Csv, "csv"),
+        (GenDataset::AdImpressions, Format::JsonLines, "jsonl"),
+        (
+            GenDataset::BidRequests,
+            Format::Avro(AvroCodec::Null),
+            "avro",
+        ),
+    ]
+}
+
+fn schema_text(dataset: GenDataset) -> String {
+    let path = format!("{SCHEMA_DIR}/{}.avsc", dataset.name());
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn generate(dataset: GenDataset, format: Format) -> Vec<u8> {
+    let config = GenConfig {
+        seed: 7,
+        records: RECORDS,
+        ..GenConfig::default()
+    };
+    let mut bytes = Vec::new();
+    adx_gen::encode(
+        dataset,
+        format,
+        Compression::None,
+        &config,
+        &schema_text(dataset),
+        &mut bytes,
+    )
+    .unwrap_or_else(|e| panic!("generating {}: {e}", dataset.name()));
+    bytes
+}
+
+fn compiled(dataset: GenDataset) -> Dataset {
+    Dataset::from_registered(&RegisteredSchema {
+        name: dataset.name().into(),
+        version_id: "bench".into(),
+        version_number: 1,
+        data_format: "AVRO".into(),
+        definition: schema_text(dataset),
+    })
+    .unwrap_or_else(|e| panic!("compiling {}: {e}", dataset.name()))
+}
+
+/// Decodes `bytes` and returns how many records decoded.
+fn decode(dataset: &Dataset, format: Format, bytes: &[u8]) -> usize {
+    let mut good = 0;
+    let mut emit = |d: Decoded<'_>| {
+        good += usize::from(d.outcome.is_ok());
+        Ok(())
+    };
+    let mut input = bytes;
+    let result: Result<(), Stop> = match format {
+        Format::Csv => decode_csv(&mut input, &dataset.shape, 1 << 24, &mut emit),
+        Format::Avro(_) => decode_avro(&mut input, &dataset.schema, &dataset.shape, &mut emit),
+        _ => decode_json(&mut input, &dataset.shape, 1 << 24, &mut emit),
+    };
+    assert!(result.is_ok(), "the generated data decodes");
+    good
+}
+
+fn bench_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    for (dataset, format, label) in cases() {
+        let bytes = generate(dataset, format);
+        let compiled = compiled(dataset);
+        assert_eq!(
+            decode(&compiled, format, &bytes),
+            RECORDS,
+            "every record decodes"
+        );
+        group.bench_function(BenchmarkId::new(dataset.name(), label), |b| {
+            b.iter(|| decode(&compiled, format, &bytes))
+        });
+    }
+    group.finish();
+}
+
+fn bench_ingest(c: &mut Criterion) {
+    let registry = CachedRegistry::new(
+        LocalSchemaFolder::new(SCHEMA_DIR),
+        Duration::from_secs(3600),
+    );
+    let catalog = Catalog::new();
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    for (dataset, format, label) in cases() {
+        let bytes = Arc::new(generate(dataset, format));
+        let key = format!("{}/bench.{}", dataset.name(), format.extension());
+        for encode_thread in [false, true] {
+            let config = IngestConfig {
+                curated_bucket: "curated".into(),
+                quarantine_bucket: "quarantine".into(),
+                max_future_skew_ms: 300_000,
+                limits: WriterLimits::default(),
+                max_record_bytes: 1 << 24,
+                max_inflated_bytes: 1 << 34,
+                encode_thread,
+            };
+            let source = ObjectSource {
+                bucket: "landing".into(),
+                key: key.clone(),
+                version: None,
+                pin: Pin::Latest,
+                arrival_ms: GenConfig::default().arrival_ms,
+                size: Some(bytes.len() as u64),
+            };
+            let threads = if encode_thread {
+                "2 threads"
+            } else {
+                "1 thread"
+            };
+            let id = BenchmarkId::new(dataset.name(), format!("{label}, {threads}"));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let store = MemoryStore::new();
+                    store.insert("landing", &key, bytes.as_slice());
+                    let ports = Ports {
+                        store: &store,
+                        registry: &registry as &dyn SchemaRegistry,
+                        catalog: &catalog,
+                    };
+                    let (_, report) = ingest_object(ports, &config, &source)
+                        .unwrap_or_else(|e| panic!("ingesting {key}: {e}"));
+                    assert_eq!(report.curated, RECORDS as u64, "every record curated");
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_decode, bench_ingest);
+criterion_main!(benches);

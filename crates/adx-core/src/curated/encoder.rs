@@ -1,0 +1,291 @@
+//! The Parquet half of the curated writer: it takes finished Arrow batches of an event-time
+//! hour and turns them into part objects. It opens a part on an hour's first batch (named
+//! after that batch's first lineage offset), sizes row groups by their uncompressed bytes,
+//! keeps the row groups in progress across hours within a memory budget, rolls to a new part
+//! at the size bound, and closes parts on demand. It runs on the caller's thread or on an
+//! encoder thread of its own ([`crate::curated::CuratedWriter::piped`]); given the same
+//! commands in the same order it writes the same bytes either way.
+
+use crate::curated::WriterLimits;
+use crate::curated::lineage::CONSTANT_LINEAGE_COLUMNS;
+use crate::dataset::Dataset;
+use crate::error::IngestError;
+use crate::naming::{PartNames, curated_key};
+use crate::ports::{ObjectStore, ObjectWriter};
+use crate::report::WrittenObject;
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Dictionary pages above this size make a column chunk fall back to plain encoding.
+const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
+
+/// Capacity kept in a part's encode buffer between drains (reused, so pages are not faulted
+/// in again for every row group; anything larger is given back).
+const KEPT_BUFFER_BYTES: usize = 1 << 20;
+
+/// What the writer asks of the encoder.
+pub enum Command {
+    /// Append a batch of rows of an hour.
+    Write {
+        /// The hour (epoch millis of its start).
+        hour: i64,
+        /// Lineage offset of the batch's first row (names a part opened for it).
+        first_offset: i64,
+        /// The rows.
+        batch: RecordBatch,
+        /// Arrow bytes of the rows, for row group sizing.
+        arrow_bytes: usize,
+    },
+    /// Close the hour's open part (its next rows start a new part).
+    Close {
+        /// The hour.
+        hour: i64,
+    },
+}
+
+struct OpenPart {
+    key: String,
+    writer: ArrowWriter<Vec<u8>>,
+    sink: Box<dyn ObjectWriter>,
+    rows: u64,
+    bytes: u64,
+    group: GroupSize,
+}
+
+/// Estimates the uncompressed Parquet size of the row group in progress from the Arrow bytes
+/// handed to it, scaled by what the part's previous row groups actually came to (dictionary
+/// encoding makes Parquet's uncompressed size smaller than Arrow's; the first row group of a
+/// part assumes they are equal, so it errs on the small side).
+#[derive(Debug, Clone, Copy)]
+struct GroupSize {
+    /// Arrow bytes written into the row group in progress.
+    arrow_bytes: usize,
+    /// Parquet uncompressed bytes per Arrow byte, learnt from flushed row groups.
+    ratio: f64,
+    /// Row groups flushed so far (by us, by the row cap or by the buffer budget).
+    flushed: usize,
+}
+
+impl GroupSize {
+    fn new() -> Self {
+        GroupSize {
+            arrow_bytes: 0,
+            ratio: 1.0,
+            flushed: 0,
+        }
+    }
+
+    fn estimate(&self) -> f64 {
+        self.arrow_bytes as f64 * self.ratio
+    }
+
+    /// Takes note of row groups the writer flushed since the last call.
+    fn observe(&mut self, writer: &ArrowWriter<Vec<u8>>) {
+        let groups = writer.flushed_row_groups();
+        if groups.len() > self.flushed {
+            if let Some(last) = groups.last()
+                && self.arrow_bytes > 0
+                && last.total_byte_size() > 0
+            {
+                self.ratio = (last.total_byte_size() as f64 / self.arrow_bytes as f64).min(1.0);
+            }
+            self.flushed = groups.len();
+            self.arrow_bytes = 0;
+        }
+    }
+}
+
+fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
+    move |source| IngestError::Parquet {
+        key: key.to_string(),
+        source,
+    }
+}
+
+/// The Parquet writers of one dataset for one source unit.
+pub struct PartEncoder<'a> {
+    dataset: Arc<Dataset>,
+    store: &'a dyn ObjectStore,
+    bucket: String,
+    names: PartNames,
+    limits: WriterLimits,
+    props: WriterProperties,
+    open: BTreeMap<i64, OpenPart>,
+    /// The next part number of every hour seen.
+    next_parts: BTreeMap<i64, u32>,
+    written: Vec<WrittenObject>,
+}
+
+impl<'a> PartEncoder<'a> {
+    /// An encoder whose objects are named by `names` (deterministic from the source).
+    pub fn new(
+        dataset: Arc<Dataset>,
+        store: &'a dyn ObjectStore,
+        bucket: &str,
+        names: PartNames,
+        limits: WriterLimits,
+    ) -> Self {
+        let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
+        // The key is unique within a source unit, and so is the lineage offset: a dictionary
+        // for them is wasted work. Other high-cardinality strings fall back to plain encoding
+        // once their dictionary passes the (lowered) page limit; low-cardinality ones stay
+        // dictionary-encoded.
+        let key_column = ColumnPath::from(dataset.shape.fields[dataset.key].name.as_str());
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(limits.row_group_rows))
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
+            .set_column_dictionary_enabled(key_column, false)
+            .set_column_dictionary_enabled(ColumnPath::from("_offset"), false);
+        for column in CONSTANT_LINEAGE_COLUMNS {
+            props =
+                props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
+        }
+        PartEncoder {
+            dataset,
+            store,
+            bucket: bucket.to_string(),
+            names,
+            limits,
+            props: props.build(),
+            open: BTreeMap::new(),
+            next_parts: BTreeMap::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// Carries out one command.
+    pub fn handle(&mut self, command: Command) -> Result<(), IngestError> {
+        match command {
+            Command::Write {
+                hour,
+                first_offset,
+                batch,
+                arrow_bytes,
+            } => {
+                self.write(hour, first_offset, &batch, arrow_bytes)?;
+                self.enforce_buffer_budget()
+            }
+            Command::Close { hour } => self.close_part(hour),
+        }
+    }
+
+    fn write(
+        &mut self,
+        hour: i64,
+        first_offset: i64,
+        batch: &RecordBatch,
+        arrow_bytes: usize,
+    ) -> Result<(), IngestError> {
+        if !self.open.contains_key(&hour) {
+            let next = self.next_parts.entry(hour).or_insert(0);
+            let key = curated_key(
+                &self.dataset.name,
+                hour,
+                &self.names.part(*next, first_offset),
+            );
+            *next += 1;
+            let writer = ArrowWriter::try_new(
+                Vec::new(),
+                self.dataset.arrow_schema.clone(),
+                Some(self.props.clone()),
+            )
+            .map_err(parquet_err(&key))?;
+            let sink = self.store.create(&self.bucket, &key)?;
+            self.open.insert(
+                hour,
+                OpenPart {
+                    key,
+                    writer,
+                    sink,
+                    rows: 0,
+                    bytes: 0,
+                    group: GroupSize::new(),
+                },
+            );
+        }
+        let Some(part) = self.open.get_mut(&hour) else {
+            return Ok(());
+        };
+        part.writer.write(batch).map_err(parquet_err(&part.key))?;
+        part.group.observe(&part.writer);
+        part.group.arrow_bytes += arrow_bytes;
+        if part.group.estimate() >= self.limits.row_group_bytes as f64 {
+            part.writer.flush().map_err(parquet_err(&part.key))?;
+            part.group.observe(&part.writer);
+        }
+        part.rows += batch.num_rows() as u64;
+        drain(part)?;
+        if part.writer.bytes_written() + part.writer.in_progress_size() >= self.limits.part_bytes {
+            self.close_part(hour)?;
+        }
+        Ok(())
+    }
+
+    fn enforce_buffer_budget(&mut self) -> Result<(), IngestError> {
+        loop {
+            let mut total = 0;
+            let mut largest: Option<(usize, i64)> = None;
+            for (hour, part) in &self.open {
+                let size = part.writer.memory_size();
+                total += size;
+                if largest.is_none_or(|(s, _)| size > s) {
+                    largest = Some((size, *hour));
+                }
+            }
+            match largest {
+                Some((size, hour)) if total > self.limits.buffer_bytes && size > 0 => {
+                    if let Some(part) = self.open.get_mut(&hour) {
+                        part.writer.flush().map_err(parquet_err(&part.key))?;
+                        part.group.observe(&part.writer);
+                        drain(part)?;
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn close_part(&mut self, hour: i64) -> Result<(), IngestError> {
+        let Some(mut part) = self.open.remove(&hour) else {
+            return Ok(());
+        };
+        part.writer.finish().map_err(parquet_err(&part.key))?;
+        drain(&mut part)?;
+        part.sink.finish()?;
+        self.written.push(WrittenObject {
+            kind: "curated",
+            bucket: self.bucket.clone(),
+            key: part.key,
+            records: part.rows,
+            bytes: part.bytes,
+        });
+        Ok(())
+    }
+
+    /// Closes every open part, in hour order; returns the objects written, in order.
+    pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
+        let hours: Vec<i64> = self.open.keys().copied().collect();
+        for hour in hours {
+            self.close_part(hour)?;
+        }
+        Ok(self.written)
+    }
+}
+
+fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
+    let buffer = part.writer.inner_mut();
+    if !buffer.is_empty() {
+        part.sink.write(buffer)?;
+        part.bytes += buffer.len() as u64;
+        buffer.clear();
+        buffer.shrink_to(KEPT_BUFFER_BYTES);
+    }
+    Ok(())
+}
