@@ -158,9 +158,14 @@ pub fn put(context: &AwsContext, bucket: &str, key: &str, bytes: Vec<u8>) -> Str
 
 /// Gets an object's bytes.
 pub fn get(context: &AwsContext, bucket: &str, key: &str) -> Vec<u8> {
-    // A body that stalls (an emulator just resumed from a pause) is read again.
+    // A body that stalls (an emulator just resumed from a pause, still catching up on the
+    // requests it received while paused) is read again, for up to 30 s.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut last = String::new();
-    for _ in 0..3 {
+    while last.is_empty() || std::time::Instant::now() < until {
+        if !last.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
         let answer = context.block_on(async {
             let output = context
                 .s3()

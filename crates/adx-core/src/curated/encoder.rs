@@ -59,9 +59,9 @@ struct OpenPart {
 }
 
 /// Estimates the uncompressed Parquet size of the row group in progress from the Arrow bytes
-/// handed to it, scaled by what the part's previous row groups actually came to (dictionary
-/// encoding makes Parquet's uncompressed size smaller than Arrow's; the first row group of a
-/// part assumes they are equal, so it errs on the small side).
+/// handed to it, scaled by what earlier row groups of the source unit actually came to
+/// (dictionary encoding makes Parquet's uncompressed size smaller than Arrow's; until a row
+/// group has been flushed they are assumed equal, so the first one errs on the small side).
 #[derive(Debug, Clone, Copy)]
 struct GroupSize {
     /// Arrow bytes written into the row group in progress.
@@ -73,10 +73,11 @@ struct GroupSize {
 }
 
 impl GroupSize {
-    fn new() -> Self {
+    /// A new part's sizing, starting from the ratio learnt so far.
+    fn new(ratio: f64) -> Self {
         GroupSize {
             arrow_bytes: 0,
-            ratio: 1.0,
+            ratio,
             flushed: 0,
         }
     }
@@ -117,6 +118,8 @@ pub struct PartEncoder<'a> {
     limits: WriterLimits,
     props: WriterProperties,
     open: BTreeMap<i64, OpenPart>,
+    /// Parquet uncompressed bytes per Arrow byte of the last row group flushed (1 until then).
+    ratio: f64,
     /// The next part number of every hour seen.
     next_parts: BTreeMap<i64, u32>,
     written: Vec<WrittenObject>,
@@ -155,6 +158,7 @@ impl<'a> PartEncoder<'a> {
             limits,
             props: props.build(),
             open: BTreeMap::new(),
+            ratio: 1.0,
             next_parts: BTreeMap::new(),
             written: Vec::new(),
         }
@@ -206,7 +210,7 @@ impl<'a> PartEncoder<'a> {
                     sink,
                     rows: 0,
                     bytes: 0,
-                    group: GroupSize::new(),
+                    group: GroupSize::new(self.ratio),
                 },
             );
         }
@@ -220,6 +224,7 @@ impl<'a> PartEncoder<'a> {
             part.writer.flush().map_err(parquet_err(&part.key))?;
             part.group.observe(&part.writer);
         }
+        self.ratio = part.group.ratio;
         part.rows += batch.num_rows() as u64;
         drain(part)?;
         if part.writer.bytes_written() + part.writer.in_progress_size() >= self.limits.part_bytes {
@@ -244,6 +249,7 @@ impl<'a> PartEncoder<'a> {
                     if let Some(part) = self.open.get_mut(&hour) {
                         part.writer.flush().map_err(parquet_err(&part.key))?;
                         part.group.observe(&part.writer);
+                        self.ratio = part.group.ratio;
                         drain(part)?;
                     }
                 }
