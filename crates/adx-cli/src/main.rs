@@ -57,6 +57,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The allocator as the Lambda functions set it, so that runs and benchmarks match them.
+    adx_handlers::allocator::tune();
     // Like any Unix filter: a closed pipe (`adx layout f.parquet | head`) ends the process
     // quietly instead of making `println!` panic.
     // SAFETY: restoring the default disposition of SIGPIPE, before any thread is started.

@@ -3,6 +3,7 @@
 
 use crate::shape::{Kind, Ty};
 use chrono::{DateTime, SecondsFormat};
+use compact_str::CompactString;
 use serde_json::{Map, Value, json};
 
 /// A decoded value in the reader schema's shape.
@@ -20,8 +21,8 @@ pub enum Datum {
     Float(f32),
     /// Avro double.
     Double(f64),
-    /// Avro string.
-    Str(String),
+    /// Avro string (kept inline up to 24 bytes: most ids and codes need no allocation).
+    Str(CompactString),
     /// Enum symbol, as its index in the reader schema's symbols.
     Enum(u32),
     /// timestamp-millis: milliseconds since the Unix epoch, UTC.
@@ -47,7 +48,7 @@ impl Datum {
             (Datum::Long(v), _) => json!(v),
             (Datum::Float(v), _) => json!(v),
             (Datum::Double(v), _) => json!(v),
-            (Datum::Str(s), _) => json!(s),
+            (Datum::Str(s), _) => json!(s.as_str()),
             (Datum::Enum(i), Kind::Enum(e)) => {
                 json!(e.symbols.get(*i as usize).cloned().unwrap_or_default())
             }

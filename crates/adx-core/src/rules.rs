@@ -313,7 +313,7 @@ fn condition_holds(record: &Datum, when: &When) -> bool {
 fn render(value: &Datum, ty: &Ty) -> Option<String> {
     match (value, &ty.kind) {
         (Datum::Enum(i), Kind::Enum(e)) => e.symbols.get(*i as usize).cloned(),
-        (Datum::Str(s), _) => Some(s.clone()),
+        (Datum::Str(s), _) => Some(s.to_string()),
         (Datum::Long(v) | Datum::Timestamp(v), _) => Some(v.to_string()),
         (Datum::Int(v), _) => Some(v.to_string()),
         (Datum::Bool(v), _) => Some(v.to_string()),

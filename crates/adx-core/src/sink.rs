@@ -68,6 +68,12 @@ impl<'a> DatasetSink<'a> {
             Ok(record) => record,
             Err(error) => return self.reject(source(), &error, raw, None),
         };
+        // The key's slot is fetched from memory while the rules run.
+        let mut scratch = [0u8; 8];
+        let digest = self.dataset.key_bytes(&record, &mut scratch).map(xxh3_128);
+        if let Some(digest) = digest {
+            seen.prefetch(digest);
+        }
         if let Err(e) = self
             .dataset
             .validate(&record, lineage.arrival_ms, max_future_skew_ms)
@@ -75,9 +81,8 @@ impl<'a> DatasetSink<'a> {
             let error = RecordError::from_field(RecordErrorKind::Rule, e);
             return self.reject(source(), &error, raw, Some(&record));
         }
-        let mut scratch = [0u8; 8];
-        if let Some(key) = self.dataset.key_bytes(&record, &mut scratch)
-            && !seen.insert(xxh3_128(key))
+        if let Some(digest) = digest
+            && !seen.insert(digest)
         {
             self.report.duplicates += 1;
             return Ok(());

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod allocator;
 pub mod config;
 pub mod file_ingest;
 pub mod kafka_event;

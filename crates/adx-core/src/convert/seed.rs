@@ -1,5 +1,5 @@
 //! A serde `DeserializeSeed` that builds a [`Datum`] of the reader shape straight from any
-//! self-describing serde source: JSON (serde_json) and Avro (serde_avro_fast). No value tree
+//! self-describing serde source: JSON (sonic-rs, SIMD) and Avro (serde_avro_fast). No value tree
 //! in between, one allocation per string.
 //!
 //! A value that does not fit never aborts the deserializer: the first mismatch is recorded
@@ -14,7 +14,9 @@ use crate::convert::timestamp::parse_timestamp_millis;
 use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
 use crate::shape::{Kind, RecordShape, Ty};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -140,15 +142,21 @@ pub fn from_json_slice<'s>(
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
 ) -> Result<Datum, SeedFailure> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = sonic_rs::Deserializer::from_slice(bytes);
     let parsed = DatumSeed { ty, ctx }
         .deserialize(&mut de)
         .and_then(|d| de.end().map(|()| d));
     match (parsed, ctx.take_error()) {
         (_, Some(e)) => Err(SeedFailure::Field(e)),
         (Ok(d), None) => Ok(d),
-        (Err(e), None) => Err(SeedFailure::Syntax(e.to_string())),
+        (Err(e), None) => Err(SeedFailure::Syntax(first_line(&e.to_string()))),
     }
+}
+
+/// The first line of a parser message: sonic-rs follows it with a snippet of the input
+/// around the fault, which the payload already carries whole.
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_string()
 }
 
 /// Deserializes one value of type `ty`.
@@ -215,7 +223,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
             },
             Kind::Double => Datum::Double(v as f64),
             Kind::Float => Datum::Float(v as f32),
-            _ => self.ctx.mismatch(self.ty, format!("number {v}")),
+            _ => self.ctx.mismatch(self.ty, format!("number {v:?}")),
         })
     }
 
@@ -230,7 +238,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         Ok(match self.ty.kind {
             Kind::Float => Datum::Float(v),
             Kind::Double => Datum::Double(f64::from(v)),
-            _ => self.ctx.mismatch(self.ty, format!("number {v}")),
+            _ => self.ctx.mismatch(self.ty, format!("number {v:?}")),
         })
     }
 
@@ -238,13 +246,13 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         Ok(match self.ty.kind {
             Kind::Double => Datum::Double(v),
             Kind::Float => Datum::Float(v as f32),
-            _ => self.ctx.mismatch(self.ty, format!("number {v}")),
+            _ => self.ctx.mismatch(self.ty, format!("number {v:?}")),
         })
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Datum, E> {
         let parsed = match &self.ty.kind {
-            Kind::Str => Some(Datum::Str(v.to_owned())),
+            Kind::Str => Some(Datum::Str(v.into())),
             Kind::Enum(e) => e
                 .index_of(v)
                 .or(if self.ctx.avro { e.default } else { None })
@@ -269,7 +277,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
 
     fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Datum, E> {
         match self.ty.kind {
-            Kind::Str => Ok(Datum::Str(v)),
+            Kind::Str => Ok(Datum::Str(v.into())),
             _ => self.visit_str(&v),
         }
     }
@@ -285,7 +293,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Datum, A::Error> {
         let Kind::Array(item) = &self.ty.kind else {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            while seq.next_element::<Skip>()?.is_some() {}
             return Ok(self.ctx.mismatch(self.ty, "an array".into()));
         };
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(1024));
@@ -310,10 +318,87 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Datum, A::Error> {
         let Kind::Record(shape) = &self.ty.kind else {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            while map.next_entry::<IgnoredAny, Skip>()?.is_some() {}
             return Ok(self.ctx.mismatch(self.ty, "an object".into()));
         };
         visit_record(shape, self.ctx, map)
+    }
+}
+
+/// A value that is read and thrown away (an unknown field, a misfit). Unlike serde's
+/// `IgnoredAny` it goes through `deserialize_any`, so the deserializer's nesting limit holds:
+/// sonic-rs skips an ignored value recursively without one, and 100,000 nested brackets in an
+/// unknown field would overflow the stack.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Skip, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Skip, D::Error> {
+        Skip::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<IgnoredAny, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Skip, D::Error> {
+        Skip::deserialize(deserializer)
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Skip, A::Error> {
+        use serde::de::VariantAccess;
+        data.variant::<IgnoredAny>()?.1.newtype_variant::<Skip>()
     }
 }
 
@@ -367,7 +452,7 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
             break;
         };
         let Some(i) = key else {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skip>()?;
             continue;
         };
         match order.get_mut(k) {

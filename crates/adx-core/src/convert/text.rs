@@ -21,7 +21,7 @@ pub fn text_to_datum(text: &str, ty: &Ty) -> Result<Datum, FieldError> {
         };
     }
     match &ty.kind {
-        Kind::Str => Ok(Datum::Str(text.to_string())),
+        Kind::Str => Ok(Datum::Str(text.into())),
         Kind::Long => text
             .trim()
             .parse()
