@@ -10,6 +10,19 @@ use std::sync::Arc;
 /// A handler of events of type `E`.
 pub type Handler<E> = fn(&Adapters, &HandlerConfig, &E) -> Result<InvocationReport, HandlerError>;
 
+/// The whole main of a Lambda function: tunes the allocator before any thread exists, then
+/// starts the Tokio runtime and serves `handler` until the Lambda runtime stops.
+pub fn main<E>(handler: Handler<E>) -> Result<(), Error>
+where
+    E: DeserializeOwned + Send + 'static,
+{
+    crate::allocator::tune();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(handler))
+}
+
 /// Serves `handler` until the runtime stops.
 pub async fn serve<E>(handler: Handler<E>) -> Result<(), Error>
 where
