@@ -8,7 +8,6 @@
 //! error here, never a crash.
 
 use adx_core::stream::{SchemaMetadata, StreamRecord};
-use base64::Engine;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::fmt;
@@ -155,8 +154,8 @@ impl<'de> Deserialize<'de> for Base64Value {
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Value, E> {
                 Ok(Base64Value(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(v)
+                    base64_simd::STANDARD
+                        .decode_to_vec(v)
                         .unwrap_or_else(|_| v.as_bytes().to_vec()),
                 ))
             }
