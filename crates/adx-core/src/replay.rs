@@ -280,7 +280,7 @@ pub fn replay_object(
             .unwrap_or(0);
         if let Some(topic) = source.get("topic").and_then(Value::as_str) {
             let record = StreamRecord {
-                topic: topic.to_string(),
+                topic: topic.into(),
                 partition: source
                     .get("partition")
                     .and_then(Value::as_i64)

@@ -17,6 +17,7 @@ use crate::naming::PartNames;
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::{DatasetReport, InvocationReport};
 use crate::sink::{DatasetSink, KeySet, key_set};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -33,16 +34,16 @@ pub struct SchemaMetadata {
 /// One Kafka record of a batch, its value already base64-decoded.
 #[derive(Debug, Clone)]
 pub struct StreamRecord {
-    /// Topic.
-    pub topic: String,
+    /// Topic (shared by the records of a batch that name it).
+    pub topic: Arc<str>,
     /// Partition.
     pub partition: i32,
     /// Offset.
     pub offset: i64,
     /// The record's timestamp, epoch millis: its arrival time.
     pub timestamp_ms: i64,
-    /// The value; `None` is a tombstone.
-    pub value: Option<Vec<u8>>,
+    /// The value (a slice of a buffer that the batch's values share); `None` is a tombstone.
+    pub value: Option<Bytes>,
     /// Set when the event source mapping's schema-registry integration decoded the framing.
     pub schema_metadata: Option<SchemaMetadata>,
 }
@@ -271,7 +272,7 @@ struct VersionRoute {
 /// The quarantine `source` of a Kafka record.
 pub(crate) fn source_json(record: &StreamRecord) -> Map<String, Value> {
     let mut map = Map::new();
-    map.insert("topic".into(), Value::String(record.topic.clone()));
+    map.insert("topic".into(), Value::String(record.topic.to_string()));
     map.insert("partition".into(), Value::from(record.partition));
     map.insert("offset".into(), Value::from(record.offset));
     map.insert("timestamp".into(), Value::from(record.timestamp_ms));
@@ -361,7 +362,7 @@ pub fn ingest_batch(
                             ports.store,
                             &ingest.curated_bucket,
                             PartNames::Kafka {
-                                topic: record.topic.clone(),
+                                topic: record.topic.to_string(),
                                 partition: record.partition,
                             },
                             ingest.limits,

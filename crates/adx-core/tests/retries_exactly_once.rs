@@ -974,11 +974,11 @@ fn stream_lanes(case: &StreamCase) -> (Vec<Vec<StreamRecord>>, Expected) {
         let lane = &mut lanes[(rec.ds as usize) * case.partitions + partition];
         let offset = FIRST_OFFSET + lane.len() as i64;
         lane.push(StreamRecord {
-            topic: rec.ds.name().to_string(),
+            topic: rec.ds.name().into(),
             partition: partition as i32,
             offset,
             timestamp_ms: ARRIVAL_MS + offset,
-            value: Some(rec.json_line().into_bytes()),
+            value: Some(rec.json_line().into_bytes().into()),
             schema_metadata: None,
         });
     }
@@ -1373,7 +1373,7 @@ fn every_bad_kind_is_refused_and_every_good_record_curated() {
             partition: 0,
             offset: i as i64,
             timestamp_ms: ARRIVAL_MS,
-            value: Some(r.json_line().into_bytes()),
+            value: Some(r.json_line().into_bytes().into()),
             schema_metadata: None,
         })
         .collect();
@@ -1501,7 +1501,7 @@ fn kafka(rec: &Rec, partition: i32, offset: i64) -> StreamRecord {
         partition,
         offset,
         timestamp_ms: ARRIVAL_MS + offset,
-        value: Some(rec.json_line().into_bytes()),
+        value: Some(rec.json_line().into_bytes().into()),
         schema_metadata: None,
     }
 }

@@ -185,11 +185,11 @@ pub fn glue_record(data: &[u8]) {
                 (0, i as i64)
             };
             records.push(StreamRecord {
-                topic: topic.to_string(),
+                topic: topic.into(),
                 partition,
                 offset,
                 timestamp_ms: ARRIVAL_MS + i as i64,
-                value,
+                value: value.map(bytes::Bytes::from),
                 schema_metadata,
             });
         }

@@ -1,16 +1,21 @@
 //! Reading MSK events: each record's topic, partition, offset, timestamp, base64 value, and the
 //! `valueSchemaMetadata` the event source mapping adds when its schema-registry integration is on.
 //!
-//! The event is read in one pass straight into [`StreamRecord`]s: values are base64-decoded as
-//! they are read (no `String` of base64 kept per record), and the fields the core does not use
-//! (key, headers) are skipped. This is the model the Lambda main deserializes too, so an event
-//! that aws_lambda_events would panic on (a timestamp with a fraction of a millisecond) is an
-//! error here, never a crash.
+//! The event is read in one pass (sonic-rs, SIMD) straight into [`StreamRecord`]s: values are
+//! base64-decoded as they are read into one buffer that all records share (no allocation per
+//! value, none per topic), and the fields the core does not use (key, headers) are skipped. The
+//! Lambda mains parse with this too, so an event that aws_lambda_events would panic on (a
+//! timestamp with a fraction of a millisecond) is an error here, never a crash.
 
+use adx_core::convert::skip::Skip;
 use adx_core::stream::{SchemaMetadata, StreamRecord};
+use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 /// An MSK event, its records decoded, in the order the event lists its partitions.
 #[derive(Debug, Default)]
@@ -19,21 +24,89 @@ pub struct MskEvent {
     pub records: Vec<StreamRecord>,
 }
 
-/// Parses an MSK event from JSON.
+/// Parses an MSK event from JSON. Only the first line of a parser message is kept (sonic-rs
+/// follows it with a snippet of the input).
 pub fn parse_event(json: &[u8]) -> Result<MskEvent, String> {
-    serde_json::from_slice(json).map_err(|e| format!("not an MSK event: {e}"))
+    let shared = RefCell::new(Shared {
+        values: BytesMut::new(),
+        topic: None,
+    });
+    let mut de = sonic_rs::Deserializer::from_slice(json);
+    EventSeed(&shared)
+        .deserialize(&mut de)
+        .and_then(|event| de.end().map(|()| event))
+        .map_err(|e| {
+            let message = e.to_string();
+            format!(
+                "not an MSK event: {}",
+                message.lines().next().unwrap_or(&message)
+            )
+        })
 }
 
-impl<'de> Deserialize<'de> for MskEvent {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EventVisitor)
+/// Size of the buffers that values are decoded into: below glibc's mmap threshold (see
+/// [`crate::allocator`]), so that they come from the heap, whose pages are already mapped,
+/// rather than from fresh zeroed pages for every event.
+const VALUE_CHUNK_BYTES: usize = 1 << 20;
+
+/// What the records of one event share: the buffer their values are decoded into, and the
+/// last topic read (consecutive records of a partition name the same one).
+struct Shared {
+    values: BytesMut,
+    topic: Option<Arc<str>>,
+}
+
+impl Shared {
+    /// The topic `name`, shared with the previous record when it is the same.
+    fn topic(&mut self, name: &str) -> Arc<str> {
+        match &self.topic {
+            Some(last) if **last == *name => last.clone(),
+            _ => {
+                let topic: Arc<str> = Arc::from(name);
+                self.topic = Some(topic.clone());
+                topic
+            }
+        }
+    }
+
+    /// `text` base64-decoded into the shared buffer; a value that is not base64 is kept as its
+    /// text, so that it reaches quarantine instead of failing the batch.
+    fn value(&mut self, text: &str) -> Bytes {
+        // A decoded value is never longer than its text.
+        if self.values.capacity() - self.values.len() < text.len() {
+            self.values = BytesMut::with_capacity(VALUE_CHUNK_BYTES.max(text.len()));
+        }
+        let start = self.values.len();
+        self.values.resize(start + text.len(), 0);
+        let decoded = base64_simd::STANDARD
+            .decode(
+                text.as_bytes(),
+                base64_simd::Out::from_slice(&mut self.values[start..]),
+            )
+            .map(|d| d.len());
+        match decoded {
+            Ok(n) => self.values.truncate(start + n),
+            Err(_) => {
+                self.values.truncate(start);
+                self.values.extend_from_slice(text.as_bytes());
+            }
+        }
+        self.values.split_to(self.values.len()).freeze()
     }
 }
 
 /// The event object: `records` read, every other member skipped. Only an object is an event.
-struct EventVisitor;
+struct EventSeed<'a>(&'a RefCell<Shared>);
 
-impl<'de> Visitor<'de> for EventVisitor {
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = MskEvent;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<MskEvent, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
     type Value = MskEvent;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -42,86 +115,199 @@ impl<'de> Visitor<'de> for EventVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MskEvent, A::Error> {
         let mut records = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if key == "records" {
                 if records.is_some() {
                     return Err(de::Error::duplicate_field("records"));
                 }
-                records = Some(map.next_value::<Option<Partitions>>()?);
+                records = Some(map.next_value_seed(Nullable(PartitionsSeed(self.0)))?);
             } else {
-                map.next_value::<de::IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
         Ok(MskEvent {
-            records: records.flatten().map(|p| p.0).unwrap_or_default(),
+            records: records.flatten().unwrap_or_default(),
         })
+    }
+}
+
+/// `null`, or what the inner seed reads.
+struct Nullable<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null or a value")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
     }
 }
 
 /// The `records` map: topic-partition → records. A key given twice keeps its last list, as a
 /// map would; the first is still read (and checked) in full.
-struct Partitions(Vec<StreamRecord>);
+struct PartitionsSeed<'a>(&'a RefCell<Shared>);
 
-impl<'de> Deserialize<'de> for Partitions {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(PartitionsVisitor)
+impl<'de> DeserializeSeed<'de> for PartitionsSeed<'_> {
+    type Value = Vec<StreamRecord>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct PartitionsVisitor;
-
-impl<'de> Visitor<'de> for PartitionsVisitor {
-    type Value = Partitions;
+impl<'de> Visitor<'de> for PartitionsSeed<'_> {
+    type Value = Vec<StreamRecord>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of topic-partition to records")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Partitions, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut lists: Vec<(String, Vec<StreamRecord>)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let raws: Vec<RawRecord> = map.next_value()?;
-            let mut records = Vec::with_capacity(raws.len());
-            for raw in raws {
-                records.push(raw.into_record(&key).map_err(de::Error::custom)?);
-            }
+            let records = map.next_value_seed(RecordsSeed {
+                shared: self.0,
+                key: &key,
+            })?;
             match lists.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, slot)) => *slot = records,
                 None => lists.push((key, records)),
             }
         }
-        Ok(Partitions(lists.into_iter().flat_map(|(_, r)| r).collect()))
+        if lists.len() == 1 {
+            return Ok(lists.pop().map(|(_, r)| r).unwrap_or_default());
+        }
+        Ok(lists.into_iter().flat_map(|(_, r)| r).collect())
     }
 }
 
-/// One record as the event holds it (key and headers are not read).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRecord {
-    #[serde(default)]
-    topic: Option<String>,
-    partition: i64,
-    offset: i64,
-    timestamp: Millis,
-    #[serde(default)]
-    value: Option<Base64Value>,
-    #[serde(default)]
-    value_schema_metadata: Option<serde_json::Value>,
+/// The records of one topic-partition key.
+struct RecordsSeed<'a, 'k> {
+    shared: &'a RefCell<Shared>,
+    key: &'k str,
 }
 
-impl RawRecord {
-    fn into_record(self, key: &str) -> Result<StreamRecord, String> {
-        let topic = match self.topic {
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_> {
+    type Value = Vec<StreamRecord>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
+    type Value = Vec<StreamRecord>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of Kafka records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(record) = seq.next_element_seed(RecordSeed {
+            shared: self.shared,
+            key: self.key,
+        })? {
+            records.push(record);
+        }
+        Ok(records)
+    }
+}
+
+/// One record as the event holds it (key and headers are not read). Read by hand rather than
+/// by derive: a derived struct skips unknown members with `IgnoredAny`, which sonic-rs skips
+/// with no nesting limit.
+struct RecordSeed<'a, 'k> {
+    shared: &'a RefCell<Shared>,
+    key: &'k str,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
+    type Value = StreamRecord;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+/// Fails on a member given twice, as a derived struct would.
+fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    match slot.replace(value) {
+        Some(_) => Err(E::duplicate_field(name)),
+        None => Ok(()),
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
+    type Value = StreamRecord;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kafka record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StreamRecord, A::Error> {
+        let (mut topic, mut partition, mut offset, mut timestamp) = (None, None, None, None);
+        let (mut value, mut metadata) = (None, None);
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Topic => {
+                    let name = map.next_value_seed(Nullable(TopicSeed(self.shared)))?;
+                    once(&mut topic, name, "topic")?
+                }
+                Member::Partition => once(&mut partition, map.next_value::<i64>()?, "partition")?,
+                Member::Offset => once(&mut offset, map.next_value::<i64>()?, "offset")?,
+                Member::Timestamp => {
+                    once(&mut timestamp, map.next_value::<Millis>()?, "timestamp")?
+                }
+                Member::Value => {
+                    let bytes = map.next_value_seed(Nullable(ValueSeed(self.shared)))?;
+                    once(&mut value, bytes, "value")?
+                }
+                Member::ValueSchemaMetadata => once(
+                    &mut metadata,
+                    map.next_value::<Option<serde_json::Value>>()?,
+                    "valueSchemaMetadata",
+                )?,
+                Member::Other => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        let partition = partition.ok_or_else(|| de::Error::missing_field("partition"))?;
+        let offset = offset.ok_or_else(|| de::Error::missing_field("offset"))?;
+        let timestamp = timestamp.ok_or_else(|| de::Error::missing_field("timestamp"))?;
+        let topic = match topic.flatten() {
             Some(t) => t,
-            None => key.rsplit_once('-').map_or(key, |(t, _)| t).to_string(),
+            None => {
+                let name = self.key.rsplit_once('-').map_or(self.key, |(t, _)| t);
+                self.shared.borrow_mut().topic(name)
+            }
         };
-        let partition = i32::try_from(self.partition).map_err(|_| {
-            format!(
-                "record {topic}-{}@{}: partition out of range",
-                self.partition, self.offset
-            )
+        let partition = i32::try_from(partition).map_err(|_| {
+            de::Error::custom(format!(
+                "record {topic}-{partition}@{offset}: partition out of range"
+            ))
         })?;
-        let schema_metadata = self.value_schema_metadata.and_then(|m| {
+        let schema_metadata = metadata.flatten().and_then(|m| {
             Some(SchemaMetadata {
                 data_format: m.get("dataFormat")?.as_str()?.to_string(),
                 schema_id: m.get("schemaId")?.as_str()?.to_string(),
@@ -130,37 +316,94 @@ impl RawRecord {
         Ok(StreamRecord {
             topic,
             partition,
-            offset: self.offset,
-            timestamp_ms: self.timestamp.0,
-            value: self.value.map(|v| v.0),
+            offset,
+            timestamp_ms: timestamp.0,
+            value: value.flatten(),
             schema_metadata,
         })
     }
 }
 
-/// A value's bytes, base64-decoded as it is read. A value that is not base64 is kept as its
-/// text, so that it reaches quarantine instead of failing the batch.
-struct Base64Value(Vec<u8>);
+/// A member of a record object, named without allocating (serde's `Cow<str>` always owns).
+enum Member {
+    Topic,
+    Partition,
+    Offset,
+    Timestamp,
+    Value,
+    ValueSchemaMetadata,
+    Other,
+}
 
-impl<'de> Deserialize<'de> for Base64Value {
+impl<'de> Deserialize<'de> for Member {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = Base64Value;
+            type Value = Member;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a base64 string")
+                f.write_str("a member name")
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Value, E> {
-                Ok(Base64Value(
-                    base64_simd::STANDARD
-                        .decode_to_vec(v)
-                        .unwrap_or_else(|_| v.as_bytes().to_vec()),
-                ))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Member, E> {
+                Ok(match v {
+                    "topic" => Member::Topic,
+                    "partition" => Member::Partition,
+                    "offset" => Member::Offset,
+                    "timestamp" => Member::Timestamp,
+                    "value" => Member::Value,
+                    "valueSchemaMetadata" => Member::ValueSchemaMetadata,
+                    _ => Member::Other,
+                })
             }
         }
         deserializer.deserialize_str(V)
+    }
+}
+
+/// A topic name, shared with the previous record's when it is the same.
+struct TopicSeed<'a>(&'a RefCell<Shared>);
+
+impl<'de> DeserializeSeed<'de> for TopicSeed<'_> {
+    type Value = Arc<str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Arc<str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TopicSeed<'_> {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a topic name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Arc<str>, E> {
+        Ok(self.0.borrow_mut().topic(v))
+    }
+}
+
+/// A base64 value, decoded into the shared buffer straight from the event's text.
+struct ValueSeed<'a>(&'a RefCell<Shared>);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Bytes;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Bytes, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for ValueSeed<'_> {
+    type Value = Bytes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
+        Ok(self.0.borrow_mut().value(v))
     }
 }
 
@@ -173,11 +416,18 @@ impl<'de> Deserialize<'de> for Millis {
         struct V;
         impl V {
             fn checked<E: de::Error>(ms: i64) -> Result<Millis, E> {
-                match chrono::DateTime::from_timestamp_millis(ms) {
-                    Some(_) => Ok(Millis(ms)),
-                    None => Err(E::custom(format!(
+                // Within the range of chrono's dates: two comparisons, not a calendar sum.
+                static RANGE: std::sync::LazyLock<std::ops::RangeInclusive<i64>> =
+                    std::sync::LazyLock::new(|| {
+                        chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis()
+                            ..=chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_millis()
+                    });
+                if RANGE.contains(&ms) {
+                    Ok(Millis(ms))
+                } else {
+                    Err(E::custom(format!(
                         "record timestamp {ms} is out of the range of dates"
-                    ))),
+                    )))
                 }
             }
         }
@@ -290,6 +540,46 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_in_unread_members_is_an_error_not_a_stack_overflow() {
+        // On a thread with the stack of the threads that run handlers (8 MiB; 2 MiB is too
+        // little for 255 levels in a debug build).
+        std::thread::Builder::new()
+            .stack_size(crate::lambda::HANDLER_STACK_BYTES)
+            .spawn(deep_nesting_cases)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn deep_nesting_cases() {
+        let deep = "[".repeat(100_000);
+        for event in [
+            format!(
+                r#"{{"records":{{"t-0":[{{"topic":"t","partition":0,"offset":0,"timestamp":0,"headers":{deep}"#
+            ),
+            format!(r#"{{"eventSource":{deep}"#),
+            format!(
+                r#"{{"records":{{"t-0":[{{"topic":"t","partition":0,"offset":0,"timestamp":0,"valueSchemaMetadata":{{"x":{deep}"#
+            ),
+        ] {
+            let e = parse_event(event.as_bytes()).unwrap_err();
+            assert!(e.starts_with("not an MSK event: "), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        // Shallow unknown members are skipped, and a record member given twice is refused.
+        let ok = parse_event(
+            br#"{"x":{"y":[1,{"z":null}]},"records":{"t-0":[{"topic":"t","partition":0,"offset":3,"timestamp":0,"headers":[{"h":[1,2]}],"key":"AA=="}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.records[0].offset, 3);
+        let twice = parse_event(
+            br#"{"records":{"t-0":[{"topic":"t","partition":0,"offset":3,"offset":4,"timestamp":0}]}}"#,
+        )
+        .unwrap_err();
+        assert!(twice.contains("duplicate field `offset`"), "{twice}");
+    }
+
+    #[test]
     fn reads_records_metadata_and_tombstones() {
         let event = parse_event(
             br#"{"eventSource":"aws:kafka","eventSourceArn":"arn:aws:kafka:us-east-1:123456789012:cluster/c/abc","bootstrapServers":"b-1:9098",
@@ -349,11 +639,31 @@ mod tests {
         assert_eq!(lean.records[0].partition, 2);
         assert_eq!(lean.records[0].timestamp_ms, 5);
         assert_eq!(lean.records[0].value.as_deref(), Some(&b"x"[..]));
+        // Escaped base64 decodes; text that is not base64 is kept as it is (for quarantine);
+        // an empty value is an empty record, not a tombstone.
+        let values = parse_event(
+            br#"{"records":{"t-0":[{"partition":0,"offset":0,"timestamp":0,"value":"eA\u003d\u003d"},
+            {"partition":0,"offset":1,"timestamp":0,"value":"not base64!"},
+            {"partition":0,"offset":2,"timestamp":0,"value":""},
+            {"partition":0,"offset":3,"timestamp":0,"value":"eWVz"}]}}"#,
+        )
+        .unwrap();
+        let values: Vec<Option<&[u8]>> =
+            values.records.iter().map(|r| r.value.as_deref()).collect();
+        assert_eq!(
+            values,
+            [
+                Some(&b"x"[..]),
+                Some(b"not base64!"),
+                Some(b""),
+                Some(b"yes")
+            ]
+        );
         // The topic falls back to the map key's topic part.
         let keyed = parse_event(
             br#"{"records":{"my-topic-3":[{"partition":3,"offset":0,"timestamp":0}]}}"#,
         )
         .unwrap();
-        assert_eq!(keyed.records[0].topic, "my-topic");
+        assert_eq!(&*keyed.records[0].topic, "my-topic");
     }
 }

@@ -1,33 +1,35 @@
 //! The Lambda runtime loop shared by the function mains: JSON logs, configuration and adapters
-//! built once per process, then each event handled on a blocking thread (the core is CPU work).
+//! built once per process, then each event parsed and handled on a blocking thread (the core is
+//! CPU work). The event is parsed by its own parser ([`Event::parse`]), not by the runtime.
 
+use crate::event::Event;
+use crate::raw_body::{RawBodies, RawBodyLayer, Unread};
 use crate::{Adapters, HandlerConfig, HandlerError, observe};
 use adx_core::InvocationReport;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde::de::DeserializeOwned;
+use lambda_runtime::{Error, LambdaEvent, Runtime, layers::TracingLayer, service_fn};
 use std::sync::Arc;
+
+/// Stack of the threads that parse events and run handlers: that of a main thread, as under
+/// `adx invoke`. Parsers refuse nesting past 255 levels, which needs more than Tokio's 2 MiB in
+/// a debug build.
+pub const HANDLER_STACK_BYTES: usize = 8 << 20;
 
 /// A handler of events of type `E`.
 pub type Handler<E> = fn(&Adapters, &HandlerConfig, &E) -> Result<InvocationReport, HandlerError>;
 
 /// The whole main of a Lambda function: tunes the allocator before any thread exists, then
 /// starts the Tokio runtime and serves `handler` until the Lambda runtime stops.
-pub fn main<E>(handler: Handler<E>) -> Result<(), Error>
-where
-    E: DeserializeOwned + Send + 'static,
-{
+pub fn main<E: Event>(handler: Handler<E>) -> Result<(), Error> {
     crate::allocator::tune();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(HANDLER_STACK_BYTES)
         .build()?
         .block_on(serve(handler))
 }
 
 /// Serves `handler` until the runtime stops.
-pub async fn serve<E>(handler: Handler<E>) -> Result<(), Error>
-where
-    E: DeserializeOwned + Send + 'static,
-{
+pub async fn serve<E: Event>(handler: Handler<E>) -> Result<(), Error> {
     tracing_subscriber::fmt()
         .json()
         .with_target(false)
@@ -44,17 +46,25 @@ where
     );
     let function =
         Arc::new(std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "adx".to_string()));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+    let bodies = RawBodies::default();
+    let taken = bodies.clone();
+    let service = service_fn(move |event: LambdaEvent<Unread>| {
         let function = function.clone();
         let config = config.clone();
         let adapters = adapters.clone();
+        let body = taken.take(&event.context.request_id);
         async move {
             let started = std::time::Instant::now();
-            let outcome =
-                tokio::task::spawn_blocking(move || handler(&adapters, &config, &event.payload))
-                    .await
-                    .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))
-                    .and_then(|r| r);
+            let outcome = tokio::task::spawn_blocking(move || {
+                let body = body.ok_or_else(|| {
+                    HandlerError::Event("the invocation's body was not kept".into())
+                })?;
+                let event = E::parse(&body).map_err(HandlerError::Event)?;
+                handler(&adapters, &config, &event)
+            })
+            .await
+            .map_err(|e| HandlerError::Event(format!("handler thread: {e}")))
+            .and_then(|r| r);
             let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let report = match outcome {
                 Ok(report) => report,
@@ -72,6 +82,11 @@ where
             println!("{}", observe::summary(&function, &report, duration_ms));
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
-    }))
-    .await
+    });
+    // As `lambda_runtime::run` does, plus the layer that keeps the body for `E::parse`.
+    Runtime::new(service)
+        .layer(TracingLayer::new())
+        .layer(RawBodyLayer(bodies))
+        .run()
+        .await
 }

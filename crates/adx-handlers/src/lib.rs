@@ -7,10 +7,12 @@
 pub mod adapters;
 pub mod allocator;
 pub mod config;
+pub mod event;
 pub mod file_ingest;
 pub mod kafka_event;
 pub mod lambda;
 pub mod observe;
+pub mod raw_body;
 pub mod s3_event;
 pub mod stream_ingest;
 

@@ -4,5 +4,6 @@
 
 pub mod json;
 pub mod seed;
+pub mod skip;
 pub mod text;
 pub mod timestamp;
