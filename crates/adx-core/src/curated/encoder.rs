@@ -11,7 +11,7 @@ use crate::curated::lineage::CONSTANT_LINEAGE_COLUMNS;
 use crate::dataset::Dataset;
 use crate::error::IngestError;
 use crate::naming::{PartNames, curated_key};
-use crate::ports::{ObjectStore, ObjectWriter};
+use crate::ports::{ObjectStore, ObjectWriter, StoreError};
 use crate::report::WrittenObject;
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -20,14 +20,11 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
 
 /// Dictionary pages above this size make a column chunk fall back to plain encoding.
 const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
-
-/// Capacity kept in a part's encode buffer between drains (reused, so pages are not faulted
-/// in again for every row group; anything larger is given back).
-const KEPT_BUFFER_BYTES: usize = 1 << 20;
 
 /// What the writer asks of the encoder.
 pub enum Command {
@@ -51,11 +48,49 @@ pub enum Command {
 
 struct OpenPart {
     key: String,
-    writer: ArrowWriter<Vec<u8>>,
-    sink: Box<dyn ObjectWriter>,
+    writer: ArrowWriter<SinkWrite>,
     rows: u64,
-    bytes: u64,
     group: GroupSize,
+}
+
+/// The object being written, as the `Write` that Parquet encodes into: bytes go straight to
+/// the store's writer (a file, or S3 upload parts) as each row group is flushed, with no copy
+/// of the whole row group in between. A store failure is kept, so that it is reported as the
+/// infrastructure fault it is rather than as a Parquet error.
+struct SinkWrite {
+    /// The store's writer; taken out to complete the object.
+    sink: Option<Box<dyn ObjectWriter>>,
+    bytes: u64,
+    failure: Option<StoreError>,
+}
+
+impl Write for SinkWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let Some(sink) = self.sink.as_mut().filter(|_| self.failure.is_none()) else {
+            return Err(std::io::Error::other(
+                "the object store failed earlier, or the object is complete",
+            ));
+        };
+        match sink.write(buf) {
+            Ok(()) => {
+                self.bytes += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let io = std::io::Error::other(e.to_string());
+                self.failure = Some(e);
+                Err(io)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Estimates the uncompressed Parquet size of the row group in progress from the Arrow bytes
@@ -87,7 +122,7 @@ impl GroupSize {
     }
 
     /// Takes note of row groups the writer flushed since the last call.
-    fn observe(&mut self, writer: &ArrowWriter<Vec<u8>>) {
+    fn observe<W: Write + Send>(&mut self, writer: &ArrowWriter<W>) {
         let groups = writer.flushed_row_groups();
         if groups.len() > self.flushed {
             if let Some(last) = groups.last()
@@ -102,10 +137,14 @@ impl GroupSize {
     }
 }
 
-fn parquet_err(key: &str) -> impl FnOnce(ParquetError) -> IngestError + '_ {
-    move |source| IngestError::Parquet {
-        key: key.to_string(),
-        source,
+/// The error of a failed Parquet call on `part`: the store's own, when writing to it failed.
+fn part_err(part: &mut OpenPart) -> impl FnOnce(ParquetError) -> IngestError + '_ {
+    move |source| match part.writer.inner_mut().failure.take() {
+        Some(store) => IngestError::Store(store),
+        None => IngestError::Parquet {
+            key: part.key.clone(),
+            source,
+        },
     }
 }
 
@@ -195,21 +234,26 @@ impl<'a> PartEncoder<'a> {
                 &self.names.part(*next, first_offset),
             );
             *next += 1;
+            let sink = SinkWrite {
+                sink: Some(self.store.create(&self.bucket, &key)?),
+                bytes: 0,
+                failure: None,
+            };
             let writer = ArrowWriter::try_new(
-                Vec::new(),
+                sink,
                 self.dataset.arrow_schema.clone(),
                 Some(self.props.clone()),
             )
-            .map_err(parquet_err(&key))?;
-            let sink = self.store.create(&self.bucket, &key)?;
+            .map_err(|source| IngestError::Parquet {
+                key: key.clone(),
+                source,
+            })?;
             self.open.insert(
                 hour,
                 OpenPart {
                     key,
                     writer,
-                    sink,
                     rows: 0,
-                    bytes: 0,
                     group: GroupSize::new(self.ratio),
                 },
             );
@@ -217,16 +261,19 @@ impl<'a> PartEncoder<'a> {
         let Some(part) = self.open.get_mut(&hour) else {
             return Ok(());
         };
-        part.writer.write(batch).map_err(parquet_err(&part.key))?;
+        if let Err(e) = part.writer.write(batch) {
+            return Err(part_err(part)(e));
+        }
         part.group.observe(&part.writer);
         part.group.arrow_bytes += arrow_bytes;
         if part.group.estimate() >= self.limits.row_group_bytes as f64 {
-            part.writer.flush().map_err(parquet_err(&part.key))?;
+            if let Err(e) = part.writer.flush() {
+                return Err(part_err(part)(e));
+            }
             part.group.observe(&part.writer);
         }
         self.ratio = part.group.ratio;
         part.rows += batch.num_rows() as u64;
-        drain(part)?;
         if part.writer.bytes_written() + part.writer.in_progress_size() >= self.limits.part_bytes {
             self.close_part(hour)?;
         }
@@ -247,10 +294,11 @@ impl<'a> PartEncoder<'a> {
             match largest {
                 Some((size, hour)) if total > self.limits.buffer_bytes && size > 0 => {
                     if let Some(part) = self.open.get_mut(&hour) {
-                        part.writer.flush().map_err(parquet_err(&part.key))?;
+                        if let Err(e) = part.writer.flush() {
+                            return Err(part_err(part)(e));
+                        }
                         part.group.observe(&part.writer);
                         self.ratio = part.group.ratio;
-                        drain(part)?;
                     }
                 }
                 _ => return Ok(()),
@@ -262,15 +310,23 @@ impl<'a> PartEncoder<'a> {
         let Some(mut part) = self.open.remove(&hour) else {
             return Ok(());
         };
-        part.writer.finish().map_err(parquet_err(&part.key))?;
-        drain(&mut part)?;
-        part.sink.finish()?;
+        if let Err(e) = part.writer.finish() {
+            return Err(part_err(&mut part)(e));
+        }
+        // The footer is written and flushed: the object can be completed.
+        let sink = part.writer.inner_mut();
+        let bytes = sink.bytes;
+        let object = sink.sink.take().ok_or_else(|| IngestError::Parquet {
+            key: part.key.clone(),
+            source: ParquetError::General("the part was closed twice".into()),
+        })?;
+        object.finish()?;
         self.written.push(WrittenObject {
             kind: "curated",
             bucket: self.bucket.clone(),
             key: part.key,
             records: part.rows,
-            bytes: part.bytes,
+            bytes,
         });
         Ok(())
     }
@@ -283,15 +339,4 @@ impl<'a> PartEncoder<'a> {
         }
         Ok(self.written)
     }
-}
-
-fn drain(part: &mut OpenPart) -> Result<(), IngestError> {
-    let buffer = part.writer.inner_mut();
-    if !buffer.is_empty() {
-        part.sink.write(buffer)?;
-        part.bytes += buffer.len() as u64;
-        buffer.clear();
-        buffer.shrink_to(KEPT_BUFFER_BYTES);
-    }
-    Ok(())
 }
