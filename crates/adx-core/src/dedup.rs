@@ -136,9 +136,10 @@ impl DigestTable {
         }
         self.slots[i] = key;
         self.len += 1;
-        // Grow at 3/4 full, up to the generation's table size.
+        // Grow at 3/4 full, up to the generation's table size, four times at a step: fewer
+        // tables are built (and their fresh pages faulted in) on the way to a large one.
         if self.len * 4 > self.slots.len() * 3 && self.slots.len() < MAX_SLOTS {
-            let mut grown = vec![0u128; self.slots.len() * 2];
+            let mut grown = vec![0u128; (self.slots.len() * 4).min(MAX_SLOTS)];
             for &k in self.slots.iter().filter(|&&k| k != 0) {
                 let j = Self::find(&grown, k);
                 grown[j] = k;
