@@ -7,6 +7,7 @@ use crate::error::{RecordError, RecordErrorKind};
 use crate::shape::Ty;
 use serde::de::DeserializeSeed;
 use serde_avro_fast::de::DeserializerState;
+use std::io::BufRead;
 
 /// Decodes `bytes` (exactly one datum) written with `writer` into a record of type `ty`.
 pub fn decode_datum<'s>(
@@ -15,22 +16,19 @@ pub fn decode_datum<'s>(
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
 ) -> Result<Datum, RecordError> {
-    let mut rest: &[u8] = bytes;
-    let mut state = DeserializerState::from_reader(&mut rest, writer);
+    // Read from the slice itself: strings are borrowed from it, not copied through a buffer.
+    let mut state = DeserializerState::from_slice(bytes, writer);
     let decoded = DatumSeed { ty, ctx }.deserialize(state.deserializer());
-    drop(state);
+    let left = state.into_reader().fill_buf().map_or(0, |rest| rest.len());
     match (decoded, ctx.take_error()) {
         (_, Some(e)) => Err(RecordError::from_field(RecordErrorKind::Schema, e)),
         (Err(e), None) => Err(RecordError::new(
             RecordErrorKind::Parse,
             format!("undecodable Avro datum: {e}"),
         )),
-        (Ok(_), None) if !rest.is_empty() => Err(RecordError::new(
+        (Ok(_), None) if left > 0 => Err(RecordError::new(
             RecordErrorKind::Parse,
-            format!(
-                "undecodable Avro datum: {} bytes left after the record",
-                rest.len()
-            ),
+            format!("undecodable Avro datum: {left} bytes left after the record"),
         )),
         (Ok(d), None) => Ok(d),
     }
