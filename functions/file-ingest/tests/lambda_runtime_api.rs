@@ -10,8 +10,10 @@ use adx_aws::{AwsContext, AwsSettings};
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+
+#[path = "../../runtime_api_stub.rs"]
+mod stub;
 
 const LINE: &str = r#"{"event_id":"e-1","event_type":"CLICK","event_time":"2026-11-28T05:10:00Z","user_id":"u-1","campaign_id":"c-1","impression_id":"i-1","click_id":"k-1"}"#;
 
@@ -68,40 +70,10 @@ fn the_lambda_binary_handles_an_s3_event_through_the_runtime_api() {
     }]});
 
     // The Runtime API: one invocation, then the answer is sent back to the test.
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let api = server.server_addr().to_string();
-    let (answers, answered) = mpsc::channel::<(String, String)>();
-    std::thread::spawn(move || {
-        let mut handed_out = false;
-        for mut request in server.incoming_requests() {
-            let url = request.url().to_string();
-            if url.ends_with("/invocation/next") {
-                if handed_out {
-                    // Lambda freezes an idle function; here the test ends it.
-                    std::thread::sleep(Duration::from_secs(60));
-                    continue;
-                }
-                handed_out = true;
-                let response = tiny_http::Response::from_string(event.to_string())
-                    .with_header(header("Lambda-Runtime-Aws-Request-Id", "req-1"))
-                    .with_header(header("Lambda-Runtime-Deadline-Ms", "4102444800000"))
-                    .with_header(header(
-                        "Lambda-Runtime-Invoked-Function-Arn",
-                        "arn:aws:lambda:us-east-1:123456789012:function:file-ingest",
-                    ))
-                    .with_header(header("Content-Type", "application/json"));
-                let _ = request.respond(response);
-            } else {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let _ = request.respond(tiny_http::Response::empty(202));
-                let _ = answers.send((url, body));
-            }
-        }
-    });
+    let api = stub::start("file-ingest", vec![("req-1".into(), event.to_string())]);
 
     let mut function = Command::new(env!("CARGO_BIN_EXE_file-ingest"))
-        .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "file-ingest")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -114,7 +86,7 @@ fn the_lambda_binary_handles_an_s3_event_through_the_runtime_api() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let answer = answered.recv_timeout(Duration::from_secs(60));
+    let answer = api.answers.recv_timeout(Duration::from_secs(60));
     let _ = function.kill();
     let output = function.wait_with_output().unwrap();
     let logs = String::from_utf8_lossy(&output.stderr);
@@ -171,8 +143,4 @@ fn the_lambda_binary_handles_an_s3_event_through_the_runtime_api() {
             )
             .send(),
     );
-}
-
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap()
 }

@@ -6,8 +6,10 @@
 
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+
+#[path = "../../runtime_api_stub.rs"]
+mod stub;
 
 const IMPRESSION: &str = r#"{"impression_id":"i-1","event_time":"2026-11-28T05:10:00Z","request_id":"r-1","user_id":"u-1","campaign_id":"c-1","creative_id":"cr-1","site_domain":"news.example.com","ad_format":"BANNER","device_type":"MOBILE","country":"DE","win_price_micros":1200,"currency":"EUR"}"#;
 
@@ -49,48 +51,19 @@ fn base64_encode(bytes: &[u8]) -> String {
 fn the_lambda_binary_parses_msk_events_itself_and_refuses_a_bad_one() {
     let root = tempfile::tempdir().unwrap();
     let events = vec![
-        ("req-1", msk_event().to_string()),
+        ("req-1".to_string(), msk_event().to_string()),
         (
-            "req-2",
+            "req-2".to_string(),
             r#"{"records":{"t-0":[{"topic":"t","partition":0,"timestamp":1}]}}"#.to_string(),
         ),
     ];
     let expected = events.len();
 
     // The Runtime API: the events in turn, then each answer is sent back to the test.
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let api = server.server_addr().to_string();
-    let (answers, answered) = mpsc::channel::<(String, String)>();
-    std::thread::spawn(move || {
-        let mut pending = events.into_iter();
-        for mut request in server.incoming_requests() {
-            let url = request.url().to_string();
-            if url.ends_with("/invocation/next") {
-                let Some((id, body)) = pending.next() else {
-                    // Lambda freezes an idle function; here the test ends it.
-                    std::thread::sleep(Duration::from_secs(60));
-                    continue;
-                };
-                let response = tiny_http::Response::from_string(body)
-                    .with_header(header("Lambda-Runtime-Aws-Request-Id", id))
-                    .with_header(header("Lambda-Runtime-Deadline-Ms", "4102444800000"))
-                    .with_header(header(
-                        "Lambda-Runtime-Invoked-Function-Arn",
-                        "arn:aws:lambda:us-east-1:123456789012:function:stream-ingest",
-                    ))
-                    .with_header(header("Content-Type", "application/json"));
-                let _ = request.respond(response);
-            } else {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let _ = request.respond(tiny_http::Response::empty(202));
-                let _ = answers.send((url, body));
-            }
-        }
-    });
+    let api = stub::start("stream-ingest", events);
 
     let mut function = Command::new(env!("CARGO_BIN_EXE_stream-ingest"))
-        .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "stream-ingest")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -107,7 +80,7 @@ fn the_lambda_binary_parses_msk_events_itself_and_refuses_a_bad_one() {
         .unwrap();
     let mut got = Vec::new();
     while got.len() < expected {
-        match answered.recv_timeout(Duration::from_secs(60)) {
+        match api.answers.recv_timeout(Duration::from_secs(60)) {
             Ok(answer) => got.push(answer),
             Err(_) => break,
         }
@@ -145,8 +118,4 @@ fn the_lambda_binary_parses_msk_events_itself_and_refuses_a_bad_one() {
         body.contains("not an MSK event") && body.contains("missing field `offset`"),
         "{body}"
     );
-}
-
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap()
 }
