@@ -73,6 +73,10 @@ pub(crate) struct Router<'a> {
     config: &'a StreamConfig,
     by_topic: HashMap<String, Option<Arc<Dataset>>>,
     by_version: HashMap<String, Option<Arc<VersionRoute>>>,
+    /// Decoding contexts kept for the batch, as a file keeps one for the object: each learns
+    /// the order in which records give their fields, so that a key costs one comparison.
+    json: SeedContext<'static>,
+    avro: SeedContext<'static>,
 }
 
 impl<'a> Router<'a> {
@@ -83,6 +87,8 @@ impl<'a> Router<'a> {
             config,
             by_topic: HashMap::new(),
             by_version: HashMap::new(),
+            json: SeedContext::new(),
+            avro: SeedContext::for_avro(),
         }
     }
 
@@ -147,8 +153,7 @@ impl<'a> Router<'a> {
                         });
                     };
                     let ty = dataset.record_ty();
-                    let ctx = SeedContext::new();
-                    let outcome = decode_one(bytes, &ty, &ctx);
+                    let outcome = decode_one(bytes, &ty, &self.json);
                     return Ok(Routed {
                         dataset: Some(dataset),
                         outcome,
@@ -179,13 +184,8 @@ impl<'a> Router<'a> {
             );
         };
         let ty = dataset.record_ty();
-        let ctx = if format == "JSON" {
-            SeedContext::new()
-        } else {
-            SeedContext::for_avro()
-        };
         if format == "JSON" {
-            let outcome = decode_one(datum, &ty, &ctx);
+            let outcome = decode_one(datum, &ty, &self.json);
             return Ok(Routed {
                 dataset: Some(dataset),
                 outcome,
@@ -193,8 +193,8 @@ impl<'a> Router<'a> {
         }
         let outcome = match (&route.writer, format.as_str()) {
             (Ok(writer), "AVRO") if zlib => inflate(datum, self.config.max_datum_bytes)
-                .and_then(|d| decode_datum(&d, &writer.decoder, &ty, &ctx)),
-            (Ok(writer), "AVRO") => decode_datum(datum, &writer.decoder, &ty, &ctx),
+                .and_then(|d| decode_datum(&d, &writer.decoder, &ty, &self.avro)),
+            (Ok(writer), "AVRO") => decode_datum(datum, &writer.decoder, &ty, &self.avro),
             (Err(e), _) => Err(e.clone()),
             (Ok(_), other) => Err(RecordError::new(
                 RecordErrorKind::Schema,
