@@ -18,6 +18,7 @@ pub mod evolution;
 pub mod formats;
 pub mod ingest;
 pub mod naming;
+pub mod pattern;
 pub mod ports;
 pub mod quarantine;
 pub mod registry_cache;

@@ -14,8 +14,8 @@
 
 use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
+use crate::pattern::Pattern;
 use crate::shape::{Kind, RecordShape, Ty};
-use regex::Regex;
 use serde::Deserialize;
 
 /// A rule as written in the schema file.
@@ -90,7 +90,7 @@ struct Path {
 enum Check {
     NonEmpty,
     Min(f64),
-    Pattern(Regex),
+    Pattern(Pattern),
     MinItems(usize),
     Required(String),
     Forbidden(String),
@@ -204,7 +204,7 @@ impl Rules {
                     "a number",
                 )?),
                 RuleSpec::Pattern { fields, regex } => {
-                    let re = Regex::new(regex).map_err(|e| format!("pattern {regex}: {e}"))?;
+                    let re = Pattern::new(regex).map_err(|e| format!("pattern {regex}: {e}"))?;
                     rules.checks.extend(compile_checks(
                         root,
                         fields,
@@ -374,10 +374,18 @@ fn walk<'a>(
     }
 }
 
+/// Whether a string is empty or only whitespace (most values start with a visible character).
+fn is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => s.trim().is_empty(),
+    }
+}
+
 fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
     match check {
         Check::NonEmpty => match d {
-            Datum::Str(s) if s.trim().is_empty() => Err(FieldError::new(
+            Datum::Str(s) if is_blank(s) => Err(FieldError::new(
                 "",
                 "a non-empty string",
                 format!("\"{s}\""),
@@ -478,7 +486,7 @@ mod tests {
     }
 
     /// A valid record (`i` 1, `kind` A, no imps) with `overrides` laid over it.
-    fn record(overrides: Value) -> Datum {
+    fn record(overrides: Value) -> Datum<'static> {
         let mut base = json!({"i": 1, "kind": "A", "imps": []});
         for (k, v) in overrides.as_object().unwrap() {
             base[k] = v.clone();

@@ -92,7 +92,7 @@ pub struct FieldShape {
     /// Field type.
     pub ty: Ty,
     /// The default filled in when the input lacks the field.
-    pub default: Option<Datum>,
+    pub default: Option<Datum<'static>>,
     /// Other names a writer may give the field (Avro aliases).
     pub aliases: Vec<String>,
 }

@@ -57,7 +57,7 @@ impl<'a> DatasetSink<'a> {
     pub fn accept(
         &mut self,
         seen: &mut KeySet,
-        outcome: Result<Datum, RecordError>,
+        outcome: Result<Datum<'_>, RecordError>,
         raw: Raw<'_>,
         lineage: &Lineage<'_>,
         max_future_skew_ms: i64,
@@ -103,7 +103,7 @@ impl<'a> DatasetSink<'a> {
         source: Map<String, Value>,
         error: &RecordError,
         raw: Raw<'_>,
-        record: Option<&Datum>,
+        record: Option<&Datum<'_>>,
     ) -> Result<(), IngestError> {
         let rendered;
         let bytes = raw.to_bytes();

@@ -10,7 +10,7 @@ use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::formats::avro_datum::decode_datum;
-use crate::formats::glue::{Framing, inflate, parse_framing};
+use crate::formats::glue::{Framing, GLUE_HEADER_LEN, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
 use crate::ingest::{IngestConfig, Ports, UNROUTED};
 use crate::naming::PartNames;
@@ -60,11 +60,11 @@ pub struct StreamConfig {
 }
 
 /// Where a value goes and what it decoded to.
-pub(crate) struct Routed {
+pub(crate) struct Routed<'v> {
     /// The dataset, when one could be named.
     pub(crate) dataset: Option<Arc<Dataset>>,
     /// The record, or why it does not decode.
-    pub(crate) outcome: Result<Datum, RecordError>,
+    pub(crate) outcome: Result<Datum<'v>, RecordError>,
 }
 
 /// Routes and decodes Kafka values, remembering topics and schema versions for one batch.
@@ -73,6 +73,10 @@ pub(crate) struct Router<'a> {
     config: &'a StreamConfig,
     by_topic: HashMap<String, Option<Arc<Dataset>>>,
     by_version: HashMap<String, Option<Arc<VersionRoute>>>,
+    /// The last topic looked up (by its shared text), and its dataset.
+    last_topic: Option<(Arc<str>, Option<Arc<Dataset>>)>,
+    /// The last Glue version id looked up, and its route with the id as text.
+    last_version: Option<([u8; 16], GlueRoute)>,
     /// Decoding contexts kept for the batch, as a file keeps one for the object: each learns
     /// the order in which records give their fields, so that a key costs one comparison.
     json: SeedContext<'static>,
@@ -87,32 +91,44 @@ impl<'a> Router<'a> {
             config,
             by_topic: HashMap::new(),
             by_version: HashMap::new(),
+            last_topic: None,
+            last_version: None,
             json: SeedContext::new(),
             avro: SeedContext::for_avro(),
         }
     }
 
-    fn topic_dataset(&mut self, topic: &str) -> Result<Option<Arc<Dataset>>, IngestError> {
-        if let Some(ds) = self.by_topic.get(topic) {
+    fn topic_dataset(&mut self, topic: &Arc<str>) -> Result<Option<Arc<Dataset>>, IngestError> {
+        // A batch's records share their topic's text: most lookups are the last one again.
+        if let Some((last, ds)) = &self.last_topic
+            && Arc::ptr_eq(last, topic)
+        {
             return Ok(ds.clone());
         }
-        let name = self
-            .config
-            .topic_datasets
-            .get(topic)
-            .map(String::as_str)
-            .unwrap_or(topic);
-        let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
-        self.by_topic.insert(topic.to_string(), ds.clone());
+        let ds = match self.by_topic.get(topic.as_ref()) {
+            Some(ds) => ds.clone(),
+            None => {
+                let name = self
+                    .config
+                    .topic_datasets
+                    .get(topic.as_ref())
+                    .map(String::as_str)
+                    .unwrap_or(topic);
+                let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
+                self.by_topic.insert(topic.to_string(), ds.clone());
+                ds
+            }
+        };
+        self.last_topic = Some((topic.clone(), ds.clone()));
         Ok(ds)
     }
 
     fn refused(
         &mut self,
-        topic: &str,
+        topic: &Arc<str>,
         kind: RecordErrorKind,
         message: String,
-    ) -> Result<Routed, IngestError> {
+    ) -> Result<Routed<'static>, IngestError> {
         Ok(Routed {
             dataset: self.topic_dataset(topic)?,
             outcome: Err(RecordError::new(kind, message)),
@@ -120,18 +136,28 @@ impl<'a> Router<'a> {
     }
 
     /// Routes and decodes one value (framing, registry lookup, Avro or JSON).
-    pub(crate) fn route(
+    pub(crate) fn route<'v>(
         &mut self,
         record: &StreamRecord,
-        value: &[u8],
-    ) -> Result<Routed, IngestError> {
-        let (version_id, zlib, datum, format) = match &record.schema_metadata {
-            Some(m) => (
-                m.schema_id.clone(),
-                false,
-                value,
-                m.data_format.to_ascii_uppercase(),
-            ),
+        value: &'v [u8],
+    ) -> Result<Routed<'v>, IngestError> {
+        let (route, zlib, datum, format) = match &record.schema_metadata {
+            Some(m) => {
+                let format = if m.data_format.eq_ignore_ascii_case("AVRO") {
+                    ValueFormat::Avro
+                } else if m.data_format.eq_ignore_ascii_case("JSON") {
+                    ValueFormat::Json
+                } else {
+                    ValueFormat::Other
+                };
+                let route = self.version_route(&m.schema_id)?;
+                (
+                    route.map(|r| (r, m.schema_id.clone())),
+                    false,
+                    value,
+                    format,
+                )
+            }
             None => match parse_framing(value) {
                 Err(e) => {
                     return Ok(Routed {
@@ -160,13 +186,17 @@ impl<'a> Router<'a> {
                     });
                 }
                 Ok(Framing::Glue {
-                    version_id,
+                    version,
                     zlib,
                     datum,
-                }) => (version_id, zlib, datum, "AVRO".to_string()),
+                }) => (self.glue_route(&version)?, zlib, datum, ValueFormat::Avro),
             },
         };
-        let Some(route) = self.version_route(&version_id)? else {
+        let Some((route, version_id)) = route else {
+            let version_id = match &record.schema_metadata {
+                Some(m) => m.schema_id.clone(),
+                None => glue_version_text(value),
+            };
             return self.refused(
                 &record.topic,
                 RecordErrorKind::Schema,
@@ -184,27 +214,54 @@ impl<'a> Router<'a> {
             );
         };
         let ty = dataset.record_ty();
-        if format == "JSON" {
+        if format == ValueFormat::Json {
             let outcome = decode_one(datum, &ty, &self.json);
             return Ok(Routed {
                 dataset: Some(dataset),
                 outcome,
             });
         }
-        let outcome = match (&route.writer, format.as_str()) {
-            (Ok(writer), "AVRO") if zlib => inflate(datum, self.config.max_datum_bytes)
-                .and_then(|d| decode_datum(&d, &writer.decoder, &ty, &self.avro)),
-            (Ok(writer), "AVRO") => decode_datum(datum, &writer.decoder, &ty, &self.avro),
+        let outcome = match (&route.writer, format) {
+            (Ok(writer), ValueFormat::Avro) if zlib => inflate(datum, self.config.max_datum_bytes)
+                .and_then(|d| {
+                    decode_datum(&d, &writer.decoder, &ty, &self.avro).map(Datum::into_owned)
+                }),
+            (Ok(writer), ValueFormat::Avro) => {
+                decode_datum(datum, &writer.decoder, &ty, &self.avro)
+            }
             (Err(e), _) => Err(e.clone()),
-            (Ok(_), other) => Err(RecordError::new(
+            (Ok(_), _) => Err(RecordError::new(
                 RecordErrorKind::Schema,
-                format!("unsupported data format {other}"),
+                format!(
+                    "unsupported data format {}",
+                    record
+                        .schema_metadata
+                        .as_ref()
+                        .map(|m| m.data_format.to_ascii_uppercase())
+                        .unwrap_or_default()
+                ),
             )),
         };
         Ok(Routed {
             dataset: Some(dataset),
             outcome,
         })
+    }
+
+    /// The route of a Glue header's version id: the last one again, or looked up by its text.
+    fn glue_route(
+        &mut self,
+        version: &[u8; 16],
+    ) -> Result<GlueRoute, IngestError> {
+        if let Some((last, route)) = &self.last_version
+            && last == version
+        {
+            return Ok(route.clone());
+        }
+        let text = uuid_text(version);
+        let route = self.version_route(&text)?.map(|r| (r, text));
+        self.last_version = Some((*version, route.clone()));
+        Ok(route)
     }
 
     /// What a writer schema version id leads to, looked up once per batch.
@@ -258,6 +315,29 @@ impl<'a> Router<'a> {
         Ok(route)
     }
 }
+
+/// How a value is encoded once its framing is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueFormat {
+    /// An Avro datum.
+    Avro,
+    /// JSON (the event source mapping turned the value into JSON).
+    Json,
+    /// A data format that the registry integration names and the core does not read.
+    Other,
+}
+
+/// The version id of a Glue header at the start of `value`, as text.
+fn glue_version_text(value: &[u8]) -> String {
+    value
+        .get(2..GLUE_HEADER_LEN)
+        .map(uuid_text)
+        .unwrap_or_default()
+}
+
+/// The route of a Glue version id, with the id as text (for messages); `None` when the
+/// registry does not know the id.
+type GlueRoute = Option<(Arc<VersionRoute>, String)>;
 
 /// Where values of one writer schema version go, and how they decode.
 struct VersionRoute {

@@ -8,17 +8,22 @@ use crate::shape::{Kind, RecordShape, Ty};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Converts `value` to a datum of type `ty`.
-pub fn json_to_datum(value: &Value, ty: &Ty) -> Result<Datum, FieldError> {
+/// Converts `value` to a datum of type `ty` (owning its strings).
+pub fn json_to_datum(value: &Value, ty: &Ty) -> Result<Datum<'static>, FieldError> {
     let ctx = SeedContext::new();
-    decode_with(value, ty, &ctx, || Ok(())).map_err(|e| match e {
-        SeedFailure::Field(e) => e,
-        SeedFailure::Syntax(message) => FieldError::new("", ty.kind.describe(), message),
-    })
+    decode_with(value, ty, &ctx, || Ok(()))
+        .map(Datum::into_owned)
+        .map_err(|e| match e {
+            SeedFailure::Field(e) => e,
+            SeedFailure::Syntax(message) => FieldError::new("", ty.kind.describe(), message),
+        })
 }
 
 /// Converts a JSON object to a record of `shape`.
-pub fn json_to_record(value: &Value, shape: &Arc<RecordShape>) -> Result<Datum, FieldError> {
+pub fn json_to_record(
+    value: &Value,
+    shape: &Arc<RecordShape>,
+) -> Result<Datum<'static>, FieldError> {
     json_to_datum(
         value,
         &Ty {

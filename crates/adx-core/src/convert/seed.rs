@@ -12,7 +12,7 @@
 
 use crate::convert::skip::Skip;
 use crate::convert::timestamp::parse_timestamp_millis;
-use crate::datum::Datum;
+use crate::datum::{Datum, Text};
 use crate::error::{FieldError, shorten};
 use crate::shape::{Kind, RecordShape, Ty};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -101,7 +101,7 @@ impl SeedContext<'_> {
         }
     }
 
-    fn mismatch(&self, ty: &Ty, found: String) -> Datum {
+    fn mismatch<'d>(&self, ty: &Ty, found: String) -> Datum<'d> {
         self.fail(ty.kind.describe(), found);
         Datum::Null
     }
@@ -123,7 +123,7 @@ pub fn decode_with<'de, 's, D: Deserializer<'de>>(
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
     finish: impl FnOnce() -> Result<(), String>,
-) -> Result<Datum, SeedFailure> {
+) -> Result<Datum<'de>, SeedFailure> {
     let parsed = DatumSeed { ty, ctx }
         .deserialize(deserializer)
         .map_err(|e| e.to_string());
@@ -136,11 +136,11 @@ pub fn decode_with<'de, 's, D: Deserializer<'de>>(
 }
 
 /// Decodes one JSON text into a datum of type `ty`.
-pub fn from_json_slice<'s>(
-    bytes: &[u8],
+pub fn from_json_slice<'b, 's>(
+    bytes: &'b [u8],
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
-) -> Result<Datum, SeedFailure> {
+) -> Result<Datum<'b>, SeedFailure> {
     let mut de = sonic_rs::Deserializer::from_slice(bytes);
     let parsed = DatumSeed { ty, ctx }
         .deserialize(&mut de)
@@ -168,21 +168,21 @@ pub struct DatumSeed<'s, 'c> {
 }
 
 impl<'de> DeserializeSeed<'de> for DatumSeed<'_, '_> {
-    type Value = Datum;
+    type Value = Datum<'de>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Datum, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Datum<'de>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
-    type Value = Datum;
+    type Value = Datum<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.ty.kind.describe())
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Datum, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Datum<'de>, E> {
         if self.ty.nullable {
             Ok(Datum::Null)
         } else {
@@ -190,29 +190,29 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         }
     }
 
-    fn visit_none<E: serde::de::Error>(self) -> Result<Datum, E> {
+    fn visit_none<E: serde::de::Error>(self) -> Result<Datum<'de>, E> {
         self.visit_unit()
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Datum, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Datum<'de>, D::Error> {
         deserializer.deserialize_any(self)
     }
 
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Datum, E> {
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Datum<'de>, E> {
         Ok(match self.ty.kind {
             Kind::Bool => Datum::Bool(v),
             _ => self.ctx.mismatch(self.ty, format!("boolean {v}")),
         })
     }
 
-    fn visit_i32<E: serde::de::Error>(self, v: i32) -> Result<Datum, E> {
+    fn visit_i32<E: serde::de::Error>(self, v: i32) -> Result<Datum<'de>, E> {
         Ok(match self.ty.kind {
             Kind::Int => Datum::Int(v),
             _ => return self.visit_i64(i64::from(v)),
         })
     }
 
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Datum, E> {
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Datum<'de>, E> {
         Ok(match self.ty.kind {
             Kind::Long => Datum::Long(v),
             Kind::TimestampMillis => Datum::Timestamp(v),
@@ -226,14 +226,14 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         })
     }
 
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Datum, E> {
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Datum<'de>, E> {
         match i64::try_from(v) {
             Ok(i) => self.visit_i64(i),
             Err(_) => Ok(self.ctx.mismatch(self.ty, format!("number {v}"))),
         }
     }
 
-    fn visit_f32<E: serde::de::Error>(self, v: f32) -> Result<Datum, E> {
+    fn visit_f32<E: serde::de::Error>(self, v: f32) -> Result<Datum<'de>, E> {
         Ok(match self.ty.kind {
             Kind::Float => Datum::Float(v),
             Kind::Double => Datum::Double(f64::from(v)),
@@ -241,7 +241,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         })
     }
 
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Datum, E> {
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Datum<'de>, E> {
         Ok(match self.ty.kind {
             Kind::Double => Datum::Double(v),
             Kind::Float => Datum::Float(v as f32),
@@ -249,7 +249,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         })
     }
 
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Datum, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Datum<'de>, E> {
         let parsed = match &self.ty.kind {
             Kind::Str => Some(Datum::Str(v.into())),
             Kind::Enum(e) => e
@@ -274,14 +274,21 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         }))
     }
 
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Datum, E> {
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Datum<'de>, E> {
+        match self.ty.kind {
+            Kind::Str => Ok(Datum::Str(Text::Borrowed(v))),
+            _ => self.visit_str(v),
+        }
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Datum<'de>, E> {
         match self.ty.kind {
             Kind::Str => Ok(Datum::Str(v.into())),
             _ => self.visit_str(&v),
         }
     }
 
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Datum, E> {
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Datum<'de>, E> {
         match std::str::from_utf8(v) {
             Ok(s) => self.visit_str(s),
             Err(_) => Ok(self
@@ -290,7 +297,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Datum, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Datum<'de>, A::Error> {
         let Kind::Array(item) = &self.ty.kind else {
             while seq.next_element::<Skip>()?.is_some() {}
             return Ok(self.ctx.mismatch(self.ty, "an array".into()));
@@ -315,7 +322,7 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
         Ok(Datum::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Datum, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Datum<'de>, A::Error> {
         let Kind::Record(shape) = &self.ty.kind else {
             while map.next_entry::<IgnoredAny, Skip>()?.is_some() {}
             return Ok(self.ctx.mismatch(self.ty, "an object".into()));
@@ -358,7 +365,7 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
     shape: &'s RecordShape,
     ctx: &SeedContext<'s>,
     mut map: A,
-) -> Result<Datum, A::Error> {
+) -> Result<Datum<'de>, A::Error> {
     let n = shape.fields.len();
     // Every field starts null and is marked when the input sets it; unmarked ones take their
     // default afterwards. One allocation per record, whatever order the keys come in.
@@ -435,7 +442,7 @@ mod tests {
         RecordShape::from_avro(&schema).unwrap()
     }
 
-    fn decode(json: &str) -> Result<Datum, FieldError> {
+    fn decode(json: &str) -> Result<Datum<'_>, FieldError> {
         let shape = shape();
         let ty = Ty {
             kind: Kind::Record(shape.clone()),

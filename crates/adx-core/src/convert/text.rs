@@ -3,7 +3,7 @@
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::convert::timestamp::parse_timestamp_millis;
-use crate::datum::Datum;
+use crate::datum::{Datum, Text};
 use crate::error::{FieldError, shorten};
 use crate::shape::{Kind, Ty};
 
@@ -12,7 +12,7 @@ fn mismatch(ty: &Ty, text: &str) -> FieldError {
 }
 
 /// Converts the text of one CSV cell to a datum of type `ty`.
-pub fn text_to_datum(text: &str, ty: &Ty) -> Result<Datum, FieldError> {
+pub fn text_to_datum<'t>(text: &'t str, ty: &Ty) -> Result<Datum<'t>, FieldError> {
     if text.is_empty() {
         return if ty.nullable {
             Ok(Datum::Null)
@@ -21,7 +21,7 @@ pub fn text_to_datum(text: &str, ty: &Ty) -> Result<Datum, FieldError> {
         };
     }
     match &ty.kind {
-        Kind::Str => Ok(Datum::Str(text.into())),
+        Kind::Str => Ok(Datum::Str(Text::Borrowed(text))),
         Kind::Long => text
             .trim()
             .parse()

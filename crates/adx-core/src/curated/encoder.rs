@@ -7,12 +7,14 @@
 //! commands in the same order it writes the same bytes either way.
 
 use crate::curated::WriterLimits;
-use crate::curated::lineage::CONSTANT_LINEAGE_COLUMNS;
+use crate::curated::dictionary_choice::plain_columns;
+use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
 use crate::dataset::Dataset;
 use crate::error::IngestError;
 use crate::naming::{PartNames, curated_key};
 use crate::ports::{ObjectStore, ObjectWriter, StoreError};
 use crate::report::WrittenObject;
+use crate::shape::Kind;
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -137,6 +139,32 @@ impl GroupSize {
     }
 }
 
+/// The columns of `dataset` whose dictionary is worth deciding from the data: flat fields
+/// other than the key (which is never dictionary-encoded) and enums (whose few symbols always
+/// make a small dictionary), and the arrival time.
+fn dictionary_candidates(dataset: &Dataset) -> Vec<String> {
+    dataset
+        .shape
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, field)| {
+            *i != dataset.key
+                && matches!(
+                    field.ty.kind,
+                    Kind::Str
+                        | Kind::Int
+                        | Kind::Long
+                        | Kind::Float
+                        | Kind::Double
+                        | Kind::TimestampMillis
+                )
+        })
+        .map(|(_, field)| field.name.clone())
+        .chain(std::iter::once(ARRIVAL_TIME_COLUMN.to_string()))
+        .collect()
+}
+
 /// The error of a failed Parquet call on `part`: the store's own, when writing to it failed.
 fn part_err(part: &mut OpenPart) -> impl FnOnce(ParquetError) -> IngestError + '_ {
     move |source| match part.writer.inner_mut().failure.take() {
@@ -156,6 +184,9 @@ pub struct PartEncoder<'a> {
     names: PartNames,
     limits: WriterLimits,
     props: WriterProperties,
+    /// Columns whose dictionary is decided per part: flat, non-enum fields other than the key,
+    /// and the arrival time.
+    dictionary_candidates: Vec<String>,
     open: BTreeMap<i64, OpenPart>,
     /// Parquet uncompressed bytes per Arrow byte of the last row group flushed (1 until then).
     ratio: f64,
@@ -175,9 +206,9 @@ impl<'a> PartEncoder<'a> {
     ) -> Self {
         let level = ZstdLevel::try_new(limits.zstd_level).unwrap_or_default();
         // The key is unique within a source unit, and so is the lineage offset: a dictionary
-        // for them is wasted work. Other high-cardinality strings fall back to plain encoding
-        // once their dictionary passes the (lowered) page limit; low-cardinality ones stay
-        // dictionary-encoded.
+        // for them is wasted work. Other columns are judged by each part's first rows
+        // (`dictionary_choice`): near-unique or too varied ones are written plain from the
+        // start, low-cardinality ones stay dictionary-encoded.
         let key_column = ColumnPath::from(dataset.shape.fields[dataset.key].name.as_str());
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -189,7 +220,9 @@ impl<'a> PartEncoder<'a> {
             props =
                 props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
         }
+        let dictionary_candidates = dictionary_candidates(&dataset);
         PartEncoder {
+            dictionary_candidates,
             dataset,
             store,
             bucket: bucket.to_string(),
@@ -242,7 +275,7 @@ impl<'a> PartEncoder<'a> {
             let writer = ArrowWriter::try_new(
                 sink,
                 self.dataset.arrow_schema.clone(),
-                Some(self.props.clone()),
+                Some(self.part_props(batch)),
             )
             .map_err(|source| IngestError::Parquet {
                 key: key.clone(),
@@ -278,6 +311,20 @@ impl<'a> PartEncoder<'a> {
             self.close_part(hour)?;
         }
         Ok(())
+    }
+
+    /// The writer properties of a part that opens with `batch`: columns that the batch shows
+    /// to be near-unique, or too varied for a dictionary page, are written plain.
+    fn part_props(&self, batch: &RecordBatch) -> WriterProperties {
+        let plain = plain_columns(batch, &self.dictionary_candidates, DICTIONARY_PAGE_LIMIT);
+        if plain.is_empty() {
+            return self.props.clone();
+        }
+        let mut props = self.props.clone().into_builder();
+        for column in plain {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        props.build()
     }
 
     fn enforce_buffer_budget(&mut self) -> Result<(), IngestError> {

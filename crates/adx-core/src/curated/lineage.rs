@@ -23,6 +23,9 @@ pub struct Lineage<'a> {
 /// written uncompressed (which also spares a compression context per column and file).
 pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "_partition"];
 
+/// The lineage column of the arrival time.
+pub const ARRIVAL_TIME_COLUMN: &str = "_arrival_time";
+
 /// The Arrow fields of the lineage columns, in order.
 pub fn lineage_fields() -> Vec<Field> {
     vec![
@@ -31,7 +34,7 @@ pub fn lineage_fields() -> Vec<Field> {
         Field::new("_partition", DataType::Int32, true),
         Field::new("_offset", DataType::Int64, false),
         Field::new(
-            "_arrival_time",
+            ARRIVAL_TIME_COLUMN,
             DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         ),

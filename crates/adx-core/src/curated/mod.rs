@@ -3,6 +3,7 @@
 
 pub mod arrow_schema;
 pub mod columns;
+pub mod dictionary_choice;
 pub mod encoder;
 pub mod lineage;
 pub mod table_columns;

@@ -479,7 +479,7 @@ mod tests {
         )
     }
 
-    fn click(dataset: &Dataset, id: &str, event_ms: i64) -> Datum {
+    fn click(dataset: &Dataset, id: &str, event_ms: i64) -> Datum<'static> {
         crate::convert::json::json_to_record(
             &serde_json::json!({"event_id": id, "event_type": "CLICK", "event_time": event_ms, "campaign_id": "c"}),
             &dataset.shape,

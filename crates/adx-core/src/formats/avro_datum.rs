@@ -10,12 +10,12 @@ use serde_avro_fast::de::DeserializerState;
 use std::io::BufRead;
 
 /// Decodes `bytes` (exactly one datum) written with `writer` into a record of type `ty`.
-pub fn decode_datum<'s>(
-    bytes: &[u8],
+pub fn decode_datum<'b, 's>(
+    bytes: &'b [u8],
     writer: &serde_avro_fast::Schema,
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
-) -> Result<Datum, RecordError> {
+) -> Result<Datum<'b>, RecordError> {
     // Read from the slice itself: strings are borrowed from it, not copied through a buffer.
     let mut state = DeserializerState::from_slice(bytes, writer);
     let decoded = DatumSeed { ty, ctx }.deserialize(state.deserializer());

@@ -15,7 +15,7 @@ enum Column {
     /// The field's cell is at this index.
     At(usize),
     /// The header lacks the field: use this default.
-    Default(Datum),
+    Default(Datum<'static>),
     /// The header lacks a required field.
     Missing,
 }
@@ -147,11 +147,11 @@ pub fn decode_csv(
     }
 }
 
-fn convert_row(
-    record: &csv::ByteRecord,
+fn convert_row<'r>(
+    record: &'r csv::ByteRecord,
     columns: &[Column],
     shape: &RecordShape,
-) -> Result<Datum, RecordError> {
+) -> Result<Datum<'r>, RecordError> {
     let mut fields = Vec::with_capacity(columns.len());
     for (column, field) in columns.iter().zip(&shape.fields) {
         let datum = match column {
@@ -223,7 +223,7 @@ mod tests {
         collect(|emit| decode_csv(&mut input, &shape, usize::MAX, emit))
     }
 
-    fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum {
+    fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum<'static> {
         Datum::Record(vec![
             Datum::Str(id.into()),
             n.map(Datum::Long).unwrap_or(Datum::Null),

@@ -21,8 +21,8 @@ pub const GLUE_HEADER_LEN: usize = 18;
 pub enum Framing<'a> {
     /// A Glue-framed Avro datum.
     Glue {
-        /// The schema version id, as a hyphenated lower-case UUID.
-        version_id: String,
+        /// The schema version id's 16 bytes (as text: [`uuid_text`]).
+        version: [u8; 16],
         /// Whether the datum is zlib-compressed.
         zlib: bool,
         /// The (possibly compressed) datum.
@@ -69,8 +69,10 @@ pub fn parse_framing(value: &[u8]) -> Result<Framing<'_>, RecordError> {
                     )));
                 }
             };
+            let mut version = [0u8; 16];
+            version.copy_from_slice(&value[2..GLUE_HEADER_LEN]);
             Ok(Framing::Glue {
-                version_id: uuid_text(&value[2..GLUE_HEADER_LEN]),
+                version,
                 zlib,
                 datum: &value[GLUE_HEADER_LEN..],
             })
@@ -127,7 +129,7 @@ mod tests {
         assert_eq!(
             parse_framing(&v).unwrap(),
             Framing::Glue {
-                version_id: "12345678-9abc-def0-1122-334455667788".into(),
+                version: ID,
                 zlib: false,
                 datum: b"\x02ab"
             }

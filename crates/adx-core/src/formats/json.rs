@@ -54,11 +54,11 @@ pub fn decode_json(
 }
 
 /// Decodes one JSON text straight into a record (no value tree in between).
-pub fn decode_one<'s>(
-    bytes: &[u8],
+pub fn decode_one<'b, 's>(
+    bytes: &'b [u8],
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
-) -> Result<crate::Datum, RecordError> {
+) -> Result<crate::Datum<'b>, RecordError> {
     from_json_slice(bytes, ty, ctx).map_err(|e| match e {
         SeedFailure::Field(e) => RecordError::from_field(RecordErrorKind::Schema, e),
         SeedFailure::Syntax(e) => {
@@ -365,7 +365,7 @@ mod tests {
         collect(|emit| decode_json(&mut input, &shape, usize::MAX, emit))
     }
 
-    fn rec(id: &str, n: Option<i64>) -> Datum {
+    fn rec(id: &str, n: Option<i64>) -> Datum<'_> {
         Datum::Record(vec![
             Datum::Str(id.into()),
             n.map(Datum::Long).unwrap_or(Datum::Null),

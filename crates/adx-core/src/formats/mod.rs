@@ -82,7 +82,7 @@ pub struct Decoded<'r> {
     /// Where it is.
     pub position: Position,
     /// The record in the reader shape, or why it does not fit.
-    pub outcome: Result<Datum, RecordError>,
+    pub outcome: Result<Datum<'r>, RecordError>,
     /// Its raw form, for the quarantine payload.
     pub raw: Raw<'r>,
 }
@@ -151,7 +151,7 @@ pub type Emit<'e> = dyn FnMut(Decoded<'_>) -> Result<(), IngestError> + 'e;
 
 /// What a decoder emitted, for the decoders' unit tests: position, outcome and raw text.
 #[cfg(test)]
-pub(crate) type Seen = Vec<(Position, Result<Datum, RecordError>, String)>;
+pub(crate) type Seen = Vec<(Position, Result<Datum<'static>, RecordError>, String)>;
 
 /// Runs `decode` and collects what it emits and how it stopped.
 #[cfg(test)]
@@ -165,7 +165,7 @@ pub(crate) fn collect(
             .to_bytes()
             .map(|b| String::from_utf8_lossy(&b).to_string())
             .unwrap_or_default();
-        out.push((d.position, d.outcome, raw));
+        out.push((d.position, d.outcome.map(Datum::into_owned), raw));
         Ok(())
     })
     .err();
