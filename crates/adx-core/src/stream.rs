@@ -249,10 +249,7 @@ impl<'a> Router<'a> {
     }
 
     /// The route of a Glue header's version id: the last one again, or looked up by its text.
-    fn glue_route(
-        &mut self,
-        version: &[u8; 16],
-    ) -> Result<GlueRoute, IngestError> {
+    fn glue_route(&mut self, version: &[u8; 16]) -> Result<GlueRoute, IngestError> {
         if let Some((last, route)) = &self.last_version
             && last == version
         {
