@@ -79,7 +79,7 @@ impl EnumShape {
     pub fn index_of(&self, symbol: &str) -> Option<u32> {
         self.symbols
             .iter()
-            .position(|s| s == symbol)
+            .position(|s| same_name(s, symbol))
             .map(|i| i as u32)
     }
 }
@@ -116,6 +116,38 @@ fn signature(name: &str) -> u32 {
     ((b.len() as u32 & 0xffff) << 16) | (first << 8) | last
 }
 
+/// Whether two field names (or enum symbols) are equal. Names are short: up to 16 bytes they are compared as
+/// two overlapping words each, inline, instead of through a `memcmp` call per key.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        _ => a == b,
+    }
+}
+
+/// The 8 bytes of `s` from `at` (which the caller keeps in range) as a word.
+#[inline]
+fn word8(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// The 4 bytes of `s` from `at` (which the caller keeps in range) as a word.
+#[inline]
+fn word4(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_ne_bytes(w)
+}
+
 impl RecordShape {
     /// Position of field `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
@@ -127,7 +159,7 @@ impl RecordShape {
     /// cheaper than hashing every key of every record.
     pub fn position_from(&self, name: &str, hint: usize) -> Option<usize> {
         if let Some(f) = self.fields.get(hint)
-            && f.name == name
+            && same_name(&f.name, name)
         {
             return Some(hint);
         }
@@ -137,7 +169,7 @@ impl RecordShape {
             .enumerate()
             .filter(|(_, s)| **s == sig)
             .map(|(i, _)| i)
-            .find(|&i| self.fields[i].name == name)
+            .find(|&i| same_name(&self.fields[i].name, name))
     }
 
     /// Position of the field that has `name` as an alias (Avro writer-to-reader resolution).
@@ -254,4 +286,46 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
         kind: Kind::Record(shape),
         nullable: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_name;
+
+    #[test]
+    fn names_compare_equal_exactly_when_their_bytes_do() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "abcdef",
+            "abcdefg",
+            "abcdefgh",
+            "event_time",
+            "impression_id",
+            "win_price_micros",
+            "win_price_microz",
+            "xin_price_micros",
+            "a_much_longer_field_name",
+            "a_much_longer_field_namf",
+            "pays",
+            "país",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} against {b:?}");
+            }
+            // A difference in any single byte is seen, whatever its place.
+            for i in 0..a.len() {
+                let mut changed = a.as_bytes().to_vec();
+                changed[i] ^= 1;
+                if let Ok(c) = std::str::from_utf8(&changed) {
+                    assert!(!same_name(a, c), "{a:?} against {c:?}");
+                }
+            }
+        }
+    }
 }

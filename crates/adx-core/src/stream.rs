@@ -379,18 +379,29 @@ pub fn ingest_batch(
     records: &[StreamRecord],
 ) -> Result<InvocationReport, IngestError> {
     let mut order: Vec<&StreamRecord> = records.iter().collect();
-    order.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
+    // Records of one topic share its name (`Arc`): compared by address before by text.
+    let same_topic =
+        |a: &StreamRecord, b: &StreamRecord| Arc::ptr_eq(&a.topic, &b.topic) || a.topic == b.topic;
+    order.sort_by(|a, b| {
+        let topic = if same_topic(a, b) {
+            std::cmp::Ordering::Equal
+        } else {
+            a.topic.cmp(&b.topic)
+        };
+        topic.then((a.partition, a.offset).cmp(&(b.partition, b.offset)))
+    });
     let mut router = Router::new(ports, config);
     let mut seen: Vec<(String, KeySet)> = Vec::new();
     let mut report = InvocationReport::default();
     let ingest = &config.ingest;
 
     // One topic-partition at a time: each object is named after the first record it holds.
-    for unit in order.chunk_by(|a, b| a.topic == b.topic && a.partition == b.partition) {
+    for unit in order.chunk_by(|a, b| a.partition == b.partition && same_topic(a, b)) {
         let mut out = UnitSinks {
             sinks: Vec::new(),
             unrouted: None,
         };
+        let mut last: Option<(Arc<Dataset>, usize, usize)> = None;
         for &record in unit {
             let routed = match &record.value {
                 None => Routed {
@@ -425,34 +436,50 @@ pub fn ingest_batch(
                 }
                 continue;
             };
-            let at = match out
-                .sinks
-                .iter()
-                .position(|s| s.dataset_name() == dataset.name)
-            {
-                Some(at) => at,
-                None => {
-                    out.sinks.push(DatasetSink::new(
-                        dataset.clone(),
-                        CuratedWriter::new(
-                            dataset.clone(),
-                            ports.store,
-                            &ingest.curated_bucket,
-                            PartNames::Kafka {
-                                topic: record.topic.to_string(),
-                                partition: record.partition,
-                            },
-                            ingest.limits,
-                        ),
-                        QuarantineWriter::for_partition(
-                            ports.store,
-                            &ingest.quarantine_bucket,
-                            &record.topic,
-                            record.partition,
-                            &dataset.name,
-                        ),
-                    ));
-                    out.sinks.len() - 1
+            // Consecutive records almost always go to the dataset of the one before: its sink
+            // and key set are found by the dataset's address, without comparing names.
+            let (at, i) = match &last {
+                Some((d, at, i)) if Arc::ptr_eq(d, &dataset) => (*at, *i),
+                _ => {
+                    let at = match out
+                        .sinks
+                        .iter()
+                        .position(|s| s.dataset_name() == dataset.name)
+                    {
+                        Some(at) => at,
+                        None => {
+                            out.sinks.push(DatasetSink::new(
+                                dataset.clone(),
+                                CuratedWriter::new(
+                                    dataset.clone(),
+                                    ports.store,
+                                    &ingest.curated_bucket,
+                                    PartNames::Kafka {
+                                        topic: record.topic.to_string(),
+                                        partition: record.partition,
+                                    },
+                                    ingest.limits,
+                                ),
+                                QuarantineWriter::for_partition(
+                                    ports.store,
+                                    &ingest.quarantine_bucket,
+                                    &record.topic,
+                                    record.partition,
+                                    &dataset.name,
+                                ),
+                            ));
+                            out.sinks.len() - 1
+                        }
+                    };
+                    let i = match seen.iter().position(|(n, _)| *n == dataset.name) {
+                        Some(i) => i,
+                        None => {
+                            seen.push((dataset.name.clone(), key_set()));
+                            seen.len() - 1
+                        }
+                    };
+                    last = Some((dataset.clone(), at, i));
+                    (at, i)
                 }
             };
             let sink = &mut out.sinks[at];
@@ -466,13 +493,6 @@ pub fn ingest_batch(
                 partition: Some(record.partition),
                 offset: record.offset,
                 arrival_ms: record.timestamp_ms,
-            };
-            let i = match seen.iter().position(|(n, _)| *n == dataset.name) {
-                Some(i) => i,
-                None => {
-                    seen.push((dataset.name.clone(), key_set()));
-                    seen.len() - 1
-                }
             };
             let keys = &mut seen[i].1;
             sink.accept(

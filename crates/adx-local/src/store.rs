@@ -66,6 +66,8 @@ struct LocalWriter {
     temp: PathBuf,
     target: PathBuf,
     file: Option<BufWriter<File>>,
+    /// Set once the temp file has been renamed into place: nothing is left to clean up.
+    renamed: bool,
     bucket: String,
     key: String,
 }
@@ -93,14 +95,18 @@ impl ObjectWriter for LocalWriter {
         file.into_inner()
             .map_err(|e| failed("write", &self.bucket, &self.key, e.error()))?;
         fs::rename(&self.temp, &self.target)
-            .map_err(|e| failed("rename", &self.bucket, &self.key, e))
+            .map_err(|e| failed("rename", &self.bucket, &self.key, e))?;
+        self.renamed = true;
+        Ok(())
     }
 }
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
         // After a successful finish the temp file is gone; otherwise remove the partial one.
-        let _ = fs::remove_file(&self.temp);
+        if !self.renamed {
+            let _ = fs::remove_file(&self.temp);
+        }
     }
 }
 
@@ -178,6 +184,7 @@ impl ObjectStore for LocalStore {
             temp,
             target,
             file: Some(BufWriter::with_capacity(1 << 20, file)),
+            renamed: false,
             bucket: bucket.to_string(),
             key: key.to_string(),
         }))

@@ -331,6 +331,70 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
     }
 }
 
+/// A [`DatumSeed`] that writes its datum straight into a record's field slot: the parser then
+/// returns a bare `Result<(), E>` in registers, instead of a `Result<Datum, E>` through memory
+/// that the record would copy once more.
+struct SlotSeed<'s, 'c, 'a, 'de> {
+    seed: DatumSeed<'s, 'c>,
+    slot: &'a mut Datum<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for SlotSeed<'_, '_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Each visit of [`SlotSeed`] is [`DatumSeed`]'s, its datum stored in the slot.
+macro_rules! into_slot {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[inline]
+        fn $name<E2: serde::de::Error>(self, $($arg: $ty),*) -> Result<(), E2> {
+            *self.slot = self.seed.$name::<E2>($($arg),*)?;
+            Ok(())
+        }
+    )*};
+}
+
+impl<'de> Visitor<'de> for SlotSeed<'_, '_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.seed.expecting(f)
+    }
+
+    into_slot! {
+        visit_unit();
+        visit_none();
+        visit_bool(v: bool);
+        visit_i32(v: i32);
+        visit_i64(v: i64);
+        visit_u64(v: u64);
+        visit_f32(v: f32);
+        visit_f64(v: f64);
+        visit_str(v: &str);
+        visit_borrowed_str(v: &'de str);
+        visit_string(v: String);
+        visit_bytes(v: &[u8]);
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        *self.slot = self.seed.visit_seq(seq)?;
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        *self.slot = self.seed.visit_map(map)?;
+        Ok(())
+    }
+}
+
 /// Which field of the record a key names (`None` for unknown keys); the second member is the
 /// position expected next, the third whether aliases count (Avro).
 struct KeySeed<'s>(&'s RecordShape, usize, bool);
@@ -391,11 +455,14 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
         k += 1;
         let field = &shape.fields[i];
         let before = ctx.has_error();
-        let value = map.next_value_seed(DatumSeed { ty: &field.ty, ctx });
+        let value = map.next_value_seed(SlotSeed {
+            seed: DatumSeed { ty: &field.ty, ctx },
+            slot: &mut fields[i],
+        });
         if !before && ctx.has_error() {
             ctx.prefix(|e| e.within(&field.name));
         }
-        fields[i] = value?;
+        value?;
         if n > 64 {
             wide[i] = true;
         } else {

@@ -9,6 +9,11 @@
 //! written plain from its first page. Low-cardinality columns (enums, countries, campaigns)
 //! keep their dictionary. The choice depends on the part's first rows only, so a retried
 //! batch makes the same choice and writes the same bytes.
+//!
+//! A column whose sample holds at most [`SMALL_DICTIONARY`] distinct values is also written
+//! uncompressed: its pages are a tiny dictionary and bit-packed indices of at most 4 bits,
+//! which zstd shrinks by a few hundred bytes at best, while a compressed column costs a
+//! compression context and a pass over its pages in every part.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -25,18 +30,39 @@ pub const SAMPLE_VALUES: usize = 512;
 /// Fewer values than this say too little: the column keeps its dictionary.
 const MIN_SAMPLE: usize = 64;
 
-/// Those of the `candidates` (top-level columns, by name) of `batch` that should be written
-/// without a dictionary, when dictionary pages above `page_limit` bytes make Parquet fall back
-/// to plain encoding. Columns of other types than strings and numbers keep the default.
-pub fn plain_columns(batch: &RecordBatch, candidates: &[String], page_limit: usize) -> Vec<String> {
-    candidates
-        .iter()
-        .filter_map(|name| Some((name, batch.column_by_name(name)?)))
-        .filter(|(_, column)| {
-            sample(column.as_ref()).is_some_and(|s| !s.dictionary_pays(page_limit))
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
+/// Distinct values up to which a dictionary column is written uncompressed (indices of at
+/// most 4 bits).
+pub const SMALL_DICTIONARY: usize = 16;
+
+/// What the first rows of a part say about its candidate columns.
+#[derive(Debug, Default, PartialEq)]
+pub struct ColumnChoice {
+    /// Columns to write without a dictionary.
+    pub plain: Vec<String>,
+    /// Columns to write with their (small) dictionary and no compression.
+    pub uncompressed: Vec<String>,
+}
+
+/// How the `candidates` (top-level columns, by name) of `batch` should be written, when
+/// dictionary pages above `page_limit` bytes make Parquet fall back to plain encoding.
+/// Columns of other types than strings and numbers, and those not named, keep the default.
+pub fn choose_columns(
+    batch: &RecordBatch,
+    candidates: &[String],
+    page_limit: usize,
+) -> ColumnChoice {
+    let mut choice = ColumnChoice::default();
+    for name in candidates {
+        let Some(sample) = batch.column_by_name(name).and_then(|c| sample(c.as_ref())) else {
+            continue;
+        };
+        if !sample.dictionary_pays(page_limit) {
+            choice.plain.push(name.clone());
+        } else if sample.small() {
+            choice.uncompressed.push(name.clone());
+        }
+    }
+    choice
 }
 
 /// What a sample of a column showed.
@@ -51,6 +77,11 @@ struct Sample {
 }
 
 impl Sample {
+    /// Whether the sample is large enough and shows at most [`SMALL_DICTIONARY`] values.
+    fn small(&self) -> bool {
+        self.values >= MIN_SAMPLE && self.distinct <= SMALL_DICTIONARY
+    }
+
     /// Whether a dictionary is worth building: values repeat, and the estimated number of
     /// distinct values of the column fits the dictionary page.
     fn dictionary_pays(&self, page_limit: usize) -> bool {
@@ -154,12 +185,12 @@ mod tests {
             ("nulls", Arc::new(nulls)),
         ]);
         let all = ["id", "country", "user", "price", "wide", "nulls"].map(String::from);
+        let choice = choose_columns(&b, &all, 256 << 10);
+        assert_eq!(choice.plain, vec!["id", "price", "wide"]);
+        // Three countries: a dictionary of indices under 4 bits, left uncompressed.
+        assert_eq!(choice.uncompressed, vec!["country"]);
         assert_eq!(
-            plain_columns(&b, &all, 256 << 10),
-            vec!["id", "price", "wide"]
-        );
-        assert_eq!(
-            plain_columns(&b, &all[1..3], 256 << 10),
+            choose_columns(&b, &all[1..3], 256 << 10).plain,
             Vec::<String>::new()
         );
     }
@@ -168,7 +199,10 @@ mod tests {
     fn a_small_sample_keeps_the_dictionary() {
         let ids = StringArray::from_iter_values((0..10).map(|i| format!("id-{i}")));
         let b = batch(vec![("id", Arc::new(ids))]);
-        assert!(plain_columns(&b, &["id".to_string()], 256 << 10).is_empty());
+        assert_eq!(
+            choose_columns(&b, &["id".to_string()], 256 << 10),
+            ColumnChoice::default()
+        );
     }
 
     #[test]
@@ -181,5 +215,25 @@ mod tests {
         // 2 repeats in 512 draws: about 65,000 distinct values, 2.6 MB of dictionary.
         assert!(!s.dictionary_pays(256 << 10));
         assert!(s.dictionary_pays(8 << 20));
+        assert!(!s.small());
+    }
+
+    #[test]
+    fn sixteen_values_are_small_seventeen_are_not() {
+        let of = |distinct| Sample {
+            values: 512,
+            distinct,
+            entry_bytes: 6.0,
+        };
+        assert!(of(1).small());
+        assert!(of(SMALL_DICTIONARY).small());
+        assert!(!of(SMALL_DICTIONARY + 1).small());
+        // Too few values to tell.
+        let few = Sample {
+            values: MIN_SAMPLE - 1,
+            distinct: 2,
+            entry_bytes: 6.0,
+        };
+        assert!(!few.small());
     }
 }

@@ -7,7 +7,7 @@
 //! commands in the same order it writes the same bytes either way.
 
 use crate::curated::WriterLimits;
-use crate::curated::dictionary_choice::plain_columns;
+use crate::curated::dictionary_choice::{SMALL_DICTIONARY, choose_columns};
 use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
 use crate::dataset::Dataset;
 use crate::error::IngestError;
@@ -165,6 +165,19 @@ fn dictionary_candidates(dataset: &Dataset) -> Vec<String> {
         .collect()
 }
 
+/// Top-level enum columns of `dataset` with at most [`SMALL_DICTIONARY`] symbols: always a
+/// small dictionary, so always written uncompressed.
+fn small_enum_columns(dataset: &Dataset) -> impl Iterator<Item = String> + '_ {
+    dataset
+        .shape
+        .fields
+        .iter()
+        .filter_map(|field| match &field.ty.kind {
+            Kind::Enum(e) if e.symbols.len() <= SMALL_DICTIONARY => Some(field.name.clone()),
+            _ => None,
+        })
+}
+
 /// The error of a failed Parquet call on `part`: the store's own, when writing to it failed.
 fn part_err(part: &mut OpenPart) -> impl FnOnce(ParquetError) -> IngestError + '_ {
     move |source| match part.writer.inner_mut().failure.take() {
@@ -216,7 +229,11 @@ impl<'a> PartEncoder<'a> {
             .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
             .set_column_dictionary_enabled(key_column, false)
             .set_column_dictionary_enabled(ColumnPath::from("_offset"), false);
-        for column in CONSTANT_LINEAGE_COLUMNS {
+        for column in CONSTANT_LINEAGE_COLUMNS
+            .into_iter()
+            .map(String::from)
+            .chain(small_enum_columns(&dataset))
+        {
             props =
                 props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
         }
@@ -314,15 +331,20 @@ impl<'a> PartEncoder<'a> {
     }
 
     /// The writer properties of a part that opens with `batch`: columns that the batch shows
-    /// to be near-unique, or too varied for a dictionary page, are written plain.
+    /// to be near-unique, or too varied for a dictionary page, are written plain; those that
+    /// it shows to hold a handful of values are left uncompressed.
     fn part_props(&self, batch: &RecordBatch) -> WriterProperties {
-        let plain = plain_columns(batch, &self.dictionary_candidates, DICTIONARY_PAGE_LIMIT);
-        if plain.is_empty() {
+        let choice = choose_columns(batch, &self.dictionary_candidates, DICTIONARY_PAGE_LIMIT);
+        if choice.plain.is_empty() && choice.uncompressed.is_empty() {
             return self.props.clone();
         }
         let mut props = self.props.clone().into_builder();
-        for column in plain {
+        for column in choice.plain {
             props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        for column in choice.uncompressed {
+            props =
+                props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
         }
         props.build()
     }

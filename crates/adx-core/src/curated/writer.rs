@@ -700,4 +700,57 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn small_dictionaries_are_left_uncompressed_and_unique_columns_are_written_plain() {
+        let dataset = clicks();
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let mut writer = CuratedWriter::new(
+            dataset.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            WriterLimits::default(),
+        );
+        for i in 0..2_000i64 {
+            let record = click(&dataset, &format!("event-{i:08}"), 946_684_800_000 + i);
+            writer.push(&record, &at("s", i)).unwrap();
+        }
+        let written = writer.finish().unwrap();
+        let bytes = store.objects.lock().unwrap()[&written[0].key].clone();
+        let reader =
+            parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        use parquet::basic::{Compression, Encoding};
+        use parquet::file::reader::FileReader;
+        let group = reader.metadata().row_group(0);
+        let column = |name: &str| {
+            group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+        };
+        let dictionary = |name: &str| {
+            column(name)
+                .encodings()
+                .any(|e| e == Encoding::RLE_DICTIONARY)
+        };
+        // An enum of two symbols, a campaign id that never changes, constant lineage.
+        for name in ["event_type", "campaign_id", "_source", "_arrival_time"] {
+            assert_eq!(
+                column(name).compression(),
+                Compression::UNCOMPRESSED,
+                "{name}"
+            );
+            assert!(dictionary(name), "{name}");
+        }
+        // Unique ids and times: plain, and compressed.
+        for name in ["event_id", "event_time"] {
+            assert!(
+                matches!(column(name).compression(), Compression::ZSTD(_)),
+                "{name}"
+            );
+            assert!(!dictionary(name), "{name}");
+        }
+    }
 }
