@@ -275,8 +275,14 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
     }
 
     fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Datum<'de>, E> {
-        match self.ty.kind {
+        // Strings and known enum symbols, the common cases, are settled here, inline in the
+        // record's loop; the rest (conversions, mismatches) go through `visit_str`.
+        match &self.ty.kind {
             Kind::Str => Ok(Datum::Str(Text::Borrowed(v))),
+            Kind::Enum(e) => match e.index_of(v) {
+                Some(i) => Ok(Datum::Enum(i)),
+                None => self.visit_str(v),
+            },
             _ => self.visit_str(v),
         }
     }
