@@ -92,6 +92,10 @@ fn measure(
                 "--stats",
                 "--repeat",
                 &repeat.to_string(),
+                // Successive batches write new objects; replacing the previous invocation's
+                // own (a retry's case) costs the local file system an inode eviction and a
+                // forced write-back per object, which no S3 PUT pays.
+                "--remove-outputs",
                 "--event",
             ])
             .arg(event)

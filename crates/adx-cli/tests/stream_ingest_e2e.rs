@@ -193,6 +193,48 @@ fn a_retried_batch_writes_the_same_objects() {
     assert!(first == outputs(root));
 }
 
+/// What `adx bench --stream` runs: repeated invocations of one event in one process, each
+/// removing what the one before wrote. The last one's objects stay, the same as a single run's.
+#[test]
+fn repeated_invocations_removing_their_outputs_leave_one_runs_objects_and_report_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let events = generate(root);
+    let event = events[0]["path"].as_str().unwrap();
+    invoke_stream(root, &schema_dir(), Path::new(event));
+    let single = outputs(root);
+    for bucket in ["curated", "quarantine"] {
+        std::fs::remove_dir_all(root.join(bucket)).unwrap();
+    }
+    let out = adx(
+        root,
+        &schema_dir(),
+        &[
+            "invoke",
+            "stream-ingest",
+            "--repeat",
+            "3",
+            "--remove-outputs",
+            "--stats",
+            "--event",
+            event,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "adx invoke failed: {stderr}");
+    assert!(single == outputs(root));
+    let stats: Value = stderr
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no stats line in {stderr}"));
+    let (cpu, wall) = (
+        stats["cpu_s"].as_f64().unwrap(),
+        stats["wall_s"].as_f64().unwrap(),
+    );
+    assert!(cpu > 0.0 && wall > 0.0, "{stats}");
+}
+
 fn kafka_event(records: Vec<Value>) -> Value {
     let mut by_partition: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for r in records {
