@@ -1,8 +1,10 @@
-//! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and the crash reproducers
-//! (`fuzz/regressions/<target>/`) through the targets, so that every input the fuzzer kept,
-//! and every crash it found, stays fixed. A corpus folder that is missing or empty fails (a
-//! replay of nothing proves nothing); a regressions folder exists only for a target that has
-//! crashed, and then must not be empty, and must be named after a target.
+//! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and the reproducers of every
+//! defect the fuzzer found (`fuzz/regressions/<target>/`: crashes, and inputs whose quarantine
+//! or CPU cost was out of all proportion to their size) through the targets, so that every
+//! input the fuzzer kept, and every defect it found, stays fixed. A corpus folder that is
+//! missing or empty fails (a replay of nothing proves nothing); a regressions folder exists
+//! only for a target that has had a defect, and then must not be empty, and must be named
+//! after a target.
 
 use std::path::{Path, PathBuf};
 

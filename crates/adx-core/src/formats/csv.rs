@@ -273,6 +273,42 @@ mod tests {
     }
 
     #[test]
+    fn a_quarantined_row_carries_the_header_only_while_it_is_small() {
+        use crate::formats::MAX_PAYLOAD_HEADER_BYTES as MAX;
+        // `id,n,` then one column named to make the header exactly `len` bytes long.
+        let header = |len: usize, quoted: bool| {
+            let rest = len - "id,n,".len();
+            if quoted {
+                // A comma in the name: written back quoted, two bytes longer than its fields.
+                format!("id,n,\"{},\"", "c".repeat(rest - 3))
+            } else {
+                format!("id,n,{}", "c".repeat(rest))
+            }
+        };
+        for (text, carried) in [
+            (header(MAX, false), true),
+            (header(MAX + 1, false), false),
+            (header(MAX, true), true),
+            (header(MAX + 1, true), false),
+            (header(30 * MAX, false), false),
+        ] {
+            let input = format!("{text}\nA,lots,x\n");
+            let (out, _) = run(input.as_bytes());
+            let payload = &out[0].2;
+            if carried {
+                assert_eq!(
+                    *payload,
+                    format!("{text}\nA,lots,x"),
+                    "{} bytes",
+                    text.len()
+                );
+            } else {
+                assert_eq!(payload, "A,lots,x", "{} bytes", text.len());
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_required_column_quarantines_each_row() {
         let (out, _) = run(b"n,note\n1,a\n2,b\n");
         assert_eq!(out.len(), 2);

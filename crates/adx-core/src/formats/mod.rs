@@ -115,13 +115,18 @@ impl Raw<'_> {
             Raw::Csv { header, row } => {
                 // The header goes with the row only while it is small: a wide header repeated
                 // in every refused row would multiply a small object into a huge quarantine.
-                let header = csv::reencode(header);
-                let mut bytes = if header.len() <= MAX_PAYLOAD_HEADER_BYTES {
-                    let mut b = header;
-                    b.push(b'\n');
-                    b
-                } else {
-                    Vec::new()
+                // Its fields and their separators alone tell when it is too wide, without
+                // writing it out again for every row.
+                let least = header.as_slice().len() + header.len().saturating_sub(1);
+                let header = (least <= MAX_PAYLOAD_HEADER_BYTES)
+                    .then(|| csv::reencode(header))
+                    .filter(|h| h.len() <= MAX_PAYLOAD_HEADER_BYTES);
+                let mut bytes = match header {
+                    Some(mut b) => {
+                        b.push(b'\n');
+                        b
+                    }
+                    None => Vec::new(),
                 };
                 bytes.extend(csv::reencode(row));
                 Some(std::borrow::Cow::Owned(bytes))
