@@ -158,9 +158,20 @@ pub fn put(context: &AwsContext, bucket: &str, key: &str, bytes: Vec<u8>) -> Str
 
 /// Gets an object's bytes.
 pub fn get(context: &AwsContext, bucket: &str, key: &str) -> Vec<u8> {
-    // A body that stalls (an emulator just resumed from a pause, still catching up on the
-    // requests it received while paused) is read again, for up to 30 s.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    try_get(context, bucket, key, std::time::Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e}"))
+}
+
+/// Gets an object's bytes, trying again for up to `within`: a body that stalls (an emulator
+/// just resumed from a pause, still catching up on the requests it received while paused) is
+/// read again. The last error once `within` has passed.
+pub fn try_get(
+    context: &AwsContext,
+    bucket: &str,
+    key: &str,
+    within: std::time::Duration,
+) -> Result<Vec<u8>, String> {
+    let until = std::time::Instant::now() + within;
     let mut last = String::new();
     while last.is_empty() || std::time::Instant::now() < until {
         if !last.is_empty() {
@@ -183,11 +194,11 @@ pub fn get(context: &AwsContext, bucket: &str, key: &str) -> Vec<u8> {
                 .map_err(|e| format!("{e:?}"))
         });
         match answer {
-            Ok(bytes) => return bytes,
+            Ok(bytes) => return Ok(bytes),
             Err(e) => last = e,
         }
     }
-    panic!("get s3://{bucket}/{key}: {last}")
+    Err(last)
 }
 
 /// Waits (up to 30 s) until S3 answers a listing of `bucket` promptly again.
@@ -208,6 +219,17 @@ pub fn wait_for_s3(context: &AwsContext, bucket: &str) {
 
 /// Every object of a bucket with its bytes, sorted by key.
 pub fn contents(context: &AwsContext, bucket: &str) -> Vec<(String, Vec<u8>)> {
+    keys(context, bucket)
+        .into_iter()
+        .map(|k| {
+            let bytes = get(context, bucket, &k);
+            (k, bytes)
+        })
+        .collect()
+}
+
+/// The keys of a bucket, sorted.
+pub fn keys(context: &AwsContext, bucket: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut token = None;
     loop {
@@ -233,12 +255,7 @@ pub fn contents(context: &AwsContext, bucket: &str) -> Vec<(String, Vec<u8>)> {
         }
     }
     keys.sort();
-    keys.into_iter()
-        .map(|k| {
-            let bytes = get(context, bucket, &k);
-            (k, bytes)
-        })
-        .collect()
+    keys
 }
 
 /// The S3 event (as S3 sends it) for an object, written to a file under `dir`.
