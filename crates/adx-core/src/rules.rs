@@ -287,9 +287,17 @@ impl Rules {
         for w in &self.whens {
             if condition_holds(record, w) {
                 for c in &w.checks {
-                    visit_all(record, &c.path.steps, &mut |d| {
-                        apply(&c.check, d, &c.path.ty)
-                    })?;
+                    match (c.path.steps.as_slice(), record) {
+                        // A top-level field, null or not: look it up directly.
+                        ([Step::Field(i, name)], Datum::Record(fields)) => {
+                            if let Some(d) = fields.get(*i) {
+                                apply(&c.check, d, &c.path.ty).map_err(|e| e.within(name))?;
+                            }
+                        }
+                        (steps, _) => {
+                            visit_all(record, steps, &mut |d| apply(&c.check, d, &c.path.ty))?
+                        }
+                    }
                 }
             }
         }
@@ -298,16 +306,61 @@ impl Rules {
 }
 
 fn condition_holds(record: &Datum, when: &When) -> bool {
-    let mut value: Option<&Datum> = None;
-    let _ = visit_all(record, &when.path.steps, &mut |d| {
-        value = Some(d);
-        Ok(())
-    });
-    let value = value.unwrap_or(&Datum::Null);
+    let value = field_value(record, &when.path.steps).unwrap_or(&Datum::Null);
     match &when.condition {
         Condition::Present(p) => value.is_null() != *p,
-        Condition::Equals(expected) => render(value, &when.path.ty).is_some_and(|v| v == *expected),
+        Condition::Equals(expected) => renders_as(value, &when.path.ty, expected),
     }
+}
+
+/// The value at a path of fields only (no `[]`), or `None` when a null record lies on the way.
+fn field_value<'a>(mut d: &'a Datum<'a>, steps: &[Step]) -> Option<&'a Datum<'a>> {
+    for step in steps {
+        match (step, d) {
+            (Step::Field(i, _), Datum::Record(fields)) => d = fields.get(*i)?,
+            _ => return None,
+        }
+    }
+    Some(d)
+}
+
+/// Whether `value` renders as `expected` (as [`render`] would render it), without building
+/// the rendered text: conditions are tested on every record.
+fn renders_as(value: &Datum, ty: &Ty, expected: &str) -> bool {
+    use std::fmt::Write;
+
+    /// Takes the rendered text piece by piece, checking each against what is left of
+    /// the expected text.
+    struct Compare<'e> {
+        rest: &'e str,
+    }
+
+    impl Write for Compare<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match self.rest.strip_prefix(s) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(())
+                }
+                None => Err(std::fmt::Error),
+            }
+        }
+    }
+
+    let mut compare = Compare { rest: expected };
+    let written = match (value, &ty.kind) {
+        (Datum::Enum(i), Kind::Enum(e)) => {
+            return e.symbols.get(*i as usize).is_some_and(|s| s == expected);
+        }
+        (Datum::Str(s), _) => return s.as_str() == expected,
+        (Datum::Long(v) | Datum::Timestamp(v), _) => write!(compare, "{v}"),
+        (Datum::Int(v), _) => write!(compare, "{v}"),
+        (Datum::Bool(v), _) => write!(compare, "{v}"),
+        (Datum::Double(v), _) => write!(compare, "{v}"),
+        (Datum::Float(v), _) => write!(compare, "{v}"),
+        _ => return false,
+    };
+    written.is_ok() && compare.rest.is_empty()
 }
 
 fn render(value: &Datum, ty: &Ty) -> Option<String> {
@@ -666,6 +719,29 @@ mod tests {
         assert_eq!(e.expected, "no value, since i is 7");
         assert_eq!(e.found, "B");
         check(spec, json!({"i": 8, "kind": "B"})).unwrap();
+    }
+
+    #[test]
+    fn when_equals_compares_the_whole_rendered_value() {
+        let on = |field: &str, equals: &str| json!([{"rule": "when", "if": {"field": field, "equals": equals}, "require": ["s"]}]);
+        // Numbers as their text: neither a prefix nor a longer text matches.
+        check(on("i", "7"), json!({"i": 7})).unwrap_err();
+        check(on("i", "7"), json!({"i": 70})).unwrap();
+        check(on("i", "70"), json!({"i": 7})).unwrap();
+        check(on("i", "-7"), json!({"i": -7})).unwrap_err();
+        check(on("l", "12"), json!({"l": 12})).unwrap_err();
+        check(on("l", "12"), json!({"l": 1})).unwrap();
+        check(on("d", "0.5"), json!({"d": 0.5})).unwrap_err();
+        check(on("d", "0.5"), json!({"d": 0.25})).unwrap();
+        check(on("d", "1"), json!({"d": 1.0})).unwrap_err();
+        // Strings and enum symbols exactly; a null value equals nothing.
+        let e = check(on("site.domain", "d"), json!({"site": {"domain": "d"}})).unwrap_err();
+        assert_eq!(e.field, "s");
+        check(on("site.domain", "d"), json!({"site": {"domain": "dd"}})).unwrap();
+        check(on("site.domain", "d"), json!({"site": null})).unwrap();
+        check(on("kind", "B"), json!({"kind": "B"})).unwrap_err();
+        check(on("kind", "B"), json!({"kind": "A"})).unwrap();
+        check(on("l", ""), json!({})).unwrap();
     }
 
     #[test]
