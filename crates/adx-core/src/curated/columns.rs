@@ -4,8 +4,8 @@ use crate::curated::arrow_schema::{data_type, struct_fields};
 use crate::datum::Datum;
 use crate::shape::{Kind, Ty};
 use arrow_array::builder::{
-    BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMillisecondBuilder,
+    ArrayBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, ListArray, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
@@ -165,16 +165,40 @@ impl ColumnBuilder {
         }
     }
 
-    /// Finishes the column and resets the builder.
+    /// Finishes the column and resets the builder, with room for as many values (and string
+    /// bytes) as this batch had: batches of a part are alike, and a builder that starts empty
+    /// would copy its buffers at every doubling on the way back to that size.
     pub fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         Ok(match self {
-            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
-            ColumnBuilder::Int(b) => Arc::new(b.finish()),
-            ColumnBuilder::Long(b) => Arc::new(b.finish()),
-            ColumnBuilder::Float(b) => Arc::new(b.finish()),
-            ColumnBuilder::Double(b) => Arc::new(b.finish()),
-            ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => Arc::new(b.finish()),
-            ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => {
+                let n = b.len();
+                Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(n)).finish())
+            }
+            ColumnBuilder::Int(b) => {
+                let n = b.len();
+                Arc::new(std::mem::replace(b, Int32Builder::with_capacity(n)).finish())
+            }
+            ColumnBuilder::Long(b) => {
+                let n = b.len();
+                Arc::new(std::mem::replace(b, Int64Builder::with_capacity(n)).finish())
+            }
+            ColumnBuilder::Float(b) => {
+                let n = b.len();
+                Arc::new(std::mem::replace(b, Float32Builder::with_capacity(n)).finish())
+            }
+            ColumnBuilder::Double(b) => {
+                let n = b.len();
+                Arc::new(std::mem::replace(b, Float64Builder::with_capacity(n)).finish())
+            }
+            ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => {
+                let (n, bytes) = (b.len(), b.values_slice().len());
+                Arc::new(std::mem::replace(b, StringBuilder::with_capacity(n, bytes)).finish())
+            }
+            ColumnBuilder::Timestamp(b) => {
+                let fresh =
+                    TimestampMillisecondBuilder::with_capacity(b.len()).with_timezone("UTC");
+                Arc::new(std::mem::replace(b, fresh).finish())
+            }
             ColumnBuilder::Struct {
                 fields,
                 children,
@@ -199,8 +223,10 @@ impl ColumnBuilder {
                 nulls,
             } => {
                 let values = child.finish()?;
+                let mut fresh = Vec::with_capacity(offsets.len());
+                fresh.push(0);
                 let offsets =
-                    OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                    OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, fresh)));
                 Arc::new(ListArray::try_new(
                     item.clone(),
                     offsets,
