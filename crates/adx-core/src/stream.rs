@@ -10,6 +10,7 @@ use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::formats::avro_datum::decode_datum;
+use crate::formats::avro_direct::DirectPlan;
 use crate::formats::glue::{Framing, GLUE_HEADER_LEN, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
 use crate::ingest::{IngestConfig, Ports, UNROUTED};
@@ -224,10 +225,17 @@ impl<'a> Router<'a> {
         let outcome = match (&route.writer, format) {
             (Ok(writer), ValueFormat::Avro) if zlib => inflate(datum, self.config.max_datum_bytes)
                 .and_then(|d| {
-                    decode_datum(&d, &writer.decoder, &ty, &self.avro).map(Datum::into_owned)
+                    match route.direct.as_ref().and_then(|plan| plan.decode(&d)) {
+                        Some(record) => Ok(record),
+                        None => decode_datum(&d, &writer.decoder, &ty, &self.avro),
+                    }
+                    .map(Datum::into_owned)
                 }),
             (Ok(writer), ValueFormat::Avro) => {
-                decode_datum(datum, &writer.decoder, &ty, &self.avro)
+                match route.direct.as_ref().and_then(|plan| plan.decode(datum)) {
+                    Some(record) => Ok(record),
+                    None => decode_datum(datum, &writer.decoder, &ty, &self.avro),
+                }
             }
             (Err(e), _) => Err(e.clone()),
             (Ok(_), _) => Err(RecordError::new(
@@ -300,10 +308,15 @@ impl<'a> Router<'a> {
                             None => Ok(writer),
                         })
                 };
+                let direct = match (&writer, &dataset) {
+                    (Ok(writer), Some(ds)) => DirectPlan::compile(&writer.avro, &ds.record_ty()),
+                    _ => None,
+                };
                 Some(Arc::new(VersionRoute {
                     name: registered.name,
                     dataset,
                     writer,
+                    direct,
                 }))
             }
         };
@@ -344,6 +357,8 @@ struct VersionRoute {
     dataset: Option<Arc<Dataset>>,
     /// The parsed writer schema, or why it cannot be used.
     writer: Result<Arc<WriterSchema>, RecordError>,
+    /// The fast reading of its datums, when the writer has the dataset's shape exactly.
+    direct: Option<DirectPlan>,
 }
 
 /// The quarantine `source` of a Kafka record.

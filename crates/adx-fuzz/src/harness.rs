@@ -2,7 +2,12 @@
 //! store in memory, the handler configuration, and the checks of a run's answer against what
 //! the store holds afterwards.
 
+use adx_core::convert::seed::SeedContext;
+use adx_core::dataset::WriterSchema;
+use adx_core::formats::avro_datum::decode_datum;
+use adx_core::formats::avro_direct::DirectPlan;
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
+use adx_core::shape::Ty;
 use adx_core::{Catalog, DatasetReport, InvocationReport};
 use adx_handlers::{Adapters, HandlerConfig};
 use adx_local::schema_folder::version_id_of;
@@ -191,25 +196,81 @@ pub struct Harness {
     pub small: HandlerConfig,
     /// The version ids a Glue header can name.
     pub versions: Versions,
+    /// The fast Avro path of each dataset's latest schema, beside its general decoder.
+    pub direct: Vec<DirectCheck>,
     buckets: RefCell<BTreeSet<String>>,
     landing: RefCell<BTreeSet<(String, String)>>,
+}
+
+/// A dataset's latest schema read both ways: the fast path for writers of exactly the reader's
+/// shape ([`DirectPlan`]) and the general decoder.
+pub struct DirectCheck {
+    plan: DirectPlan,
+    writer: Arc<WriterSchema>,
+    ty: Ty,
+}
+
+impl DirectCheck {
+    fn new(registry: &FrozenRegistry, catalog: &Catalog, name: &str) -> DirectCheck {
+        let registered = registry
+            .latest(name)
+            .ok()
+            .flatten()
+            .expect("every dataset has a schema");
+        let writer = catalog
+            .writer(&registered)
+            .expect("the repo's schemas parse");
+        let ty = catalog
+            .route(registry, name)
+            .ok()
+            .and_then(Result::ok)
+            .expect("every dataset compiles")
+            .record_ty();
+        let plan = DirectPlan::compile(&writer.avro, &ty).expect("a schema matches itself");
+        DirectCheck { plan, writer, ty }
+    }
+
+    /// Panics when the fast path reads `datum` and the general decoder does not read the
+    /// same record from it.
+    pub fn agrees(&self, datum: &[u8]) {
+        if let Some(direct) = self.plan.decode(datum) {
+            let general = decode_datum(
+                datum,
+                &self.writer.decoder,
+                &self.ty,
+                &SeedContext::for_avro(),
+            );
+            // Compared as text: NaN is not equal to itself.
+            assert_eq!(
+                format!("{:?}", Ok::<_, adx_core::RecordError>(direct)),
+                format!("{general:?}"),
+                "the fast Avro path and the general decoder disagree on {datum:?}"
+            );
+        }
+    }
 }
 
 impl Harness {
     fn new() -> Harness {
         let (registry, versions) = FrozenRegistry::load();
         let store = MemoryStore::new();
+        let catalog = Catalog::new();
+        let direct = DATASETS
+            .iter()
+            .map(|name| DirectCheck::new(&registry, &catalog, name))
+            .collect();
         Harness {
             adapters: Adapters {
                 store: Box::new(store.clone()),
                 registry: Box::new(registry),
-                catalog: Catalog::new(),
+                catalog,
                 aws: None,
             },
             store,
             config: handler_config(false),
             small: handler_config(true),
             versions,
+            direct,
             buckets: RefCell::new(BTreeSet::from([
                 LANDING.to_string(),
                 CURATED.to_string(),

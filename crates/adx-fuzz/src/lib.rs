@@ -133,6 +133,8 @@ pub const RECORD_SEPARATOR: &[u8] = b"<|>";
 /// dataset, or the three datasets in turn. Bit 6: tiny bounds; bit 7: records spread over two
 /// partitions with offsets out of order. Byte 1 picks the header's schema version
 /// ([`harness::Versions`]). The rest is split on [`RECORD_SEPARATOR`] into at most 8 values.
+/// Each value is also read as a bare datum of every dataset's latest schema by the fast Avro
+/// path and by the general decoder, which must agree wherever the fast path reads it.
 pub fn glue_record(data: &[u8]) {
     let [mode, version, rest @ ..] = data else {
         return;
@@ -143,6 +145,11 @@ pub fn glue_record(data: &[u8]) {
     let spread = mode & 0x80 != 0;
     let values = split(rest, RECORD_SEPARATOR, 8);
     harness::with(|h| {
+        for check in &h.direct {
+            for chunk in &values {
+                check.agrees(chunk);
+            }
+        }
         let ids = &h.versions;
         let at = usize::from(*version) % ids.ids.len();
         let id = &ids.ids[at];

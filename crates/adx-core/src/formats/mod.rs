@@ -4,6 +4,7 @@
 
 pub mod avro;
 pub mod avro_datum;
+pub mod avro_direct;
 pub mod compression;
 pub mod csv;
 pub mod glue;
