@@ -170,35 +170,18 @@ impl ColumnBuilder {
     /// would copy its buffers at every doubling on the way back to that size.
     pub fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         Ok(match self {
-            ColumnBuilder::Bool(b) => {
-                let n = b.len();
-                Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(n)).finish())
-            }
-            ColumnBuilder::Int(b) => {
-                let n = b.len();
-                Arc::new(std::mem::replace(b, Int32Builder::with_capacity(n)).finish())
-            }
-            ColumnBuilder::Long(b) => {
-                let n = b.len();
-                Arc::new(std::mem::replace(b, Int64Builder::with_capacity(n)).finish())
-            }
-            ColumnBuilder::Float(b) => {
-                let n = b.len();
-                Arc::new(std::mem::replace(b, Float32Builder::with_capacity(n)).finish())
-            }
-            ColumnBuilder::Double(b) => {
-                let n = b.len();
-                Arc::new(std::mem::replace(b, Float64Builder::with_capacity(n)).finish())
-            }
+            ColumnBuilder::Bool(b) => renew(b, BooleanBuilder::with_capacity),
+            ColumnBuilder::Int(b) => renew(b, Int32Builder::with_capacity),
+            ColumnBuilder::Long(b) => renew(b, Int64Builder::with_capacity),
+            ColumnBuilder::Float(b) => renew(b, Float32Builder::with_capacity),
+            ColumnBuilder::Double(b) => renew(b, Float64Builder::with_capacity),
             ColumnBuilder::Str(b) | ColumnBuilder::Enum(_, b) => {
-                let (n, bytes) = (b.len(), b.values_slice().len());
-                Arc::new(std::mem::replace(b, StringBuilder::with_capacity(n, bytes)).finish())
+                let bytes = b.values_slice().len();
+                renew(b, |n| StringBuilder::with_capacity(n, bytes))
             }
-            ColumnBuilder::Timestamp(b) => {
-                let fresh =
-                    TimestampMillisecondBuilder::with_capacity(b.len()).with_timezone("UTC");
-                Arc::new(std::mem::replace(b, fresh).finish())
-            }
+            ColumnBuilder::Timestamp(b) => renew(b, |n| {
+                TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC")
+            }),
             ColumnBuilder::Struct {
                 fields,
                 children,
@@ -236,4 +219,10 @@ impl ColumnBuilder {
             }
         })
     }
+}
+
+/// Finishes `builder`, leaving in its place the one `fresh` makes for as many values.
+fn renew<B: ArrayBuilder>(builder: &mut B, fresh: impl FnOnce(usize) -> B) -> ArrayRef {
+    let n = builder.len();
+    std::mem::replace(builder, fresh(n)).finish()
 }
