@@ -145,6 +145,9 @@ pub enum IngestError {
         /// The parquet error.
         source: parquet::errors::ParquetError,
     },
+    /// A worker thread stopped without an answer (it panicked): a bug, and the batch fails.
+    #[error("{0}: the thread stopped without an answer")]
+    WorkerLost(&'static str),
     /// The reconciliation of counts failed: a bug, never to be hidden.
     #[error("counts do not add up for {dataset}: {detail}")]
     CountMismatch {

@@ -37,8 +37,9 @@ pub struct IngestConfig {
     pub max_record_bytes: usize,
     /// The most a compressed object may decompress to; past it the object is quarantined.
     pub max_inflated_bytes: u64,
-    /// Encode an object's Parquet on a second thread while this one decodes (when the
-    /// process has more than one core to run on).
+    /// Encode an object's Parquet on a second thread while this one decodes, and a Kafka
+    /// batch's partitions' objects on threads of their own while the next partition is read
+    /// (when the process has more than one core to run on).
     pub encode_thread: bool,
 }
 

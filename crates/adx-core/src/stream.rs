@@ -2,6 +2,8 @@
 //! Lambda): route each value to a dataset, decode it (Glue-framed Avro, or plain JSON), and
 //! send it through the same sinks as files. Objects are named per (dataset, topic, partition)
 //! after the Kafka Connect convention, so a retried batch overwrites its earlier output.
+//! With more than one core, a partition's objects are encoded and stored on a thread of their
+//! own while the next partition is read; the objects are the same bytes either way.
 
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
@@ -20,7 +22,7 @@ use crate::report::{DatasetReport, InvocationReport};
 use crate::sink::{DatasetSink, KeySet, key_set};
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// The registry integration of the event source mapping: the value's schema as Lambda says it.
@@ -375,6 +377,10 @@ pub(crate) fn source_json(record: &StreamRecord) -> Map<String, Value> {
     map
 }
 
+/// Units of a batch whose objects may be in progress at once on threads of their own (each
+/// holds its records' builders until its objects are written).
+const MAX_UNITS_FINISHING: usize = 4;
+
 /// Records refused before any dataset could be named, per topic-partition.
 struct Unrouted<'a> {
     writer: QuarantineWriter<'a>,
@@ -411,124 +417,196 @@ pub fn ingest_batch(
     let ingest = &config.ingest;
 
     // One topic-partition at a time: each object is named after the first record it holds.
-    for unit in order.chunk_by(|a, b| a.partition == b.partition && same_topic(a, b)) {
-        let mut out = UnitSinks {
-            sinks: Vec::new(),
-            unrouted: None,
-        };
-        let mut last: Option<(Arc<Dataset>, usize, usize)> = None;
-        for &record in unit {
-            let routed = match &record.value {
-                None => Routed {
-                    dataset: router.topic_dataset(&record.topic)?,
-                    outcome: Ok(Datum::Null),
-                },
-                Some(value) => router.route(record, value)?,
+    // With a second core, a unit's objects are encoded and stored on a thread of their own while
+    // this one reads the next unit (its Parquet is a third of the work, and a PUT waits on the
+    // network); de-duplication across units stays on this thread, in record order, so the
+    // objects are the same either way.
+    let finishers = if ingest.encode_thread {
+        MAX_UNITS_FINISHING
+    } else {
+        0
+    };
+    std::thread::scope(|scope| {
+        let mut in_flight: VecDeque<Finishing<'_>> = VecDeque::new();
+        let mut units = order
+            .chunk_by(|a, b| a.partition == b.partition && same_topic(a, b))
+            .peekable();
+        while let Some(unit) = units.next() {
+            let mut out = UnitSinks {
+                sinks: Vec::new(),
+                unrouted: None,
             };
-            let Some(dataset) = routed.dataset else {
-                let entry = out.unrouted.get_or_insert_with(|| Unrouted {
-                    writer: QuarantineWriter::for_partition(
-                        ports.store,
-                        &ingest.quarantine_bucket,
-                        &record.topic,
-                        record.partition,
-                        UNROUTED,
-                    ),
-                    report: DatasetReport::default(),
-                });
-                match (&record.value, routed.outcome) {
-                    (None, _) => entry.report.tombstones += 1,
-                    (Some(value), outcome) => {
-                        let error = outcome.err().unwrap_or_else(|| {
-                            RecordError::new(RecordErrorKind::Unrouted, "no dataset")
-                        });
-                        entry
-                            .writer
-                            .write(source_json(record), &error, Payload::Bytes(value))?;
-                        entry.report.received += 1;
-                        entry.report.quarantined += 1;
+            let mut last: Option<(Arc<Dataset>, usize, usize)> = None;
+            for &record in unit {
+                let routed = match &record.value {
+                    None => Routed {
+                        dataset: router.topic_dataset(&record.topic)?,
+                        outcome: Ok(Datum::Null),
+                    },
+                    Some(value) => router.route(record, value)?,
+                };
+                let Some(dataset) = routed.dataset else {
+                    let entry = out.unrouted.get_or_insert_with(|| Unrouted {
+                        writer: QuarantineWriter::for_partition(
+                            ports.store,
+                            &ingest.quarantine_bucket,
+                            &record.topic,
+                            record.partition,
+                            UNROUTED,
+                        ),
+                        report: DatasetReport::default(),
+                    });
+                    match (&record.value, routed.outcome) {
+                        (None, _) => entry.report.tombstones += 1,
+                        (Some(value), outcome) => {
+                            let error = outcome.err().unwrap_or_else(|| {
+                                RecordError::new(RecordErrorKind::Unrouted, "no dataset")
+                            });
+                            entry.writer.write(
+                                source_json(record),
+                                &error,
+                                Payload::Bytes(value),
+                            )?;
+                            entry.report.received += 1;
+                            entry.report.quarantined += 1;
+                        }
+                    }
+                    continue;
+                };
+                // Consecutive records almost always go to the dataset of the one before: its sink
+                // and key set are found by the dataset's address, without comparing names.
+                let (at, i) = match &last {
+                    Some((d, at, i)) if Arc::ptr_eq(d, &dataset) => (*at, *i),
+                    _ => {
+                        let at = match out
+                            .sinks
+                            .iter()
+                            .position(|s| s.dataset_name() == dataset.name)
+                        {
+                            Some(at) => at,
+                            None => {
+                                out.sinks.push(DatasetSink::new(
+                                    dataset.clone(),
+                                    CuratedWriter::new(
+                                        dataset.clone(),
+                                        ports.store,
+                                        &ingest.curated_bucket,
+                                        PartNames::Kafka {
+                                            topic: record.topic.to_string(),
+                                            partition: record.partition,
+                                        },
+                                        ingest.limits,
+                                    ),
+                                    QuarantineWriter::for_partition(
+                                        ports.store,
+                                        &ingest.quarantine_bucket,
+                                        &record.topic,
+                                        record.partition,
+                                        &dataset.name,
+                                    ),
+                                ));
+                                out.sinks.len() - 1
+                            }
+                        };
+                        let i = match seen.iter().position(|(n, _)| *n == dataset.name) {
+                            Some(i) => i,
+                            None => {
+                                seen.push((dataset.name.clone(), key_set()));
+                                seen.len() - 1
+                            }
+                        };
+                        last = Some((dataset.clone(), at, i));
+                        (at, i)
+                    }
+                };
+                let sink = &mut out.sinks[at];
+                let Some(value) = &record.value else {
+                    sink.tombstone();
+                    continue;
+                };
+                let lineage = Lineage {
+                    source: &record.topic,
+                    version: None,
+                    partition: Some(record.partition),
+                    offset: record.offset,
+                    arrival_ms: record.timestamp_ms,
+                };
+                let keys = &mut seen[i].1;
+                sink.accept(
+                    keys,
+                    routed.outcome,
+                    Raw::Bytes(value),
+                    &lineage,
+                    ingest.max_future_skew_ms,
+                    &|| source_json(record),
+                )?;
+            }
+            if finishers == 0 {
+                for (dataset, r) in out.finish()? {
+                    report.add(&dataset, r);
+                }
+            } else if units.peek().is_none() {
+                // The last unit is finished here, while the others may still be; the reports
+                // are added in unit order all the same.
+                let last = out.finish();
+                for unit in in_flight.drain(..) {
+                    add_finished(&mut report, unit)?;
+                }
+                for (dataset, r) in last? {
+                    report.add(&dataset, r);
+                }
+            } else {
+                if in_flight.len() == finishers
+                    && let Some(oldest) = in_flight.pop_front()
+                {
+                    add_finished(&mut report, oldest)?;
+                }
+                in_flight.push_back(scope.spawn(move || out.finish()));
+                // Units whose objects are done report now, so that a store fault stops the batch
+                // early rather than after every unit has been read.
+                while in_flight.front().is_some_and(|h| h.is_finished()) {
+                    if let Some(done) = in_flight.pop_front() {
+                        add_finished(&mut report, done)?;
                     }
                 }
-                continue;
-            };
-            // Consecutive records almost always go to the dataset of the one before: its sink
-            // and key set are found by the dataset's address, without comparing names.
-            let (at, i) = match &last {
-                Some((d, at, i)) if Arc::ptr_eq(d, &dataset) => (*at, *i),
-                _ => {
-                    let at = match out
-                        .sinks
-                        .iter()
-                        .position(|s| s.dataset_name() == dataset.name)
-                    {
-                        Some(at) => at,
-                        None => {
-                            out.sinks.push(DatasetSink::new(
-                                dataset.clone(),
-                                CuratedWriter::new(
-                                    dataset.clone(),
-                                    ports.store,
-                                    &ingest.curated_bucket,
-                                    PartNames::Kafka {
-                                        topic: record.topic.to_string(),
-                                        partition: record.partition,
-                                    },
-                                    ingest.limits,
-                                ),
-                                QuarantineWriter::for_partition(
-                                    ports.store,
-                                    &ingest.quarantine_bucket,
-                                    &record.topic,
-                                    record.partition,
-                                    &dataset.name,
-                                ),
-                            ));
-                            out.sinks.len() - 1
-                        }
-                    };
-                    let i = match seen.iter().position(|(n, _)| *n == dataset.name) {
-                        Some(i) => i,
-                        None => {
-                            seen.push((dataset.name.clone(), key_set()));
-                            seen.len() - 1
-                        }
-                    };
-                    last = Some((dataset.clone(), at, i));
-                    (at, i)
-                }
-            };
-            let sink = &mut out.sinks[at];
-            let Some(value) = &record.value else {
-                sink.tombstone();
-                continue;
-            };
-            let lineage = Lineage {
-                source: &record.topic,
-                version: None,
-                partition: Some(record.partition),
-                offset: record.offset,
-                arrival_ms: record.timestamp_ms,
-            };
-            let keys = &mut seen[i].1;
-            sink.accept(
-                keys,
-                routed.outcome,
-                Raw::Bytes(value),
-                &lineage,
-                ingest.max_future_skew_ms,
-                &|| source_json(record),
-            )?;
+            }
         }
-        for sink in out.sinks {
+        for unit in in_flight {
+            add_finished(&mut report, unit)?;
+        }
+        Ok(report)
+    })
+}
+
+/// A unit's objects being finished on a thread of their own: its datasets and their reports.
+type Finishing<'s> =
+    std::thread::ScopedJoinHandle<'s, Result<Vec<(String, DatasetReport)>, IngestError>>;
+
+/// Waits for a unit being finished and adds its reports, in the order the units were read.
+fn add_finished(report: &mut InvocationReport, unit: Finishing<'_>) -> Result<(), IngestError> {
+    let finished = unit
+        .join()
+        .map_err(|_| IngestError::WorkerLost("finishing a partition's objects"))??;
+    for (dataset, r) in finished {
+        report.add(&dataset, r);
+    }
+    Ok(())
+}
+
+impl UnitSinks<'_> {
+    /// Completes the unit's curated and quarantine objects: its datasets and their reports.
+    fn finish(self) -> Result<Vec<(String, DatasetReport)>, IngestError> {
+        let mut reports = Vec::with_capacity(self.sinks.len() + 1);
+        for sink in self.sinks {
             let dataset = sink.dataset_name().to_string();
-            report.add(&dataset, sink.finish()?);
+            reports.push((dataset, sink.finish()?));
         }
-        if let Some(mut u) = out.unrouted {
+        if let Some(mut u) = self.unrouted {
             if let Some(object) = u.writer.finish()? {
                 u.report.objects.push(object);
             }
-            report.add(UNROUTED, u.report);
+            reports.push((UNROUTED.to_string(), u.report));
         }
+        Ok(reports)
     }
-    Ok(report)
 }

@@ -1494,6 +1494,39 @@ fn the_stream_property_holds_on_a_fixed_case() {
     run_stream_case(&sample_stream_case()).unwrap();
 }
 
+/// A batch whose partitions' objects are finished on threads of their own (presets 4 to 7)
+/// writes the same objects, byte for byte, and the same report as one finished on the
+/// caller's thread, for every writer bound.
+#[test]
+fn a_batch_finished_on_other_threads_writes_the_same_objects() {
+    let mut case = sample_stream_case();
+    case.partitions = 3;
+    for (i, d) in case.drafts.iter_mut().enumerate() {
+        d.lane = i % 3;
+    }
+    let (lanes, _) = stream_lanes(&case);
+    let batch: Vec<StreamRecord> = lanes.into_iter().flatten().collect();
+    for preset in 0..4u8 {
+        let run = |preset: u8| {
+            let store = MemoryStore::new();
+            let report = ingest_batch(ports(&store), &stream_config(preset), &batch).unwrap();
+            (store.objects(CURATED), store.objects(QUARANTINE), report)
+        };
+        let (curated, quarantine, report) = run(preset);
+        // Several units, each with objects of its own: the threads had work to overlap.
+        let units: BTreeSet<&str> = curated
+            .keys()
+            .filter_map(|k| k.rsplit('/').next()?.split('+').nth(1))
+            .collect();
+        assert!(units.len() >= 3, "preset {preset}: {curated:?}");
+        assert!(!quarantine.is_empty());
+        let threaded = run(preset | 4);
+        assert_eq!(threaded.0, curated, "preset {preset}");
+        assert_eq!(threaded.1, quarantine, "preset {preset}");
+        assert_eq!(threaded.2, report, "preset {preset}");
+    }
+}
+
 /// The Kafka record of `rec` at `partition` and `offset`.
 fn kafka(rec: &Rec, partition: i32, offset: i64) -> StreamRecord {
     StreamRecord {
