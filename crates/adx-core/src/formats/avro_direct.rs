@@ -56,6 +56,14 @@ impl DirectPlan {
         let datum = input.value(&self.root)?;
         input.bytes.is_empty().then_some(datum)
     }
+
+    /// Reads one datum from the front of `bytes` (a container block holds them back to back):
+    /// the datum and how many bytes it took; `None` when this path cannot.
+    pub fn decode_prefix<'b>(&self, bytes: &'b [u8]) -> Option<(Datum<'b>, usize)> {
+        let mut input = Input { bytes };
+        let datum = input.value(&self.root)?;
+        Some((datum, bytes.len() - input.bytes.len()))
+    }
 }
 
 fn node(writer: &Schema, reader: &Ty, depth: usize) -> Option<Node> {

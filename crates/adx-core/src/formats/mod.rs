@@ -3,6 +3,7 @@
 //! only when the rest of the object cannot be read ([`Stop::Object`]).
 
 pub mod avro;
+pub mod avro_blocks;
 pub mod avro_datum;
 pub mod avro_direct;
 pub mod compression;
