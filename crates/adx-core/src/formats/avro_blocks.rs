@@ -203,7 +203,9 @@ impl<R: BufRead> Blocks<R> {
                 &self.inflated[..]
             }
         };
-        // Every record takes at least one byte (a registered dataset has an event time).
+        // A record takes at least one byte unless every field of the writer schema is of type
+        // null (no producer writes such a file for a dataset, whose reader has a non-null event
+        // time); bounding the count by the bytes keeps a hostile count from running for ever.
         if count > bytes.len() {
             return Err(corrupt(format!(
                 "it claims {count} records in {} bytes",
