@@ -210,7 +210,14 @@ mod tests {
 
     #[test]
     fn the_direct_and_the_general_path_read_the_same_records() {
-        for writer in [READER, REORDERED] {
+        let reader = Schema::parse_str(READER).unwrap();
+        let ty = Ty {
+            kind: Kind::Record(RecordShape::from_avro(&reader).unwrap()),
+            nullable: false,
+        };
+        for (writer, direct) in [(READER, true), (REORDERED, false)] {
+            let plan = DirectPlan::compile(&Schema::parse_str(writer).unwrap(), &ty);
+            assert_eq!(plan.is_some(), direct, "{writer}");
             let (seen, stop) = decode(&file(writer, 50));
             assert!(stop.is_none(), "{writer}");
             let records: Vec<_> = seen.into_iter().map(|(p, d, _)| (p, d.unwrap())).collect();

@@ -19,6 +19,9 @@ pub const MAX_BLOCK_BYTES: usize = 32 << 20;
 /// The most entries the header's metadata map may have.
 const MAX_METADATA_ENTRIES: usize = 1_000;
 
+/// The longest value of the header's metadata map (the writer schema is its largest value).
+pub const MAX_METADATA_VALUE_BYTES: usize = 8 << 20;
+
 /// The first bytes of every container file.
 const MAGIC: [u8; 4] = *b"Obj\x01";
 
@@ -101,6 +104,8 @@ impl<R: BufRead> Blocks<R> {
     /// Reads the header of the file `reader` starts with.
     pub fn open(reader: R) -> Result<Self, BlockError> {
         let mut reader = ReaderRead::new(reader);
+        // A value's claimed length is allocated (and zeroed) before it is read.
+        reader.max_alloc_size = MAX_METADATA_VALUE_BYTES;
         let magic = reader
             .read_const_size_buf::<4>()
             .map_err(|e| BlockError::NotAvro(format!("no header: {e}")))?;
@@ -412,6 +417,34 @@ mod tests {
     }
 
     #[test]
+    fn a_block_cut_short_says_how_many_bytes_are_left() {
+        let bytes = one_block(1, 10, b"abc");
+        assert_eq!(
+            failure(&bytes[..bytes.len() - 16]),
+            "block 0: truncated: it claims 10 bytes, 3 are left"
+        );
+    }
+
+    #[test]
+    fn a_header_value_claiming_hundreds_of_megabytes_is_refused_unread() {
+        // Magic, a map block of one entry: key "avro.schema", value claiming 400 MB.
+        let mut bytes = b"Obj\x01\x02\x16avro.schema".to_vec();
+        let mut v = 400_000_000u64 << 1;
+        while v >= 0x80 {
+            bytes.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        bytes.push(v as u8);
+        bytes.extend_from_slice(b"{}");
+        let message = failure(&bytes);
+        assert!(
+            message.starts_with("not an Avro object container file: unreadable header metadata")
+                && message.contains("400000000"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn hostile_counts_and_sizes_are_refused_before_anything_is_allocated() {
         assert!(read_all(&one_block(0, 0, b"")).is_ok());
         for (count, size, data, says) in [
@@ -429,7 +462,7 @@ mod tests {
                 b"abc",
                 "it claims 4611686018427387904 records in 3 bytes",
             ),
-            (1, 3, b"ab", "truncated"),
+            (1, 3, b"ab", "truncated: no sync marker after it"),
         ] {
             let message = failure(&one_block(count, size, data));
             assert!(

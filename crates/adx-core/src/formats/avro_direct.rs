@@ -15,6 +15,9 @@ use apache_avro::Schema;
 /// Nesting beyond which no plan is made (the general decoder bounds its depth too).
 const MAX_DEPTH: usize = 32;
 
+/// The most items of an array reserved from its count before they are read.
+const MAX_RESERVE: usize = 1024;
+
 /// How to read one value.
 #[derive(Debug)]
 enum Node {
@@ -217,7 +220,9 @@ impl<'b> Input<'b> {
                     if n > self.bytes.len() {
                         return None;
                     }
-                    items.reserve(n);
+                    // Room for the claim only as far as a few items go: a block of a
+                    // container file can claim millions of items it does not hold.
+                    items.reserve(n.min(MAX_RESERVE));
                     for _ in 0..n {
                         items.push(self.value(item)?);
                     }
