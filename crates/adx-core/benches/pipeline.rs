@@ -1,19 +1,25 @@
 //! Criterion benchmarks of the core, on generated data held in memory (no disk, no process
 //! start): each decoder alone (bytes to records of the reader shape), and the whole file
 //! pipeline (`ingest_object`: decode, validate, de-duplicate, Parquet) with Parquet encoded on
-//! the caller's thread and on a second thread. Throughput is in records.
+//! the caller's thread and on a second thread (its columns on one worker or two), and the
+//! Parquet encoder alone on one column worker and on two. Throughput is in records.
 //!
-//! `cargo bench -p adx-core --bench pipeline` (add `-- decode` or `-- ingest` to pick a group).
+//! `cargo bench -p adx-core --bench pipeline` (add `-- decode`, `-- ingest` or `-- encode` to
+//! pick a group).
 
 use adx_core::curated::WriterLimits;
+use adx_core::curated::encoder::{Command, PartEncoder};
 use adx_core::formats::{Decoded, Stop, avro::decode_avro, csv::decode_csv, json::decode_json};
 use adx_core::ingest::Ports;
+use adx_core::naming::PartNames;
 use adx_core::ports::{Pin, RegisteredSchema};
 use adx_core::registry_cache::CachedRegistry;
 use adx_core::{Catalog, Dataset, IngestConfig, ObjectSource, SchemaRegistry, ingest_object};
 use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
 use adx_local::{LocalSchemaFolder, MemoryStore};
+use arrow_array::RecordBatch;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,12 +124,16 @@ fn bench_ingest(c: &mut Criterion) {
     for (dataset, format, label) in cases() {
         let bytes = Arc::new(generate(dataset, format));
         let key = format!("{}/bench.{}", dataset.name(), format.extension());
-        for encode_thread in [false, true] {
+        // One thread; a second encoding thread; and that thread's columns shared with a worker.
+        for (encode_thread, encode_workers) in [(false, 1), (true, 1), (true, 2)] {
             let config = IngestConfig {
                 curated_bucket: "curated".into(),
                 quarantine_bucket: "quarantine".into(),
                 max_future_skew_ms: 300_000,
-                limits: WriterLimits::default(),
+                limits: WriterLimits {
+                    encode_workers,
+                    ..WriterLimits::default()
+                },
                 max_record_bytes: 1 << 24,
                 max_inflated_bytes: 1 << 34,
                 encode_thread,
@@ -136,10 +146,10 @@ fn bench_ingest(c: &mut Criterion) {
                 arrival_ms: GenConfig::default().arrival_ms,
                 size: Some(bytes.len() as u64),
             };
-            let threads = if encode_thread {
-                "2 threads"
-            } else {
-                "1 thread"
+            let threads = match (encode_thread, encode_workers) {
+                (false, _) => "1 thread",
+                (true, 1) => "2 threads",
+                (true, _) => "2 threads, 2 column workers",
             };
             let id = BenchmarkId::new(dataset.name(), format!("{label}, {threads}"));
             group.bench_function(id, |b| {
@@ -161,5 +171,110 @@ fn bench_ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_decode, bench_ingest);
+/// The curated rows of a case as the Parquet encoder receives them: Arrow batches of 8,192
+/// rows, read back from what `ingest_object` wrote.
+fn curated_batches(
+    registry: &dyn SchemaRegistry,
+    dataset: GenDataset,
+    format: Format,
+) -> Vec<RecordBatch> {
+    let bytes = generate(dataset, format);
+    let key = format!("{}/bench.{}", dataset.name(), format.extension());
+    let store = MemoryStore::new();
+    store.insert("landing", &key, bytes.as_slice());
+    let config = IngestConfig {
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        max_future_skew_ms: 300_000,
+        limits: WriterLimits::default(),
+        max_record_bytes: 1 << 24,
+        max_inflated_bytes: 1 << 34,
+        encode_thread: false,
+    };
+    let source = ObjectSource {
+        bucket: "landing".into(),
+        key: key.clone(),
+        version: None,
+        pin: Pin::Latest,
+        arrival_ms: GenConfig::default().arrival_ms,
+        size: Some(bytes.len() as u64),
+    };
+    let catalog = Catalog::new();
+    let ports = Ports {
+        store: &store,
+        registry,
+        catalog: &catalog,
+    };
+    ingest_object(ports, &config, &source).unwrap_or_else(|e| panic!("ingesting {key}: {e}"));
+    let mut batches = Vec::new();
+    for (key, object) in store.objects("curated") {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(object.to_vec()))
+            .and_then(|b| b.with_batch_size(8192).build())
+            .unwrap_or_else(|e| panic!("reading {key}: {e}"));
+        for batch in reader {
+            batches.push(batch.unwrap_or_else(|e| panic!("reading {key}: {e}")));
+        }
+    }
+    assert_eq!(
+        batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        RECORDS,
+        "every record curated"
+    );
+    batches
+}
+
+/// The Parquet encoder alone (the encoding thread's work: page encoding, dictionaries,
+/// statistics, zstd), on one column worker and on two.
+fn bench_encode(c: &mut Criterion) {
+    let registry = CachedRegistry::new(
+        LocalSchemaFolder::new(SCHEMA_DIR),
+        Duration::from_secs(3600),
+    );
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    for (dataset, format, label) in cases() {
+        let batches = curated_batches(&registry, dataset, format);
+        let compiled = Arc::new(compiled(dataset));
+        for workers in [1, 2] {
+            let id = BenchmarkId::new(dataset.name(), format!("{label}, {workers} column workers"));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let store = MemoryStore::new();
+                    let mut encoder = PartEncoder::new(
+                        compiled.clone(),
+                        &store,
+                        "curated",
+                        PartNames::Object {
+                            base: "bench".into(),
+                        },
+                        WriterLimits {
+                            encode_workers: workers,
+                            ..WriterLimits::default()
+                        },
+                    );
+                    for batch in &batches {
+                        encoder
+                            .handle(Command::Write {
+                                hour: 0,
+                                first_offset: 0,
+                                batch: batch.clone(),
+                                arrow_bytes: batch.get_array_memory_size(),
+                            })
+                            .unwrap_or_else(|e| panic!("encoding: {e}"));
+                    }
+                    let written = encoder.finish().unwrap_or_else(|e| panic!("encoding: {e}"));
+                    assert_eq!(
+                        written.iter().map(|o| o.records).sum::<u64>(),
+                        RECORDS as u64
+                    );
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_decode, bench_ingest, bench_encode);
 criterion_main!(benches);

@@ -275,10 +275,14 @@ fn ingest_config(preset: u8) -> IngestConfig {
         curated_bucket: CURATED.into(),
         quarantine_bucket: QUARANTINE.into(),
         max_future_skew_ms: 300_000,
-        limits: limits(preset),
+        // Presets 4 to 7: the same bounds with Parquet encoded on a second thread, each part's
+        // columns shared among three workers.
+        limits: WriterLimits {
+            encode_workers: if preset & 4 != 0 { 3 } else { 1 },
+            ..limits(preset)
+        },
         max_record_bytes: 1 << 20,
         max_inflated_bytes: 1 << 30,
-        // Presets 4 to 7: the same bounds with Parquet encoded on a second thread.
         encode_thread: preset & 4 != 0,
     }
 }
@@ -1494,8 +1498,8 @@ fn the_stream_property_holds_on_a_fixed_case() {
     run_stream_case(&sample_stream_case()).unwrap();
 }
 
-/// A batch whose partitions' objects are finished on threads of their own (presets 4 to 7)
-/// writes the same objects, byte for byte, and the same report as one finished on the
+/// A batch whose partitions' objects are finished on threads of their own, their columns
+/// encoded by three workers (presets 4 to 7), writes the same objects, byte for byte, and the same report as one finished on the
 /// caller's thread, for every writer bound.
 #[test]
 fn a_batch_finished_on_other_threads_writes_the_same_objects() {

@@ -4,6 +4,7 @@
 use crate::HandlerError;
 use adx_core::IngestConfig;
 use adx_core::curated::WriterLimits;
+use adx_core::curated::part_writer::MAX_ENCODE_WORKERS;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,6 +72,23 @@ fn encode_thread(get: &dyn Fn(&str) -> Option<String>) -> Result<bool, HandlerEr
     }
 }
 
+/// `ADX_ENCODE_WORKERS`: how many threads a part's Parquet columns are encoded on (the
+/// encoding thread's own included); unset (or `auto`), one per core the process may use, at most
+/// [`MAX_ENCODE_WORKERS`]. `1` encodes every column on the encoding thread.
+fn encode_workers(get: &dyn Fn(&str) -> Option<String>) -> Result<usize, HandlerError> {
+    match get("ADX_ENCODE_WORKERS").as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => Ok(std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_ENCODE_WORKERS)),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_ENCODE_WORKERS).contains(&n) => Ok(n),
+            _ => Err(HandlerError::Config(format!(
+                "ADX_ENCODE_WORKERS={v} is not auto or a number from 1 to {MAX_ENCODE_WORKERS}"
+            ))),
+        },
+    }
+}
+
 impl HandlerConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<HandlerConfig, HandlerError> {
@@ -104,6 +122,7 @@ impl HandlerConfig {
             buffer_bytes: parse_var(get, "ADX_BUFFER_BYTES", defaults.buffer_bytes)?,
             zstd_level: parse_var(get, "ADX_ZSTD_LEVEL", defaults.zstd_level)?,
             max_open_hours: parse_var(get, "ADX_MAX_OPEN_HOURS", defaults.max_open_hours)?,
+            encode_workers: encode_workers(get)?,
         };
         let skew_seconds: i64 = parse_var(get, "MAX_FUTURE_SKEW_SECONDS", 300)?;
         Ok(HandlerConfig {
@@ -211,6 +230,29 @@ mod tests {
     }
 
     #[test]
+    fn encode_workers_are_a_count_within_bounds_or_auto() {
+        let workers = |v: &str| {
+            config(&[
+                ("CURATED_BUCKET", "c"),
+                ("QUARANTINE_BUCKET", "q"),
+                ("ADX_ENCODE_WORKERS", v),
+            ])
+            .map(|c| c.ingest.limits.encode_workers)
+        };
+        assert_eq!(workers("3").ok(), Some(3));
+        assert_eq!(workers(" 1 ").ok(), Some(1));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(workers("auto").ok(), Some(cores.min(MAX_ENCODE_WORKERS)));
+        assert_eq!(workers("").ok(), Some(cores.min(MAX_ENCODE_WORKERS)));
+        for bad in ["0", "17", "two", "-1"] {
+            assert!(
+                matches!(workers(bad), Err(HandlerError::Config(m)) if m.contains("ADX_ENCODE_WORKERS")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn the_variables_read_are_found_by_asking_the_parsers() {
         let names = variables_read();
         for name in [
@@ -223,6 +265,7 @@ mod tests {
             "ADX_STORE_ROOT",
             "ADX_SCHEMA_DIR",
             "ADX_AWS_MAX_ATTEMPTS",
+            "ADX_ENCODE_WORKERS",
         ] {
             assert!(names.contains(name), "{name} not in {names:?}");
         }

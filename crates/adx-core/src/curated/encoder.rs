@@ -9,6 +9,7 @@
 use crate::curated::WriterLimits;
 use crate::curated::dictionary_choice::{SMALL_DICTIONARY, choose_columns};
 use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
+use crate::curated::part_writer::PartWriter;
 use crate::dataset::Dataset;
 use crate::error::IngestError;
 use crate::naming::{PartNames, curated_key};
@@ -16,7 +17,6 @@ use crate::ports::{ObjectStore, ObjectWriter, StoreError};
 use crate::report::WrittenObject;
 use crate::shape::Kind;
 use arrow_array::RecordBatch;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
@@ -50,7 +50,7 @@ pub enum Command {
 
 struct OpenPart {
     key: String,
-    writer: ArrowWriter<SinkWrite>,
+    writer: PartWriter<SinkWrite>,
     rows: u64,
     group: GroupSize,
 }
@@ -124,7 +124,7 @@ impl GroupSize {
     }
 
     /// Takes note of row groups the writer flushed since the last call.
-    fn observe<W: Write + Send>(&mut self, writer: &ArrowWriter<W>) {
+    fn observe<W: Write + Send>(&mut self, writer: &PartWriter<W>) {
         let groups = writer.flushed_row_groups();
         if groups.len() > self.flushed {
             if let Some(last) = groups.last()
@@ -289,10 +289,11 @@ impl<'a> PartEncoder<'a> {
                 bytes: 0,
                 failure: None,
             };
-            let writer = ArrowWriter::try_new(
+            let writer = PartWriter::try_new(
                 sink,
                 self.dataset.arrow_schema.clone(),
-                Some(self.part_props(batch)),
+                self.part_props(batch),
+                self.limits.encode_workers,
             )
             .map_err(|source| IngestError::Parquet {
                 key: key.clone(),

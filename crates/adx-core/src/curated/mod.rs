@@ -6,6 +6,7 @@ pub mod columns;
 pub mod dictionary_choice;
 pub mod encoder;
 pub mod lineage;
+pub mod part_writer;
 pub mod table_columns;
 pub mod writer;
 

@@ -48,6 +48,10 @@ pub struct WriterLimits {
     /// is closed (its later records start a new part), so a file spread over a year of hours
     /// still writes in bounded memory.
     pub max_open_hours: usize,
+    /// Threads a part's columns are encoded on (the encoding thread's own included): a
+    /// batch's top-level columns, and a row group's column chunks when it closes, are shared
+    /// among them. 1 encodes every column on the encoding thread.
+    pub encode_workers: usize,
 }
 
 impl Default for WriterLimits {
@@ -60,6 +64,7 @@ impl Default for WriterLimits {
             buffer_bytes: 48 << 20,
             zstd_level: 1,
             max_open_hours: 24,
+            encode_workers: 1,
         }
     }
 }
@@ -597,7 +602,7 @@ mod tests {
     }
 
     #[test]
-    fn the_encoder_thread_writes_the_same_bytes_as_the_caller_thread() {
+    fn the_encoder_thread_and_its_workers_write_the_same_bytes_as_the_caller_thread() {
         let dataset = clicks();
         let inline: &'static MemoryStore = Box::leak(Box::default());
         let mut writer = CuratedWriter::new(
@@ -618,7 +623,10 @@ mod tests {
                 piped_ref,
                 "curated",
                 PartNames::Object { base: "f".into() },
-                small_limits(),
+                WriterLimits {
+                    encode_workers: 3,
+                    ..small_limits()
+                },
             );
             scope.spawn(move || encoder.run());
             push_interleaved(&mut writer, &dataset);
