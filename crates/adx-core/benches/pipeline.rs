@@ -111,6 +111,34 @@ fn bench_decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// The pipeline settings: Parquet on a second thread or not, its columns on `encode_workers`.
+fn ingest_config(encode_thread: bool, encode_workers: usize) -> IngestConfig {
+    IngestConfig {
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        max_future_skew_ms: 300_000,
+        limits: WriterLimits {
+            encode_workers,
+            ..WriterLimits::default()
+        },
+        max_record_bytes: 1 << 24,
+        max_inflated_bytes: 1 << 34,
+        encode_thread,
+    }
+}
+
+/// The landing object `key` of `size` bytes.
+fn landing_source(key: &str, size: usize) -> ObjectSource {
+    ObjectSource {
+        bucket: "landing".into(),
+        key: key.into(),
+        version: None,
+        pin: Pin::Latest,
+        arrival_ms: GenConfig::default().arrival_ms,
+        size: Some(size as u64),
+    }
+}
+
 fn bench_ingest(c: &mut Criterion) {
     let registry = CachedRegistry::new(
         LocalSchemaFolder::new(SCHEMA_DIR),
@@ -126,26 +154,8 @@ fn bench_ingest(c: &mut Criterion) {
         let key = format!("{}/bench.{}", dataset.name(), format.extension());
         // One thread; a second encoding thread; and that thread's columns shared with a worker.
         for (encode_thread, encode_workers) in [(false, 1), (true, 1), (true, 2)] {
-            let config = IngestConfig {
-                curated_bucket: "curated".into(),
-                quarantine_bucket: "quarantine".into(),
-                max_future_skew_ms: 300_000,
-                limits: WriterLimits {
-                    encode_workers,
-                    ..WriterLimits::default()
-                },
-                max_record_bytes: 1 << 24,
-                max_inflated_bytes: 1 << 34,
-                encode_thread,
-            };
-            let source = ObjectSource {
-                bucket: "landing".into(),
-                key: key.clone(),
-                version: None,
-                pin: Pin::Latest,
-                arrival_ms: GenConfig::default().arrival_ms,
-                size: Some(bytes.len() as u64),
-            };
+            let config = ingest_config(encode_thread, encode_workers);
+            let source = landing_source(&key, bytes.len());
             let threads = match (encode_thread, encode_workers) {
                 (false, _) => "1 thread",
                 (true, 1) => "2 threads",
@@ -182,23 +192,8 @@ fn curated_batches(
     let key = format!("{}/bench.{}", dataset.name(), format.extension());
     let store = MemoryStore::new();
     store.insert("landing", &key, bytes.as_slice());
-    let config = IngestConfig {
-        curated_bucket: "curated".into(),
-        quarantine_bucket: "quarantine".into(),
-        max_future_skew_ms: 300_000,
-        limits: WriterLimits::default(),
-        max_record_bytes: 1 << 24,
-        max_inflated_bytes: 1 << 34,
-        encode_thread: false,
-    };
-    let source = ObjectSource {
-        bucket: "landing".into(),
-        key: key.clone(),
-        version: None,
-        pin: Pin::Latest,
-        arrival_ms: GenConfig::default().arrival_ms,
-        size: Some(bytes.len() as u64),
-    };
+    let config = ingest_config(false, 1);
+    let source = landing_source(&key, bytes.len());
     let catalog = Catalog::new();
     let ports = Ports {
         store: &store,
