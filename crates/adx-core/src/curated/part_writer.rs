@@ -45,6 +45,13 @@ impl<W: Write + Send> PartWriter<W> {
         props: WriterProperties,
         workers: usize,
     ) -> Result<Self, ParquetError> {
+        // What `ArrowWriter` would do differently: refused rather than written otherwise.
+        if props.max_row_group_bytes().is_some() || props.content_defined_chunking().is_some() {
+            return Err(ParquetError::General(
+                "a part writer sizes row groups by rows only and does not chunk pages by content"
+                    .into(),
+            ));
+        }
         let max_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
         let (file, factory) =
             ArrowWriter::try_new(sink, schema.clone(), Some(props))?.into_serialized_writer()?;
@@ -93,6 +100,13 @@ impl<W: Write + Send> PartWriter<W> {
     }
 
     fn write_into_group(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        if batch.num_columns() != self.leaves_per_field.len() {
+            return Err(ParquetError::General(format!(
+                "a batch of {} columns for a schema of {} fields",
+                batch.num_columns(),
+                self.leaves_per_field.len()
+            )));
+        }
         let (writers, rows) = match &mut self.group {
             Some(group) => group,
             group => group.insert((
@@ -215,7 +229,8 @@ impl FieldTask<'_> {
 
 /// Applies `work` to every item on up to `workers` threads (the caller's one of them), each
 /// thread taking the next item as it becomes free; the results come back in the items' order,
-/// or the first error in that order.
+/// or the first error in that order (every item is worked on even after an error: the caller
+/// abandons the part anyway).
 fn run_parallel<T, R, F>(items: Vec<T>, workers: usize, work: F) -> Result<Vec<R>, ParquetError>
 where
     T: Send,
@@ -231,7 +246,8 @@ where
     let run = || {
         let mut done = Vec::new();
         loop {
-            // A poisoned queue means another worker panicked; the scope re-raises it.
+            // The lock is never held while an item is worked on, so it cannot be poisoned;
+            // a worker's panic is re-raised when it is joined.
             let next = match queue.lock() {
                 Ok(mut queue) => queue.next(),
                 Err(_) => None,
@@ -348,6 +364,8 @@ mod tests {
         WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(2_500))
+            // The impressions' unique ids overflow this: their chunks fall back to plain.
+            .set_dictionary_page_size_limit(4 << 10)
             .set_column_dictionary_enabled(ColumnPath::from("request_id"), false)
             .set_column_compression(ColumnPath::from("country"), Compression::UNCOMPRESSED)
             .build()
@@ -402,12 +420,66 @@ mod tests {
                 .num_columns(),
             5
         );
+        // The impressions' ids began with a dictionary and fell back to plain.
+        let ids = reader.metadata().row_group(1).column(3);
+        let encodings: Vec<_> = ids.encodings().collect();
+        assert!(
+            encodings.contains(&parquet::basic::Encoding::PLAIN)
+                && encodings.contains(&parquet::basic::Encoding::RLE_DICTIONARY),
+            "{} {encodings:?}",
+            ids.column_path()
+        );
         for workers in [1, 2, 3, 8] {
             assert!(
                 part_writer_bytes(&batches, 1, workers) == expected,
                 "{workers} workers"
             );
         }
+    }
+
+    #[test]
+    fn settings_it_would_not_honour_are_refused() {
+        let by_bytes = props()
+            .into_builder()
+            .set_max_row_group_bytes(Some(1 << 20))
+            .build();
+        assert!(PartWriter::try_new(Vec::new(), schema(), by_bytes, 2).is_err());
+        let mut writer = PartWriter::try_new(Vec::new(), schema(), props(), 2).unwrap();
+        let short = batch(0, 10).project(&[0, 1, 2]).unwrap();
+        let error = writer.write(&short).err().map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("3 columns")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn items_are_shared_among_the_workers_and_come_back_in_order() {
+        // Each item waits until two threads hold one at once: with one thread it would wait
+        // for ever, so the test ends only if a second worker takes items.
+        let busy = std::sync::Barrier::new(2);
+        let items: Vec<usize> = (0..6).collect();
+        let threads = Mutex::new(std::collections::HashSet::new());
+        let out = run_parallel(items, 2, |n| {
+            busy.wait();
+            threads.lock().unwrap().insert(std::thread::current().id());
+            Ok(n * 10)
+        })
+        .unwrap();
+        assert_eq!(out, [0, 10, 20, 30, 40, 50]);
+        assert_eq!(threads.lock().unwrap().len(), 2);
+        // The first error in the items' order, whatever finished first.
+        let failed = run_parallel((0..8).collect::<Vec<usize>>(), 3, |n| {
+            if n % 3 == 2 {
+                Err(ParquetError::General(format!("item {n}")))
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(
+            failed.err().map(|e| e.to_string()),
+            Some("Parquet error: item 2".into())
+        );
     }
 
     #[test]
@@ -429,7 +501,7 @@ mod tests {
     }
 
     #[test]
-    fn a_column_that_breaks_its_schema_is_an_error_from_any_worker() {
+    fn a_column_that_breaks_its_schema_is_an_error() {
         // A null in the non-nullable request id: the writer of that column refuses it.
         let good = batch(0, 10);
         let mut columns = good.columns().to_vec();
