@@ -20,4 +20,6 @@ pub mod s3_write;
 pub use context::{AwsContext, AwsSettings};
 pub use error::AwsError;
 pub use glue_registry::GlueRegistry;
+pub use s3_read::READ_AHEAD_BYTES;
 pub use s3_store::S3Store;
+pub use s3_write::PARTS_IN_FLIGHT;

@@ -1,29 +1,80 @@
 //! A blocking `Read` over a GetObject body: the object streams through in the chunks the
 //! connection delivers, so a big object is never held whole in memory.
+//!
+//! The body is fetched ahead of the reader, in the background on the AWS runtime, up to
+//! [`READ_AHEAD_BYTES`]: the download goes on while the caller decodes what it has. A failure
+//! of the connection reaches the reader as an error where the bytes stop, never as an early end.
 
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Buf, Bytes};
 use std::io::{self, Read};
+use std::sync::Arc;
 use tokio::runtime::Handle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinHandle;
 
-/// The body of one GetObject answer, read chunk by chunk on the AWS runtime.
+/// Bytes of the body fetched and not yet read, at most (besides the chunk being fetched).
+pub const READ_AHEAD_BYTES: usize = 8 << 20;
+
+/// Chunks waiting for the reader, at most (the byte bound above is the one that counts).
+const CHUNKS_AHEAD: usize = 4096;
+
+/// A fetched chunk and its share of the read-ahead budget, or why the body broke off.
+type Fetched = Result<(Bytes, OwnedSemaphorePermit), String>;
+
+/// The body of one GetObject answer, fetched ahead on the AWS runtime and read chunk by chunk.
 pub struct S3BodyReader {
     handle: Handle,
-    body: ByteStream,
+    fetched: mpsc::Receiver<Fetched>,
+    fetch: JoinHandle<()>,
     chunk: Bytes,
-    location: String,
+    /// The current chunk's share of the budget, given back once it is read.
+    _budget: Option<OwnedSemaphorePermit>,
     done: bool,
+    /// Why the body broke off: every read from there on says so.
+    broken: Option<String>,
 }
 
 impl S3BodyReader {
-    /// Wraps `body`; `location` (`s3://bucket/key`) goes into read errors.
+    /// Starts fetching `body` ahead; `location` (`s3://bucket/key`) goes into read errors.
     pub fn new(handle: Handle, body: ByteStream, location: String) -> Self {
+        let (sender, fetched) = mpsc::channel(CHUNKS_AHEAD);
+        let fetch = handle.spawn(fetch_ahead(body, location, sender));
         S3BodyReader {
             handle,
-            body,
+            fetched,
+            fetch,
             chunk: Bytes::new(),
-            location,
+            _budget: None,
             done: false,
+            broken: None,
+        }
+    }
+}
+
+/// Moves the body's chunks to the reader, holding at most [`READ_AHEAD_BYTES`] not yet read.
+async fn fetch_ahead(mut body: ByteStream, location: String, sender: mpsc::Sender<Fetched>) {
+    let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES));
+    loop {
+        let fetched = match body.next().await {
+            None => return,
+            Some(Ok(chunk)) => {
+                // A chunk above the whole budget takes all of it.
+                let share = chunk.len().clamp(1, READ_AHEAD_BYTES) as u32;
+                match budget.clone().acquire_many_owned(share).await {
+                    Ok(permit) => Ok((chunk, permit)),
+                    Err(_) => return,
+                }
+            }
+            Some(Err(e)) => Err(format!(
+                "reading {location}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )),
+        };
+        let broken = fetched.is_err();
+        // A send fails only when the reader is gone: nothing more to fetch for.
+        if sender.send(fetched).await.is_err() || broken {
+            return;
         }
     }
 }
@@ -31,24 +82,32 @@ impl S3BodyReader {
 impl Read for S3BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
+            self._budget = None;
+            if let Some(message) = &self.broken {
+                return Err(io::Error::other(message.clone()));
+            }
             if self.done || buf.is_empty() {
                 return Ok(0);
             }
-            match self.handle.block_on(self.body.next()) {
+            match self.handle.block_on(self.fetched.recv()) {
                 None => self.done = true,
-                Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => {
-                    return Err(io::Error::other(format!(
-                        "reading {}: {}",
-                        self.location,
-                        aws_sdk_s3::error::DisplayErrorContext(&e)
-                    )));
+                Some(Ok((chunk, budget))) => {
+                    self.chunk = chunk;
+                    self._budget = Some(budget);
                 }
+                Some(Err(message)) => self.broken = Some(message),
             }
         }
         let n = buf.len().min(self.chunk.len());
         buf[..n].copy_from_slice(&self.chunk[..n]);
         self.chunk.advance(n);
         Ok(n)
+    }
+}
+
+impl Drop for S3BodyReader {
+    fn drop(&mut self) {
+        // An object not read to its end (quarantined, a failed invocation) stops downloading.
+        self.fetch.abort();
     }
 }

@@ -1,17 +1,34 @@
 //! Writing one S3 object: bytes are buffered up to a part size; an object that stays below it is
 //! put whole, a larger one goes up as a multipart upload, completed only by `finish` (so no
 //! reader ever sees a partial object) and aborted when the writer is dropped unfinished.
+//!
+//! Parts go up in the background, on the AWS runtime, while the caller goes on writing (the
+//! Parquet encoder goes on encoding): at most [`PARTS_IN_FLIGHT`] at once, besides the part
+//! being filled. A part that failed fails the next `write` or `finish`; the parts are completed
+//! in their order, so the object is the same bytes whatever the timing.
 
 use crate::error::describe;
 use adx_core::ports::{ObjectWriter, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use std::collections::VecDeque;
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+/// Parts of one object uploading at once (each holds its bytes until S3 has them): with 8 MiB
+/// parts, a writer holds at most 24 MiB.
+pub const PARTS_IN_FLIGHT: usize = 2;
+
+/// A part's upload: its `CompletedPart`, or the failure's description.
+type PartTask = JoinHandle<Result<CompletedPart, String>>;
 
 /// A multipart upload in progress.
 struct Upload {
     id: String,
+    /// Parts S3 has, in order.
     parts: Vec<CompletedPart>,
+    /// Parts uploading, in order (numbered after `parts`).
+    in_flight: VecDeque<PartTask>,
 }
 
 /// One object being written to S3.
@@ -54,55 +71,87 @@ impl S3Writer {
         }
     }
 
-    /// Sends the buffer as the next part, starting the upload first if needed.
-    fn upload_part(&mut self) -> Result<(), StoreError> {
-        let upload_id = match &self.upload {
-            Some(upload) => upload.id.clone(),
-            None => {
-                let answer = self.handle.block_on(
-                    self.client
-                        .create_multipart_upload()
-                        .bucket(&self.bucket)
-                        .key(&self.key)
-                        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                        .send(),
-                );
-                let output =
-                    answer.map_err(|e| self.failed("CreateMultipartUpload", describe(&e)))?;
-                let id = output.upload_id.ok_or_else(|| {
-                    self.failed(
-                        "CreateMultipartUpload",
-                        "the answer has no upload id".into(),
-                    )
-                })?;
-                self.upload = Some(Upload {
-                    id: id.clone(),
-                    parts: Vec::new(),
-                });
-                id
-            }
-        };
-        let number = self.upload.as_ref().map_or(0, |u| u.parts.len()) as i32 + 1;
-        let body = std::mem::take(&mut self.buffer);
+    /// Starts the multipart upload, once.
+    fn start_upload(&mut self) -> Result<(), StoreError> {
+        if self.upload.is_some() {
+            return Ok(());
+        }
         let answer = self.handle.block_on(
             self.client
-                .upload_part()
+                .create_multipart_upload()
                 .bucket(&self.bucket)
                 .key(&self.key)
-                .upload_id(&upload_id)
-                .part_number(number)
                 .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .body(ByteStream::from(body))
                 .send(),
         );
-        let output = answer.map_err(|e| self.failed("UploadPart", describe(&e)))?;
-        let part = CompletedPart::builder()
-            .part_number(number)
-            .set_e_tag(output.e_tag)
-            .set_checksum_crc32(output.checksum_crc32)
-            .build();
+        let output = answer.map_err(|e| self.failed("CreateMultipartUpload", describe(&e)))?;
+        let id = output.upload_id.ok_or_else(|| {
+            self.failed(
+                "CreateMultipartUpload",
+                "the answer has no upload id".into(),
+            )
+        })?;
+        self.upload = Some(Upload {
+            id,
+            parts: Vec::new(),
+            in_flight: VecDeque::new(),
+        });
+        Ok(())
+    }
+
+    /// Waits for the oldest part in flight and records it.
+    fn settle_oldest(&mut self) -> Result<(), StoreError> {
+        let Some(task) = self.upload.as_mut().and_then(|u| u.in_flight.pop_front()) else {
+            return Ok(());
+        };
+        let part = match self.handle.block_on(task) {
+            Ok(Ok(part)) => part,
+            Ok(Err(message)) => return Err(self.failed("UploadPart", message)),
+            Err(e) => return Err(self.failed("UploadPart", format!("the upload task ended: {e}"))),
+        };
         if let Some(upload) = &mut self.upload {
             upload.parts.push(part);
+        }
+        Ok(())
+    }
+
+    /// Sends the buffer as the next part in the background, starting the upload first if
+    /// needed, once fewer than [`PARTS_IN_FLIGHT`] parts are uploading.
+    fn upload_part(&mut self) -> Result<(), StoreError> {
+        self.start_upload()?;
+        while self
+            .upload
+            .as_ref()
+            .is_some_and(|u| u.in_flight.len() >= PARTS_IN_FLIGHT)
+        {
+            self.settle_oldest()?;
+        }
+        let Some(upload) = &self.upload else {
+            return Err(self.failed("UploadPart", "no upload in progress".into()));
+        };
+        let upload_id = upload.id.clone();
+        let count = upload.parts.len() + upload.in_flight.len() + 1;
+        let number = i32::try_from(count)
+            .map_err(|_| self.failed("UploadPart", format!("part {count} is past S3's numbers")))?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(std::mem::take(&mut self.buffer)));
+        let task = self.handle.spawn(async move {
+            let output = request.send().await.map_err(|e| describe(&e))?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(output.e_tag)
+                .set_checksum_crc32(output.checksum_crc32)
+                .build())
+        });
+        if let Some(upload) = &mut self.upload {
+            upload.in_flight.push_back(task);
         }
         Ok(())
     }
@@ -138,6 +187,13 @@ impl ObjectWriter for S3Writer {
         if !self.buffer.is_empty() {
             self.upload_part()?;
         }
+        while self
+            .upload
+            .as_ref()
+            .is_some_and(|u| !u.in_flight.is_empty())
+        {
+            self.settle_oldest()?;
+        }
         let Some(upload) = self.upload.take() else {
             return Err(self.failed("CompleteMultipartUpload", "no upload in progress".into()));
         };
@@ -168,8 +224,9 @@ impl ObjectWriter for S3Writer {
 
 impl Drop for S3Writer {
     fn drop(&mut self) {
-        // An unfinished upload holds parts that cost storage and never become an object: abort
-        // it in the background (the landing buckets' lifecycle rule removes any that remain).
+        // An unfinished upload holds parts that cost storage and never become an object: stop
+        // the parts still uploading, then abort it, in the background (the landing buckets'
+        // lifecycle rule removes any that remain).
         if let Some(upload) = self.upload.take() {
             let request = self
                 .client
@@ -178,7 +235,13 @@ impl Drop for S3Writer {
                 .key(&self.key)
                 .upload_id(upload.id);
             let (bucket, key) = (self.bucket.clone(), self.key.clone());
+            let in_flight = upload.in_flight;
             self.handle.spawn(async move {
+                // A part that lands after the abort would hold storage again.
+                for task in in_flight {
+                    task.abort();
+                    let _ = task.await;
+                }
                 if let Err(e) = request.send().await {
                     tracing::warn!(%bucket, %key, error = %describe(&e), "aborting an unfinished upload failed");
                 }

@@ -16,47 +16,12 @@ use adx_handlers::{Adapters, HandlerConfig, file_ingest::handle_s3_event};
 use common::aws::{
     World, contents, context, create_bucket, event_file, keys, put, try_get, unique, wait_for_s3,
 };
+use common::localstack::{LocalStack, Resume};
 use common::*;
 use std::io::Read;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// The LocalStack process group, as `infra/local/start.sh` recorded it.
-struct LocalStack {
-    pgid: String,
-}
-
-impl LocalStack {
-    fn from_state() -> LocalStack {
-        let state = std::env::var("ADX_LOCAL_STATE").expect("ADX_LOCAL_STATE (infra/local/env.sh)");
-        let path = PathBuf::from(state).join("localstack.pid");
-        let pgid = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .trim()
-            .to_string();
-        LocalStack { pgid }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, "--", &format!("-{}", self.pgid)])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {signal} -{}", self.pgid);
-    }
-}
-
-/// Resumes LocalStack when dropped, even if the test fails.
-struct Resume(Arc<LocalStack>);
-
-impl Drop for Resume {
-    fn drop(&mut self) {
-        self.0.signal("-CONT");
-    }
-}
 
 /// The S3 store, with LocalStack paused when the `stop_at`-th object is created.
 struct PausesS3 {
