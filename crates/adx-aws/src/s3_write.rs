@@ -5,10 +5,12 @@
 //! Parts go up in the background, on the AWS runtime, while the caller goes on writing (the
 //! Parquet encoder goes on encoding): at most [`PARTS_IN_FLIGHT`] at once, besides the part
 //! being filled. A part that failed fails the next `write` or `finish`; the parts are completed
-//! in their order, so the object is the same bytes whatever the timing.
+//! in their order, so the object is the same bytes whatever the timing. `finish_in_background`
+//! does all of `finish` (the last part, the completion, or the put of a small object) on the
+//! runtime's blocking threads, and its `wait` gives the outcome.
 
 use crate::error::describe;
-use adx_core::ports::{ObjectWriter, StoreError};
+use adx_core::ports::{ObjectWriter, PendingObject, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use std::collections::VecDeque;
@@ -169,6 +171,18 @@ impl ObjectWriter for S3Writer {
         Ok(())
     }
 
+    fn finish_in_background(self: Box<Self>) -> Box<dyn PendingObject> {
+        let handle = self.handle.clone();
+        let (bucket, key) = (self.bucket.clone(), self.key.clone());
+        let task = handle.spawn_blocking(move || self.finish());
+        Box::new(Completing {
+            handle,
+            task,
+            bucket,
+            key,
+        })
+    }
+
     fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         if self.upload.is_none() {
             let body = std::mem::take(&mut self.buffer);
@@ -218,6 +232,29 @@ impl ObjectWriter for S3Writer {
                 self.upload = Some(upload);
                 Err(self.failed("CompleteMultipartUpload", message))
             }
+        }
+    }
+}
+
+/// An object being completed on the AWS runtime's blocking threads (its last part uploading,
+/// then the multipart upload completed, or the small object put).
+struct Completing {
+    handle: Handle,
+    task: JoinHandle<Result<(), StoreError>>,
+    bucket: String,
+    key: String,
+}
+
+impl PendingObject for Completing {
+    fn wait(self: Box<Self>) -> Result<(), StoreError> {
+        match self.handle.block_on(self.task) {
+            Ok(done) => done,
+            Err(e) => Err(StoreError::Failed {
+                operation: "CompleteMultipartUpload",
+                bucket: self.bucket,
+                key: self.key,
+                message: format!("the completion stopped: {e}"),
+            }),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The S3 adapter moves bytes in the background: the writer uploads an object's parts while
-//! the caller (the Parquet encoder) goes on writing, the reader fetches a body ahead of the
-//! decoder. The object is the bytes written in their order; a part that fails on its way fails
-//! the writer, with no object left behind; a body that breaks off is an error, never an early end.
+//! the caller (the Parquet encoder) goes on writing, and completes the object while the caller
+//! goes on to the next; the reader fetches a body ahead of the decoder. The object is the bytes
+//! written in their order; a part that fails on its way fails the writer, with no object left
+//! behind; a body that breaks off is an error, never an early end.
 //!
-//! Run by `infra/test-all.sh`, which starts the emulators. Two tests pause LocalStack (SIGSTOP on
+//! Run by `infra/test-all.sh`, which starts the emulators. Three tests pause LocalStack (SIGSTOP on
 //! its process group): the tests of this binary take turns, and no other test binary runs
 //! meanwhile.
 
@@ -158,7 +159,8 @@ fn a_part_that_fails_in_the_background_fails_the_writer_and_leaves_no_object() {
     let failure = match failure {
         Some(e) => e,
         None => writer
-            .finish()
+            .finish_in_background()
+            .wait()
             .expect_err("an upload whose parts were refused must not complete"),
     };
     let message = failure.to_string();
@@ -230,4 +232,45 @@ fn a_body_read_ahead_is_the_object_in_order_and_one_that_breaks_off_is_an_error(
     // Reading on repeats the error rather than ending the object there.
     assert!(reader.read(&mut [0u8; 16]).is_err());
     wait_for_s3(&checker, &bucket);
+}
+
+#[test]
+#[ignore = "needs LocalStack and moto: infra/test-all.sh starts them"]
+fn objects_finished_in_the_background_are_complete_once_waited_for() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let checker = context();
+    let bucket = unique("it-finish");
+    create_bucket(&checker, &bucket);
+    let aws = impatient();
+    let store = S3Store::new(&aws, PART);
+    // A multipart object (a full part and a short last one) and a small one, put whole.
+    let big_key = "finish/big.bin";
+    let mut big_want = pattern(0, PART);
+    big_want.extend(pattern(1, 4321));
+    let mut big = store.create(&bucket, big_key).unwrap();
+    big.write(&big_want).unwrap();
+    let small_key = "finish/small.bin";
+    let small_want = pattern(2, 999);
+    let mut small = store.create(&bucket, small_key).unwrap();
+    small.write(&small_want).unwrap();
+
+    // With S3 paused, finishing hands the work to the background and returns at once: a
+    // writer that completed the object first would fail here after its read timeout instead.
+    let localstack = Arc::new(LocalStack::from_state());
+    let pending = {
+        let _resume = Resume(localstack.clone());
+        localstack.signal("-STOP");
+        [big.finish_in_background(), small.finish_in_background()]
+    };
+    for done in pending {
+        done.wait().unwrap();
+    }
+    assert!(
+        get(&checker, &bucket, big_key) == big_want,
+        "the big object"
+    );
+    assert!(
+        get(&checker, &bucket, small_key) == small_want,
+        "the small object"
+    );
 }

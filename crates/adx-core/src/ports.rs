@@ -59,6 +59,27 @@ pub trait ObjectWriter: Send {
     fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
     /// Completes the object; before this, readers never see a partial object.
     fn finish(self: Box<Self>) -> Result<(), StoreError>;
+    /// Starts completing the object and returns; it is complete once [`PendingObject::wait`]
+    /// says so. Stores that can complete it in the background (uploading its last parts) do;
+    /// by default it is completed here, before this returns.
+    fn finish_in_background(self: Box<Self>) -> Box<dyn PendingObject> {
+        Box::new(Completed(self.finish()))
+    }
+}
+
+/// An object whose completion is under way.
+pub trait PendingObject: Send {
+    /// Waits until the object is complete, or its completion failed.
+    fn wait(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A completion that has already happened, with its outcome.
+pub struct Completed(pub Result<(), StoreError>);
+
+impl PendingObject for Completed {
+    fn wait(self: Box<Self>) -> Result<(), StoreError> {
+        self.0
+    }
 }
 
 /// Where objects are read from and written to.

@@ -13,7 +13,7 @@ use crate::curated::part_writer::PartWriter;
 use crate::dataset::Dataset;
 use crate::error::IngestError;
 use crate::naming::{PartNames, curated_key};
-use crate::ports::{ObjectStore, ObjectWriter, StoreError};
+use crate::ports::{ObjectStore, ObjectWriter, PendingObject, StoreError};
 use crate::report::WrittenObject;
 use crate::shape::Kind;
 use arrow_array::RecordBatch;
@@ -21,12 +21,17 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::sync::Arc;
 
 /// Dictionary pages above this size make a column chunk fall back to plain encoding.
 const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
+
+/// Parts closed and still being completed by the store (their last bytes uploading) while the
+/// encoder goes on: past it, closing one more waits for the oldest. Each holds at most its
+/// unsent bytes (S3: two 8 MiB parts in flight and one being filled).
+pub const MAX_COMPLETING_PARTS: usize = 2;
 
 /// What the writer asks of the encoder.
 pub enum Command {
@@ -205,6 +210,9 @@ pub struct PartEncoder<'a> {
     ratio: f64,
     /// The next part number of every hour seen.
     next_parts: BTreeMap<i64, u32>,
+    /// Parts closed and being completed by the store, oldest first, with what the report will
+    /// say of each.
+    completing: VecDeque<(Box<dyn PendingObject>, WrittenObject)>,
     written: Vec<WrittenObject>,
 }
 
@@ -249,6 +257,7 @@ impl<'a> PartEncoder<'a> {
             open: BTreeMap::new(),
             ratio: 1.0,
             next_parts: BTreeMap::new(),
+            completing: VecDeque::new(),
             written: Vec::new(),
         }
     }
@@ -390,22 +399,40 @@ impl<'a> PartEncoder<'a> {
             key: part.key.clone(),
             source: ParquetError::General("the part was closed twice".into()),
         })?;
-        object.finish()?;
-        self.written.push(WrittenObject {
+        // Completed in the background while the next parts are encoded, a bounded number at once.
+        let written = WrittenObject {
             kind: "curated",
             bucket: self.bucket.clone(),
             key: part.key,
             records: part.rows,
             bytes,
-        });
+        };
+        self.completing
+            .push_back((object.finish_in_background(), written));
+        while self.completing.len() > MAX_COMPLETING_PARTS {
+            self.settle_oldest()?;
+        }
         Ok(())
     }
 
-    /// Closes every open part, in hour order; returns the objects written, in order.
+    /// Waits until the oldest part being completed is complete, and counts it as written.
+    fn settle_oldest(&mut self) -> Result<(), IngestError> {
+        if let Some((pending, written)) = self.completing.pop_front() {
+            pending.wait()?;
+            self.written.push(written);
+        }
+        Ok(())
+    }
+
+    /// Closes every open part, in hour order, and waits until all are complete; returns the
+    /// objects written, in order.
     pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
         let hours: Vec<i64> = self.open.keys().copied().collect();
         for hour in hours {
             self.close_part(hour)?;
+        }
+        while !self.completing.is_empty() {
+            self.settle_oldest()?;
         }
         Ok(self.written)
     }

@@ -405,16 +405,45 @@ fn encoder_gone(dataset: &str) -> IngestError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::curated::encoder::MAX_COMPLETING_PARTS;
     use crate::ports::{ObjectWriter, RegisteredSchema, StoreError};
     use std::collections::HashMap;
     use std::io::Read;
     use std::sync::Mutex;
 
-    /// An in-memory store that counts the objects being written at once.
+    /// An in-memory store that counts the objects being written at once. With `defer`, its
+    /// objects are completed only when their pending completion is waited for (counted, and
+    /// failed with `fail`).
     #[derive(Default)]
     struct MemoryStore {
         objects: Mutex<HashMap<String, Vec<u8>>>,
         open: Mutex<(usize, usize)>,
+        defer: bool,
+        fail: bool,
+        /// Completions pending now, and at most.
+        completing: Mutex<(usize, usize)>,
+        /// Keys in the order their completion was waited for.
+        completed: Mutex<Vec<String>>,
+    }
+
+    /// A completion left for `wait`.
+    struct Deferred(Box<MemoryWriter<'static>>);
+
+    impl crate::ports::PendingObject for Deferred {
+        fn wait(self: Box<Self>) -> Result<(), StoreError> {
+            let store = self.0.store;
+            store.completing.lock().unwrap().0 -= 1;
+            store.completed.lock().unwrap().push(self.0.key.clone());
+            if store.fail {
+                return Err(StoreError::Failed {
+                    operation: "CompleteMultipartUpload",
+                    bucket: "curated".into(),
+                    key: self.0.key.clone(),
+                    message: "refused".into(),
+                });
+            }
+            self.0.finish()
+        }
     }
 
     struct MemoryWriter<'a> {
@@ -427,6 +456,16 @@ mod tests {
         fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
             self.bytes.extend_from_slice(bytes);
             Ok(())
+        }
+
+        fn finish_in_background(self: Box<Self>) -> Box<dyn crate::ports::PendingObject> {
+            if !self.store.defer {
+                return Box::new(crate::ports::Completed(self.finish()));
+            }
+            let mut completing = self.store.completing.lock().unwrap();
+            completing.0 += 1;
+            completing.1 = completing.1.max(completing.0);
+            Box::new(Deferred(self))
         }
 
         fn finish(self: Box<Self>) -> Result<(), StoreError> {
@@ -575,6 +614,73 @@ mod tests {
             "each hour closed after its first round starts a second part"
         );
         assert!(written.iter().any(|o| o.key.ends_with("/f-0001.parquet")));
+    }
+
+    #[test]
+    fn parts_complete_in_the_background_a_few_at_once_and_finish_waits_for_them_in_order() {
+        for fail in [false, true] {
+            let store: &'static MemoryStore = Box::leak(Box::new(MemoryStore {
+                defer: true,
+                fail,
+                ..MemoryStore::default()
+            }));
+            let dataset = clicks();
+            let limits = WriterLimits {
+                batch_rows: 16,
+                max_open_hours: 4,
+                ..WriterLimits::default()
+            };
+            let mut writer = CuratedWriter::new(
+                dataset.clone(),
+                &store,
+                "curated",
+                PartNames::Object { base: "f".into() },
+                limits,
+            );
+            // 30 hours, 10 records each: the first 26 close as later hours open, the last 4
+            // at the end. A failed completion fails the push that waits for it, or the finish.
+            let mut pushed = Ok(());
+            'hours: for h in 0..30 {
+                for i in 0..10 {
+                    let record = click(
+                        &dataset,
+                        &format!("e-{h}-{i}"),
+                        946_684_800_000i64 + h * 3_600_000,
+                    );
+                    pushed = writer.push(&record, &at("s", h * 10 + i));
+                    if pushed.is_err() {
+                        break 'hours;
+                    }
+                }
+            }
+            let finished = pushed.and_then(|()| writer.finish());
+            let completing = *store.completing.lock().unwrap();
+            if fail {
+                let error = finished.expect_err("a completion that fails fails the writer");
+                assert!(error.to_string().contains("refused"), "{error}");
+                // The first failure stops the waiting.
+                assert_eq!(store.completed.lock().unwrap().len(), 1);
+                continue;
+            }
+            let written = finished.unwrap();
+            assert_eq!(written.len(), 30);
+            assert_eq!(
+                completing,
+                (0, MAX_COMPLETING_PARTS + 1),
+                "every completion waited for; at most {MAX_COMPLETING_PARTS} left pending while encoding"
+            );
+            let keys: Vec<String> = written.iter().map(|o| o.key.clone()).collect();
+            assert_eq!(
+                *store.completed.lock().unwrap(),
+                keys,
+                "waited for in the order closed"
+            );
+            let objects = store.objects.lock().unwrap();
+            assert!(
+                keys.iter().all(|k| objects.contains_key(k)),
+                "every part complete"
+            );
+        }
     }
 
     /// Pushes 3,000 clicks over 5 hours, interleaved, with bounds small enough that parts
