@@ -571,22 +571,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_file_spread_over_many_hours_keeps_few_parts_open() {
-        let store: &'static MemoryStore = Box::leak(Box::default());
-        let dataset = clicks();
+    /// A writer of small batches with at most 4 hours open at once.
+    fn hourly_writer<'a>(
+        store: &'a &'static MemoryStore,
+        dataset: &Arc<Dataset>,
+    ) -> CuratedWriter<'a> {
         let limits = WriterLimits {
             batch_rows: 16,
             max_open_hours: 4,
             ..WriterLimits::default()
         };
-        let mut writer = CuratedWriter::new(
+        CuratedWriter::new(
             dataset.clone(),
-            &store,
+            store,
             "curated",
             PartNames::Object { base: "f".into() },
             limits,
-        );
+        )
+    }
+
+    #[test]
+    fn a_file_spread_over_many_hours_keeps_few_parts_open() {
+        let store: &'static MemoryStore = Box::leak(Box::default());
+        let dataset = clicks();
+        let mut writer = hourly_writer(&store, &dataset);
         let hour = 3_600_000i64;
         // 100 hours, visited in two rounds, 10 records per hour per round.
         for round in 0..2 {
@@ -625,18 +633,7 @@ mod tests {
                 ..MemoryStore::default()
             }));
             let dataset = clicks();
-            let limits = WriterLimits {
-                batch_rows: 16,
-                max_open_hours: 4,
-                ..WriterLimits::default()
-            };
-            let mut writer = CuratedWriter::new(
-                dataset.clone(),
-                &store,
-                "curated",
-                PartNames::Object { base: "f".into() },
-                limits,
-            );
+            let mut writer = hourly_writer(&store, &dataset);
             // 30 hours, 10 records each: the first 26 close as later hours open, the last 4
             // at the end. A failed completion fails the push that waits for it, or the finish.
             let mut pushed = Ok(());
