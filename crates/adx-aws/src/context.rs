@@ -207,6 +207,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn calls_block_on_from_the_contexts_own_blocking_threads() {
+        // The S3 writer completes objects with `spawn_blocking` on the context's runtime, and
+        // the completion blocks on that same runtime.
+        let settings = AwsSettings {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            static_credentials: Some(("test".into(), "test".into())),
+            ..AwsSettings::default()
+        };
+        let Ok(context) = AwsContext::load(&settings) else {
+            panic!("building the context failed");
+        };
+        let handle = context.handle();
+        let inner = handle.clone();
+        let task = handle.spawn_blocking(move || inner.block_on(async { 7 }));
+        assert_eq!(context.block_on(task).ok(), Some(7));
+    }
+
+    #[test]
     fn calls_block_on_from_a_blocking_thread_of_another_runtime() {
         // The Lambda loop runs the handler with spawn_blocking on its own runtime; the adapters
         // then block on the context's runtime from that thread.

@@ -19,8 +19,9 @@ pub const READ_AHEAD_BYTES: usize = 8 << 20;
 /// Chunks waiting for the reader, at most (the byte bound above is the one that counts).
 const CHUNKS_AHEAD: usize = 4096;
 
-/// A fetched chunk and its share of the read-ahead budget, or why the body broke off.
-type Fetched = Result<(Bytes, OwnedSemaphorePermit), String>;
+/// A fetched chunk and its share of the read-ahead budget, the end of the body (`None`), or
+/// why the body broke off.
+type Fetched = Result<Option<(Bytes, OwnedSemaphorePermit)>, String>;
 
 /// The body of one GetObject answer, fetched ahead on the AWS runtime and read chunk by chunk.
 pub struct S3BodyReader {
@@ -28,8 +29,10 @@ pub struct S3BodyReader {
     fetched: mpsc::Receiver<Fetched>,
     fetch: JoinHandle<()>,
     chunk: Bytes,
-    /// The current chunk's share of the budget, given back once it is read.
-    _budget: Option<OwnedSemaphorePermit>,
+    /// The current chunk's share of the budget, given back once it is read (held, not read).
+    #[allow(dead_code)]
+    permit: Option<OwnedSemaphorePermit>,
+    location: String,
     done: bool,
     /// Why the body broke off: every read from there on says so.
     broken: Option<String>,
@@ -39,13 +42,14 @@ impl S3BodyReader {
     /// Starts fetching `body` ahead; `location` (`s3://bucket/key`) goes into read errors.
     pub fn new(handle: Handle, body: ByteStream, location: String) -> Self {
         let (sender, fetched) = mpsc::channel(CHUNKS_AHEAD);
-        let fetch = handle.spawn(fetch_ahead(body, location, sender));
+        let fetch = handle.spawn(fetch_ahead(body, location.clone(), sender));
         S3BodyReader {
             handle,
             fetched,
             fetch,
             chunk: Bytes::new(),
-            _budget: None,
+            permit: None,
+            location,
             done: false,
             broken: None,
         }
@@ -57,13 +61,13 @@ async fn fetch_ahead(mut body: ByteStream, location: String, sender: mpsc::Sende
     let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES));
     loop {
         let fetched = match body.next().await {
-            None => return,
+            None => Ok(None),
             Some(Ok(chunk)) => {
                 // A chunk above the whole budget takes all of it.
                 let share = chunk.len().clamp(1, READ_AHEAD_BYTES) as u32;
                 match budget.clone().acquire_many_owned(share).await {
-                    Ok(permit) => Ok((chunk, permit)),
-                    Err(_) => return,
+                    Ok(permit) => Ok(Some((chunk, permit))),
+                    Err(e) => Err(format!("reading {location}: {e}")),
                 }
             }
             Some(Err(e)) => Err(format!(
@@ -71,9 +75,9 @@ async fn fetch_ahead(mut body: ByteStream, location: String, sender: mpsc::Sende
                 aws_sdk_s3::error::DisplayErrorContext(&e)
             )),
         };
-        let broken = fetched.is_err();
+        let last = !matches!(fetched, Ok(Some(_)));
         // A send fails only when the reader is gone: nothing more to fetch for.
-        if sender.send(fetched).await.is_err() || broken {
+        if sender.send(fetched).await.is_err() || last {
             return;
         }
     }
@@ -82,7 +86,7 @@ async fn fetch_ahead(mut body: ByteStream, location: String, sender: mpsc::Sende
 impl Read for S3BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
-            self._budget = None;
+            self.permit = None;
             if let Some(message) = &self.broken {
                 return Err(io::Error::other(message.clone()));
             }
@@ -90,12 +94,17 @@ impl Read for S3BodyReader {
                 return Ok(0);
             }
             match self.handle.block_on(self.fetched.recv()) {
-                None => self.done = true,
-                Some(Ok((chunk, budget))) => {
+                Some(Ok(Some((chunk, permit)))) => {
                     self.chunk = chunk;
-                    self._budget = Some(budget);
+                    self.permit = Some(permit);
                 }
+                Some(Ok(None)) => self.done = true,
                 Some(Err(message)) => self.broken = Some(message),
+                // The fetch stopped without saying the body ended (it panicked, or the
+                // runtime is shutting down): not an end of the object.
+                None => {
+                    self.broken = Some(format!("reading {}: the download stopped", self.location))
+                }
             }
         }
         let n = buf.len().min(self.chunk.len());

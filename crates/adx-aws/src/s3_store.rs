@@ -4,10 +4,12 @@
 use crate::AwsContext;
 use crate::error::{code, describe, status};
 use crate::s3_read::S3BodyReader;
-use crate::s3_write::S3Writer;
+use crate::s3_write::{S3Writer, STORE_PARTS_IN_FLIGHT};
 use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
 use std::io::Read;
+use std::sync::Arc;
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 
 /// Smallest part S3 accepts in a multipart upload (but the last).
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -17,6 +19,8 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     handle: Handle,
     part_bytes: usize,
+    /// Parts in flight of all its writers ([`STORE_PARTS_IN_FLIGHT`]).
+    parts_in_flight: Arc<Semaphore>,
 }
 
 impl S3Store {
@@ -27,6 +31,7 @@ impl S3Store {
             client: context.s3().clone(),
             handle: context.handle(),
             part_bytes: part_bytes.max(MIN_PART_BYTES),
+            parts_in_flight: Arc::new(Semaphore::new(STORE_PARTS_IN_FLIGHT)),
         }
     }
 }
@@ -122,6 +127,7 @@ impl ObjectStore for S3Store {
             bucket,
             key,
             self.part_bytes,
+            self.parts_in_flight.clone(),
         )))
     }
 }

@@ -3,23 +3,31 @@
 //! reader ever sees a partial object) and aborted when the writer is dropped unfinished.
 //!
 //! Parts go up in the background, on the AWS runtime, while the caller goes on writing (the
-//! Parquet encoder goes on encoding): at most [`PARTS_IN_FLIGHT`] at once, besides the part
-//! being filled. A part that failed fails the next `write` or `finish`; the parts are completed
-//! in their order, so the object is the same bytes whatever the timing. `finish_in_background`
-//! does all of `finish` (the last part, the completion, or the put of a small object) on the
-//! runtime's blocking threads, and its `wait` gives the outcome.
+//! Parquet encoder goes on encoding): at most [`PARTS_IN_FLIGHT`] of one object at once, and at
+//! most [`STORE_PARTS_IN_FLIGHT`] of all the objects of one store, besides the parts being
+//! filled. A part that failed fails a later `write` (the one that waits for it) or `finish`; the
+//! parts are completed in their order, so the object is the same bytes whatever the timing.
+//! `finish_in_background` does all of `finish` (the last part, the completion, or the put of a
+//! small object) on the runtime's blocking threads, and its `wait` gives the outcome; dropped
+//! without being waited for, it is abandoned: the object is not completed (unless it already
+//! was) and its upload is aborted.
 
 use crate::error::describe;
 use adx_core::ports::{ObjectWriter, PendingObject, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-/// Parts of one object uploading at once (each holds its bytes until S3 has them): with 8 MiB
-/// parts, a writer holds at most 24 MiB.
+/// Parts of one object uploading at once (each holds its bytes until S3 has them).
 pub const PARTS_IN_FLIGHT: usize = 2;
+
+/// Parts of all the objects of one store uploading at once: with 8 MiB parts, 32 MiB.
+pub const STORE_PARTS_IN_FLIGHT: usize = 4;
 
 /// A part's upload: its `CompletedPart`, or the failure's description.
 type PartTask = JoinHandle<Result<CompletedPart, String>>;
@@ -42,16 +50,22 @@ pub struct S3Writer {
     part_bytes: usize,
     buffer: Vec<u8>,
     upload: Option<Upload>,
+    /// The store's budget of parts in flight, shared by its writers.
+    store_parts: Arc<Semaphore>,
+    /// Set when a completion in the background is no longer waited for.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl S3Writer {
-    /// A writer of `s3://bucket/key` with parts of `part_bytes`.
+    /// A writer of `s3://bucket/key` with parts of `part_bytes`, whose parts in flight take
+    /// a permit of `store_parts` each.
     pub fn new(
         client: aws_sdk_s3::Client,
         handle: Handle,
         bucket: &str,
         key: &str,
         part_bytes: usize,
+        store_parts: Arc<Semaphore>,
     ) -> S3Writer {
         S3Writer {
             client,
@@ -61,7 +75,20 @@ impl S3Writer {
             part_bytes,
             buffer: Vec::new(),
             upload: None,
+            store_parts,
+            abandoned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Refuses to make the object visible once nobody waits for its completion.
+    fn check_wanted(&self, operation: &'static str) -> Result<(), StoreError> {
+        if self.abandoned.load(Ordering::Acquire) {
+            return Err(self.failed(
+                operation,
+                "abandoned: its completion is no longer waited for".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn failed(&self, operation: &'static str, message: String) -> StoreError {
@@ -134,7 +161,7 @@ impl S3Writer {
         let upload_id = upload.id.clone();
         let count = upload.parts.len() + upload.in_flight.len() + 1;
         let number = i32::try_from(count)
-            .map_err(|_| self.failed("UploadPart", format!("part {count} is past S3's numbers")))?;
+            .map_err(|_| self.failed("UploadPart", format!("part {count} is past S3's 10,000")))?;
         let request = self
             .client
             .upload_part()
@@ -144,8 +171,17 @@ impl S3Writer {
             .part_number(number)
             .checksum_algorithm(ChecksumAlgorithm::Crc32)
             .body(ByteStream::from(std::mem::take(&mut self.buffer)));
+        let permit = self
+            .handle
+            .block_on(self.store_parts.clone().acquire_owned())
+            .map_err(|e| self.failed("UploadPart", format!("no budget for a part: {e}")))?;
         let task = self.handle.spawn(async move {
-            let output = request.send().await.map_err(|e| describe(&e))?;
+            let output = request
+                .send()
+                .await
+                .map_err(|e| format!("part {number}: {}", describe(&e)));
+            drop(permit);
+            let output = output?;
             Ok(CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(output.e_tag)
@@ -174,10 +210,12 @@ impl ObjectWriter for S3Writer {
     fn finish_in_background(self: Box<Self>) -> Box<dyn PendingObject> {
         let handle = self.handle.clone();
         let (bucket, key) = (self.bucket.clone(), self.key.clone());
+        let abandoned = self.abandoned.clone();
         let task = handle.spawn_blocking(move || self.finish());
         Box::new(Completing {
             handle,
-            task,
+            task: Some(task),
+            abandoned,
             bucket,
             key,
         })
@@ -185,6 +223,7 @@ impl ObjectWriter for S3Writer {
 
     fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         if self.upload.is_none() {
+            self.check_wanted("PutObject")?;
             let body = std::mem::take(&mut self.buffer);
             let answer = self.handle.block_on(
                 self.client
@@ -208,6 +247,7 @@ impl ObjectWriter for S3Writer {
         {
             self.settle_oldest()?;
         }
+        self.check_wanted("CompleteMultipartUpload")?;
         let Some(upload) = self.upload.take() else {
             return Err(self.failed("CompleteMultipartUpload", "no upload in progress".into()));
         };
@@ -237,24 +277,37 @@ impl ObjectWriter for S3Writer {
 }
 
 /// An object being completed on the AWS runtime's blocking threads (its last part uploading,
-/// then the multipart upload completed, or the small object put).
+/// then the multipart upload completed, or the small object put). Dropped without `wait`, it
+/// is abandoned: the writer refuses to complete the object and aborts its upload.
 struct Completing {
     handle: Handle,
-    task: JoinHandle<Result<(), StoreError>>,
+    task: Option<JoinHandle<Result<(), StoreError>>>,
+    abandoned: Arc<AtomicBool>,
     bucket: String,
     key: String,
 }
 
 impl PendingObject for Completing {
-    fn wait(self: Box<Self>) -> Result<(), StoreError> {
-        match self.handle.block_on(self.task) {
+    fn wait(mut self: Box<Self>) -> Result<(), StoreError> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match self.handle.block_on(task) {
             Ok(done) => done,
             Err(e) => Err(StoreError::Failed {
-                operation: "CompleteMultipartUpload",
-                bucket: self.bucket,
-                key: self.key,
+                operation: "finish",
+                bucket: std::mem::take(&mut self.bucket),
+                key: std::mem::take(&mut self.key),
                 message: format!("the completion stopped: {e}"),
             }),
+        }
+    }
+}
+
+impl Drop for Completing {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            self.abandoned.store(true, Ordering::Release);
         }
     }
 }
@@ -274,7 +327,8 @@ impl Drop for S3Writer {
             let (bucket, key) = (self.bucket.clone(), self.key.clone());
             let in_flight = upload.in_flight;
             self.handle.spawn(async move {
-                // A part that lands after the abort would hold storage again.
+                // A part that lands after the abort may hold storage again (S3 documents that an
+                // abort may have to be repeated; the lifecycle rule removes what remains).
                 for task in in_flight {
                     task.abort();
                     let _ = task.await;

@@ -4,7 +4,7 @@
 //! written in their order; a part that fails on its way fails the writer, with no object left
 //! behind; a body that breaks off is an error, never an early end.
 //!
-//! Run by `infra/test-all.sh`, which starts the emulators. Three tests pause LocalStack (SIGSTOP on
+//! Run by `infra/test-all.sh`, which starts the emulators. Four tests pause LocalStack (SIGSTOP on
 //! its process group): the tests of this binary take turns, and no other test binary runs
 //! meanwhile.
 
@@ -31,11 +31,11 @@ fn pattern(part: usize, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// A context whose calls give up within seconds, so that a write waiting on the paused S3
-/// would fail the test rather than return late.
+/// A context whose calls give up within seconds when no answer comes, so that a write waiting
+/// on the paused S3 would fail the test rather than return late.
 fn impatient() -> AwsContext {
     let settings = AwsSettings {
-        max_attempts: 1,
+        max_attempts: 3,
         read_timeout: Duration::from_secs(5),
         attempt_timeout: Duration::from_secs(10),
         ..AwsSettings::from_env().unwrap()
@@ -200,7 +200,8 @@ fn a_body_read_ahead_is_the_object_in_order_and_one_that_breaks_off_is_an_error(
     assert!(got == want, "the body read is not the object, in order");
 
     // S3 stops answering a little way into the body: the reader gets what came before, then
-    // an error naming the object (after the read timeout), not the end of a shorter object.
+    // an error naming the object (once the SDK's stalled-stream protection gives up, about 20 s
+    // without a byte), not the end of a shorter object.
     let mut reader = store.get(&bucket, key).unwrap();
     let mut head = vec![0u8; 1 << 20];
     reader.read_exact(&mut head).unwrap();
@@ -243,19 +244,22 @@ fn objects_finished_in_the_background_are_complete_once_waited_for() {
     create_bucket(&checker, &bucket);
     let aws = impatient();
     let store = S3Store::new(&aws, PART);
-    // A multipart object (a full part and a short last one) and a small one, put whole.
+    // A multipart object whose short last part is left for the finish, and a small one, put
+    // whole.
     let big_key = "finish/big.bin";
-    let mut big_want = pattern(0, PART);
-    big_want.extend(pattern(1, 4321));
     let mut big = store.create(&bucket, big_key).unwrap();
+    let mut big_want = pattern(0, PART);
     big.write(&big_want).unwrap();
+    let tail = pattern(1, 4321);
+    big.write(&tail).unwrap();
+    big_want.extend_from_slice(&tail);
     let small_key = "finish/small.bin";
     let small_want = pattern(2, 999);
     let mut small = store.create(&bucket, small_key).unwrap();
     small.write(&small_want).unwrap();
 
     // With S3 paused, finishing hands the work to the background and returns at once: a
-    // writer that completed the object first would fail here after its read timeout instead.
+    // writer that completed the object first would fail here after its timeouts instead.
     let localstack = Arc::new(LocalStack::from_state());
     let pending = {
         let _resume = Resume(localstack.clone());
@@ -272,5 +276,66 @@ fn objects_finished_in_the_background_are_complete_once_waited_for() {
     assert!(
         get(&checker, &bucket, small_key) == small_want,
         "the small object"
+    );
+    let head = checker
+        .block_on(
+            checker
+                .s3()
+                .head_object()
+                .bucket(&bucket)
+                .key(big_key)
+                .send(),
+        )
+        .unwrap();
+    assert!(
+        head.e_tag()
+            .is_some_and(|t| t.trim_matches('"').ends_with("-2")),
+        "two parts, the second sent by the finish: ETag {:?}",
+        head.e_tag()
+    );
+}
+
+#[test]
+#[ignore = "needs LocalStack and moto: infra/test-all.sh starts them"]
+fn a_completion_nobody_waits_for_is_abandoned_and_its_upload_aborted() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let checker = context();
+    let bucket = unique("it-abandon");
+    create_bucket(&checker, &bucket);
+    let aws = impatient();
+    let store = S3Store::new(&aws, PART);
+    let key = "abandon/big.bin";
+    let mut writer = store.create(&bucket, key).unwrap();
+    writer.write(&pattern(0, PART)).unwrap();
+    writer.write(&pattern(1, 100)).unwrap();
+
+    // The completion is dropped (as when the invocation fails) while its last part cannot
+    // reach the paused S3, so before it could complete the object.
+    let localstack = Arc::new(LocalStack::from_state());
+    {
+        let _resume = Resume(localstack.clone());
+        localstack.signal("-STOP");
+        drop(writer.finish_in_background());
+    }
+    wait_for_s3(&checker, &bucket);
+
+    // The upload is aborted in the background: once it is gone, no object is there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let uploads = checker
+            .block_on(checker.s3().list_multipart_uploads().bucket(&bucket).send())
+            .unwrap();
+        if uploads.uploads().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the abandoned upload is still there after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        keys(&checker, &bucket).is_empty(),
+        "an abandoned completion made the object visible"
     );
 }

@@ -53,7 +53,8 @@ pub enum Pin {
     ETag(String),
 }
 
-/// An object being written: bytes are streamed in, and only `finish` makes it visible.
+/// An object being written: bytes are streamed in, and only `finish` (or a waited-for
+/// `finish_in_background`) makes it visible.
 pub trait ObjectWriter: Send {
     /// Appends bytes to the object.
     fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
@@ -67,7 +68,8 @@ pub trait ObjectWriter: Send {
     }
 }
 
-/// An object whose completion is under way.
+/// An object whose completion is under way. Dropped without [`PendingObject::wait`], it is
+/// abandoned: the store does not complete the object if it has not already.
 pub trait PendingObject: Send {
     /// Waits until the object is complete, or its completion failed.
     fn wait(self: Box<Self>) -> Result<(), StoreError>;

@@ -28,9 +28,9 @@ use std::sync::Arc;
 /// Dictionary pages above this size make a column chunk fall back to plain encoding.
 const DICTIONARY_PAGE_LIMIT: usize = 256 << 10;
 
-/// Parts closed and still being completed by the store (their last bytes uploading) while the
-/// encoder goes on: past it, closing one more waits for the oldest. Each holds at most its
-/// unsent bytes (S3: two 8 MiB parts in flight and one being filled).
+/// Parts closed and still being completed by the store (their last bytes uploading) that the
+/// encoder leaves behind while it goes on: a part closed past it waits for the oldest (so one
+/// more is under way while it waits). Each holds at most its unsent bytes.
 pub const MAX_COMPLETING_PARTS: usize = 2;
 
 /// What the writer asks of the encoder.

@@ -147,8 +147,9 @@ enum Encoder<'a> {
 enum Message {
     /// A command to carry out.
     Command(Command),
-    /// Close every part and answer. Without it (the writer dropped on a failure) nothing is
-    /// finished: the parts in progress are abandoned, as on the caller's thread.
+    /// Close every part and answer. Without it (the writer dropped on a failure) nothing more
+    /// is finished: the parts in progress, and those closed whose completion was still under
+    /// way, are abandoned, as on the caller's thread.
     Finish,
 }
 
@@ -670,7 +671,7 @@ mod tests {
             assert_eq!(
                 *store.completed.lock().unwrap(),
                 keys,
-                "waited for in the order closed"
+                "the report lists the parts in the order they were waited for"
             );
             let objects = store.objects.lock().unwrap();
             assert!(
