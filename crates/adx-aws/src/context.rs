@@ -206,16 +206,21 @@ pub fn endpoint_is_set(service: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn calls_block_on_from_the_contexts_own_blocking_threads() {
-        // The S3 writer completes objects with `spawn_blocking` on the context's runtime, and
-        // the completion blocks on that same runtime.
-        let settings = AwsSettings {
+    /// Settings that never reach AWS (the calls made here need no answer).
+    fn offline() -> AwsSettings {
+        AwsSettings {
             endpoint_url: Some("http://127.0.0.1:9".into()),
             region: Some("us-east-1".into()),
             static_credentials: Some(("test".into(), "test".into())),
             ..AwsSettings::default()
-        };
+        }
+    }
+
+    #[test]
+    fn calls_block_on_from_the_contexts_own_blocking_threads() {
+        // The S3 writer completes objects with `spawn_blocking` on the context's runtime, and
+        // the completion blocks on that same runtime.
+        let settings = offline();
         let Ok(context) = AwsContext::load(&settings) else {
             panic!("building the context failed");
         };
@@ -229,12 +234,7 @@ mod tests {
     fn calls_block_on_from_a_blocking_thread_of_another_runtime() {
         // The Lambda loop runs the handler with spawn_blocking on its own runtime; the adapters
         // then block on the context's runtime from that thread.
-        let settings = AwsSettings {
-            endpoint_url: Some("http://127.0.0.1:9".into()),
-            region: Some("us-east-1".into()),
-            static_credentials: Some(("test".into(), "test".into())),
-            ..AwsSettings::default()
-        };
+        let settings = offline();
         let context = std::sync::Arc::new(AwsContext::load(&settings).map_err(|e| e.to_string()));
         let lambda = tokio::runtime::Builder::new_current_thread()
             .enable_all()
