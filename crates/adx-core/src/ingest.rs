@@ -6,9 +6,11 @@ use crate::curated::{CuratedWriter, Lineage, WriterLimits};
 use crate::dataset::{Catalog, Dataset};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
+use crate::formats::read_ahead::read_ahead;
 use crate::formats::tracked::{SourceFault, TrackedRead};
 use crate::formats::{
-    Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect, json::decode_json,
+    Compression, Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect,
+    json::decode_json,
 };
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::ports::{ObjectStore, Pin, SchemaRegistry, StoreError};
@@ -38,8 +40,9 @@ pub struct IngestConfig {
     /// The most a compressed object may decompress to; past it the object is quarantined.
     pub max_inflated_bytes: u64,
     /// Encode an object's Parquet on a second thread while this one decodes, and a Kafka
-    /// batch's partitions' objects on threads of their own while the next partition is read
-    /// (when the process has more than one core to run on).
+    /// batch's partitions' objects on threads of their own while the next partition is read,
+    /// and decompress a compressed object on a third (when the process has more than one
+    /// core to run on).
     pub encode_thread: bool,
 }
 
@@ -139,7 +142,7 @@ fn decode_object(
     mut run: Run<'_>,
     raw: Box<dyn Read + Send>,
     format: Format,
-    compression: crate::formats::Compression,
+    compression: Compression,
     dataset: &Arc<Dataset>,
     config: &IngestConfig,
     source: &ObjectSource,
@@ -151,24 +154,14 @@ fn decode_object(
             RecordErrorKind::Object,
             format!("cannot start decompression: {e}"),
         ))),
-        Ok(mut input) => {
-            let mut emit = |d: Decoded<'_>| run.accept(d);
-            match format {
-                Format::Csv => decode_csv(
-                    &mut input,
-                    &dataset.shape,
-                    config.max_record_bytes,
-                    &mut emit,
-                ),
-                Format::Json => decode_json(
-                    &mut input,
-                    &dataset.shape,
-                    config.max_record_bytes,
-                    &mut emit,
-                ),
-                Format::Avro => decode_avro(&mut input, &dataset.schema, &dataset.shape, &mut emit),
-            }
+        Ok(input) if config.encode_thread && compression != Compression::None => {
+            // Decompressing on a thread of its own while this one decodes.
+            std::thread::scope(|scope| {
+                let mut ahead = read_ahead(scope, input);
+                decode_records(&mut ahead, format, dataset, config, &mut run)
+            })
         }
+        Ok(mut input) => decode_records(&mut input, format, dataset, config, &mut run),
     };
     match result {
         Ok(()) if run.sink.received() == 0 => {
@@ -193,6 +186,22 @@ fn decode_object(
     }
     let report = run.finish()?;
     Ok((dataset.name.clone(), report))
+}
+
+/// Decodes the records of one (decompressed) input into the run.
+fn decode_records(
+    input: &mut dyn Read,
+    format: Format,
+    dataset: &Dataset,
+    config: &IngestConfig,
+    run: &mut Run<'_>,
+) -> Result<(), Stop> {
+    let mut emit = |d: Decoded<'_>| run.accept(d);
+    match format {
+        Format::Csv => decode_csv(input, &dataset.shape, config.max_record_bytes, &mut emit),
+        Format::Json => decode_json(input, &dataset.shape, config.max_record_bytes, &mut emit),
+        Format::Avro => decode_avro(input, &dataset.schema, &dataset.shape, &mut emit),
+    }
 }
 
 /// Quarantines a whole object as one entry (unknown dataset, unsupported suffix).

@@ -35,7 +35,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -1094,20 +1094,25 @@ struct ObjectDraft {
     ds: Ds,
     /// CSV rather than JSON Lines.
     csv: bool,
+    /// Compressed: 0 not, 1 gzip, 2 zstd (decompressed on a thread of its own when Parquet
+    /// is encoded on a second one).
+    compression: u8,
     /// Its records: (bad roll, bad kind, minute).
     records: Vec<(u8, usize, u32)>,
 }
 
-/// Any landing object; about one in four is CSV.
+/// Any landing object; about one in four is CSV, one in three gzipped, one in three zstd.
 fn object_draft() -> impl Strategy<Value = ObjectDraft> {
     (
         any::<bool>(),
         0..4u8,
+        0..3u8,
         prop::collection::vec((0..100u8, 0..BAD_KINDS.len(), 0..SPREAD_MINUTES), 1..16),
     )
-        .prop_map(|(clicks, csv, records)| ObjectDraft {
+        .prop_map(|(clicks, csv, compression, records)| ObjectDraft {
             ds: if clicks { Ds::Clicks } else { Ds::Impressions },
             csv: csv == 0,
+            compression,
             records,
         })
 }
@@ -1148,8 +1153,15 @@ fn file_case() -> impl Strategy<Value = FileCase> {
     )
 }
 
-/// Renders an object's records; returns its landing key and bytes.
-fn render_object(ds: Ds, csv: bool, records: &[Rec], name: &str) -> (String, Vec<u8>) {
+/// Renders an object's records, compressed as `compression` says (0 not, 1 gzip, 2 zstd);
+/// returns its landing key and bytes.
+fn render_object(
+    ds: Ds,
+    csv: bool,
+    compression: u8,
+    records: &[Rec],
+    name: &str,
+) -> (String, Vec<u8>) {
     let mut text = String::new();
     if csv {
         text.push_str(&ds.columns().join(","));
@@ -1160,10 +1172,19 @@ fn render_object(ds: Ds, csv: bool, records: &[Rec], name: &str) -> (String, Vec
         text.push('\n');
     }
     let suffix = if csv { "csv" } else { "jsonl" };
-    (
-        format!("{}/2026/11/28/{name}.{suffix}", ds.name()),
-        text.into_bytes(),
-    )
+    let key = format!("{}/2026/11/28/{name}.{suffix}", ds.name());
+    match compression {
+        1 => {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(text.as_bytes()).expect("gzip in memory");
+            (format!("{key}.gz"), gz.finish().expect("gzip in memory"))
+        }
+        2 => (
+            format!("{key}.zst"),
+            zstd::encode_all(text.as_bytes(), 1).expect("zstd in memory"),
+        ),
+        _ => (key, text.into_bytes()),
+    }
 }
 
 /// Runs a file case; the error says what broke.
@@ -1187,8 +1208,13 @@ fn run_file_case(case: &FileCase) -> Result<(), String> {
                 })
                 .collect();
             records.iter().for_each(|r| expected.add(r));
-            let (key, bytes) =
-                render_object(object.ds, object.csv, &records, &format!("drop-{i}-{j}"));
+            let (key, bytes) = render_object(
+                object.ds,
+                object.csv,
+                object.compression,
+                &records,
+                &format!("drop-{i}-{j}"),
+            );
             memory.insert(LANDING, &key, bytes.clone());
             dry_memory.insert(LANDING, &key, bytes.clone());
             sources.push(object_source(&key, &bytes));
@@ -1353,7 +1379,7 @@ fn every_bad_kind_is_refused_and_every_good_record_curated() {
     for ds in [Ds::Impressions, Ds::Clicks] {
         let of: Vec<Rec> = recs.iter().filter(|r| r.ds == ds).cloned().collect();
         for csv in [false, true] {
-            let (key, bytes) = render_object(ds, csv, &of, &format!("all-{csv}"));
+            let (key, bytes) = render_object(ds, csv, 0, &of, &format!("all-{csv}"));
             memory.insert(LANDING, &key, bytes.clone());
             sources.push(object_source(&key, &bytes));
         }

@@ -10,6 +10,7 @@ pub mod compression;
 pub mod csv;
 pub mod glue;
 pub mod json;
+pub mod read_ahead;
 pub mod tracked;
 
 use crate::datum::Datum;
