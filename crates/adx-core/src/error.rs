@@ -148,6 +148,14 @@ pub enum IngestError {
     /// A worker thread stopped without an answer (it panicked): a bug, and the batch fails.
     #[error("{0}: the thread stopped without an answer")]
     WorkerLost(&'static str),
+    /// A thread could not be started (the process is out of threads or memory).
+    #[error("starting the {what} thread: {source}")]
+    ThreadStart {
+        /// What the thread was for.
+        what: &'static str,
+        /// Why it did not start.
+        source: std::io::Error,
+    },
     /// The reconciliation of counts failed: a bug, never to be hidden.
     #[error("counts do not add up for {dataset}: {detail}")]
     CountMismatch {

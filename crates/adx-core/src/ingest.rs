@@ -156,9 +156,12 @@ fn decode_object(
         ))),
         Ok(input) if config.encode_thread && compression != Compression::None => {
             // Decompressing on a thread of its own while this one decodes.
-            std::thread::scope(|scope| {
-                let mut ahead = read_ahead(scope, input);
-                decode_records(&mut ahead, format, dataset, config, &mut run)
+            std::thread::scope(|scope| match read_ahead(scope, input) {
+                Ok(mut ahead) => decode_records(&mut ahead, format, dataset, config, &mut run),
+                Err(source) => Err(Stop::Infra(IngestError::ThreadStart {
+                    what: "read-ahead",
+                    source,
+                })),
             })
         }
         Ok(mut input) => decode_records(&mut input, format, dataset, config, &mut run),

@@ -1,18 +1,22 @@
 //! Reading a stream ahead on a thread of its own, so that decompressing an object (`.gz`,
 //! `.zst`) runs on one core while its records are decoded on another. The thread fills chunks
-//! of [`CHUNK_BYTES`] and hands them over in order, at most [`CHUNKS_AHEAD`] ahead of the
-//! reader; the chunks' buffers go back to it to be filled again. The reader sees the same
-//! bytes, the same errors at the same places, and an end only where the stream ends: a thread
-//! that stops without saying so is an error, never an early end.
+//! of [`CHUNK_BYTES`] and hands them over in order, at most [`CHUNKS_AHEAD`] filled and not yet
+//! taken by the reader; the chunks' buffers go back to it to be filled again. The reader sees
+//! the same bytes, each error where the stream broke (with its kind and message), and an end
+//! only where the stream ends: a thread that stops without saying so is an error, never an
+//! early end. Dropping the reader stops the thread before its next read of the source.
 
 use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::Scope;
 
 /// Bytes of one chunk handed over.
 pub const CHUNK_BYTES: usize = 256 << 10;
 
-/// Chunks the thread may have filled and not yet handed to the reader.
+/// Chunks the thread may have filled that the reader has not taken (three waiting in the
+/// channel, one more waiting to be sent).
 pub const CHUNKS_AHEAD: usize = 4;
 
 /// What the thread sends.
@@ -40,24 +44,32 @@ pub struct ReadAhead {
     current: Vec<u8>,
     at: usize,
     stopped: Option<Stopped>,
+    /// Set when the reader is dropped: the thread reads no more.
+    gone: Arc<AtomicBool>,
 }
 
-/// Reads `source` on a thread of `scope` and returns the reader of its bytes. Dropping the
-/// reader stops the thread at its next chunk.
+/// Reads `source` on a thread of `scope` (named `adx-read-ahead`) and returns the reader of
+/// its bytes; an error if the thread cannot be started. Dropping the reader stops the thread
+/// before its next read of the source.
 pub fn read_ahead<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
     source: Box<dyn Read + Send + 'env>,
-) -> ReadAhead {
-    let (chunk_tx, chunks) = sync_channel(CHUNKS_AHEAD);
+) -> io::Result<ReadAhead> {
+    let (chunk_tx, chunks) = sync_channel(CHUNKS_AHEAD - 1);
     let (spare, spare_rx) = channel();
-    scope.spawn(move || fill(source, &chunk_tx, &spare_rx));
-    ReadAhead {
+    let gone = Arc::new(AtomicBool::new(false));
+    let stop = gone.clone();
+    std::thread::Builder::new()
+        .name("adx-read-ahead".into())
+        .spawn_scoped(scope, move || fill(source, &chunk_tx, &spare_rx, &stop))?;
+    Ok(ReadAhead {
         chunks,
         spare,
         current: Vec::new(),
         at: 0,
         stopped: None,
-    }
+        gone,
+    })
 }
 
 /// The thread: fills chunks from `source` until its end, an error, or a reader gone.
@@ -65,6 +77,7 @@ fn fill(
     mut source: Box<dyn Read + Send + '_>,
     chunks: &SyncSender<Chunk>,
     spare: &Receiver<Vec<u8>>,
+    gone: &AtomicBool,
 ) {
     loop {
         let mut buf = spare.try_recv().unwrap_or_default();
@@ -72,6 +85,9 @@ fn fill(
         let mut filled = 0;
         let mut stop = None;
         while filled < buf.len() {
+            if gone.load(Ordering::Relaxed) {
+                return;
+            }
             match source.read(&mut buf[filled..]) {
                 Ok(0) => {
                     stop = Some(Chunk::End);
@@ -93,6 +109,12 @@ fn fill(
             let _ = chunks.send(stop);
             return;
         }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.gone.store(true, Ordering::Relaxed);
     }
 }
 
@@ -207,7 +229,7 @@ mod tests {
         let (s, _) = source(len, 10_000, false);
         let expected = s.bytes.clone();
         std::thread::scope(|scope| {
-            let mut reader = read_ahead(scope, Box::new(s));
+            let mut reader = read_ahead(scope, Box::new(s)).expect("thread");
             let (got, error) = read_in_pieces(&mut reader, 7_777);
             assert!(error.is_none(), "{error:?}");
             assert_eq!(got.len(), len);
@@ -226,7 +248,7 @@ mod tests {
         let (s, _) = source(len, 4_096, true);
         let expected = s.bytes.clone();
         std::thread::scope(|scope| {
-            let mut reader = read_ahead(scope, Box::new(s));
+            let mut reader = read_ahead(scope, Box::new(s)).expect("thread");
             let (got, error) = read_in_pieces(&mut reader, 1_000);
             assert!(got == expected, "every byte before the error arrives");
             let error = error.map(|e| (e.kind(), e.to_string()));
@@ -253,7 +275,7 @@ mod tests {
         let seen = std::sync::Mutex::new(None);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             std::thread::scope(|scope| {
-                let mut reader = read_ahead(scope, Box::new(Panics));
+                let mut reader = read_ahead(scope, Box::new(Panics)).expect("thread");
                 let read = reader.read(&mut [0; 8]).map_err(|e| e.to_string());
                 *seen.lock().unwrap() = Some(read);
             })
@@ -273,14 +295,44 @@ mod tests {
         let len = 64 * CHUNK_BYTES;
         let (s, reads) = source(len, CHUNK_BYTES, false);
         std::thread::scope(|scope| {
-            let mut reader = read_ahead(scope, Box::new(s));
+            let mut reader = read_ahead(scope, Box::new(s)).expect("thread");
             let mut first = [0; 16];
             assert_eq!(reader.read(&mut first).ok(), Some(16));
             drop(reader);
         });
-        // The scope joined the thread: it stopped after the chunks the channel holds, the
-        // one it was filling, and the one the reader had.
+        // The scope joined the thread: it stopped with the chunk the reader had and the
+        // chunks filled ahead of it.
         let reads = reads.load(Ordering::SeqCst);
-        assert!(reads <= CHUNKS_AHEAD + 3, "{reads} reads of 64 chunks");
+        assert!(reads <= CHUNKS_AHEAD + 1, "{reads} reads of 64 chunks");
+    }
+
+    #[test]
+    fn a_reader_dropped_early_stops_a_slow_source_before_its_chunk_is_full() {
+        /// One full chunk at once, then 64 bytes a millisecond (4 s to fill a chunk).
+        struct Slow {
+            reads: Arc<AtomicUsize>,
+        }
+        impl Read for Slow {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.reads.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Ok(out.len());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                let n = out.len().min(64);
+                out[..n].fill(0);
+                Ok(n)
+            }
+        }
+        let reads = Arc::new(AtomicUsize::new(0));
+        let slow = Slow {
+            reads: reads.clone(),
+        };
+        std::thread::scope(|scope| {
+            let mut reader = read_ahead(scope, Box::new(slow)).expect("thread");
+            assert_eq!(reader.read(&mut [0; 16]).ok(), Some(16));
+            drop(reader);
+        });
+        let reads = reads.load(Ordering::SeqCst);
+        assert!(reads < 200, "{reads} reads after the reader was dropped");
     }
 }

@@ -1,0 +1,203 @@
+//! Compressed landing objects, read through the read-ahead thread (`encode_thread`) and on the
+//! caller's thread: an object of many chunks gives the same outputs both ways; a store read
+//! that breaks part-way fails the invocation as a store fault (Lambda retries it) rather than
+//! quarantining the object; a truncated stream quarantines the rest of the object, the same
+//! way on both paths.
+
+use adx_core::curated::WriterLimits;
+use adx_core::formats::read_ahead::CHUNK_BYTES;
+use adx_core::ingest::{IngestConfig, ObjectSource, Ports, ingest_object};
+use adx_core::ports::{ObjectStore, ObjectWriter, Pin, SchemaRegistry, StoreError};
+use adx_core::registry_cache::CachedRegistry;
+use adx_core::report::DatasetReport;
+use adx_core::{Catalog, IngestError};
+use adx_gen::{Compression, Dataset as GenDataset, Format, GenConfig};
+use adx_local::{LocalSchemaFolder, MemoryStore};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+/// The repo's schema folder.
+const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+/// Bucket of landing objects.
+const LANDING: &str = "landing";
+/// Records of the generated object: about 5 MB of CSV, many chunks of the read-ahead.
+const RECORDS: usize = 30_000;
+
+static REGISTRY: LazyLock<CachedRegistry<LocalSchemaFolder>> = LazyLock::new(|| {
+    CachedRegistry::new(
+        LocalSchemaFolder::new(SCHEMA_DIR),
+        Duration::from_secs(3600),
+    )
+});
+static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
+
+/// A store whose landing reads break after `break_after` bytes, as a reset connection would.
+struct BreakingStore {
+    inner: MemoryStore,
+    break_after: usize,
+}
+
+/// A body that fails once `left` bytes have been read.
+struct BreakingBody {
+    inner: Box<dyn Read + Send>,
+    left: usize,
+}
+
+impl Read for BreakingBody {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("connection reset by peer"));
+        }
+        let n = out.len().min(self.left);
+        let n = self.inner.read(&mut out[..n])?;
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+impl ObjectStore for BreakingStore {
+    fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        let inner = self.inner.get(bucket, key)?;
+        Ok(Box::new(BreakingBody {
+            inner,
+            left: self.break_after,
+        }))
+    }
+
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
+        self.inner.create(bucket, key)
+    }
+}
+
+fn config(threads: bool) -> IngestConfig {
+    IngestConfig {
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        max_future_skew_ms: 300_000,
+        limits: WriterLimits {
+            encode_workers: if threads { 2 } else { 1 },
+            ..WriterLimits::default()
+        },
+        max_record_bytes: 1 << 20,
+        max_inflated_bytes: 1 << 30,
+        encode_thread: threads,
+    }
+}
+
+/// A click_conversions CSV object of [`RECORDS`] records, compressed.
+fn object(compression: Compression) -> (String, Vec<u8>) {
+    let schema = std::fs::read_to_string(format!("{SCHEMA_DIR}/click_conversions.avsc"))
+        .expect("the click_conversions schema");
+    let config = GenConfig {
+        records: RECORDS,
+        ..GenConfig::default()
+    };
+    let mut bytes = Vec::new();
+    adx_gen::encode(
+        GenDataset::ClickConversions,
+        Format::Csv,
+        compression,
+        &config,
+        &schema,
+        &mut bytes,
+    )
+    .expect("generating the object");
+    let key = format!(
+        "click_conversions/2026/11/28/drop.csv{}",
+        compression.suffix()
+    );
+    (key, bytes)
+}
+
+fn source(key: &str) -> ObjectSource {
+    ObjectSource {
+        bucket: LANDING.into(),
+        key: key.into(),
+        version: None,
+        pin: Pin::Latest,
+        arrival_ms: 1_795_845_600_000,
+        size: None,
+    }
+}
+
+/// Every output object (curated and quarantine), by key.
+type Outputs = BTreeMap<String, Arc<Vec<u8>>>;
+
+/// Ingests `bytes` as `key` into a fresh store; the result and every output object.
+fn ingest(
+    key: &str,
+    bytes: &[u8],
+    threads: bool,
+    break_after: Option<usize>,
+) -> (Result<DatasetReport, IngestError>, Outputs) {
+    let memory = MemoryStore::new();
+    memory.insert(LANDING, key, bytes.to_vec());
+    let store = BreakingStore {
+        inner: memory.clone(),
+        break_after: break_after.unwrap_or(usize::MAX),
+    };
+    let ports = Ports {
+        store: &store,
+        registry: &*REGISTRY as &dyn SchemaRegistry,
+        catalog: &CATALOG,
+    };
+    let result = ingest_object(ports, &config(threads), &source(key)).map(|(_, r)| r);
+    let mut outputs = memory.objects("curated");
+    outputs.extend(memory.objects("quarantine"));
+    (result, outputs)
+}
+
+#[test]
+fn an_object_of_many_chunks_gives_the_same_outputs_on_both_paths() {
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let (key, bytes) = object(compression);
+        let (threaded, threaded_outputs) = ingest(&key, &bytes, true, None);
+        let (single, single_outputs) = ingest(&key, &bytes, false, None);
+        let report = threaded.expect("the threaded ingestion");
+        assert_eq!(report.received, RECORDS as u64, "{key}");
+        assert_eq!(report.curated, RECORDS as u64, "{key}");
+        assert_eq!(Some(report), single.ok(), "{key}");
+        assert!(!threaded_outputs.is_empty());
+        assert_eq!(threaded_outputs, single_outputs, "{key}");
+    }
+}
+
+#[test]
+fn a_read_that_breaks_part_way_fails_the_invocation_as_a_store_fault() {
+    let (key, bytes) = object(Compression::Gzip);
+    // Past the first chunks of the compressed object, well before its end.
+    let break_after = 2 * CHUNK_BYTES;
+    assert!(bytes.len() > 2 * break_after, "{} bytes", bytes.len());
+    for threads in [true, false] {
+        let (result, _) = ingest(&key, &bytes, threads, Some(break_after));
+        match result {
+            Err(IngestError::Store(StoreError::Failed {
+                operation, message, ..
+            })) => {
+                assert_eq!(operation, "get");
+                assert!(message.contains("connection reset"), "{message}");
+            }
+            other => panic!("threads {threads}: expected a store fault, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_truncated_object_quarantines_its_rest_the_same_way_on_both_paths() {
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let (key, mut bytes) = object(compression);
+        bytes.truncate(bytes.len() / 2);
+        let (threaded, threaded_outputs) = ingest(&key, &bytes, true, None);
+        let (single, single_outputs) = ingest(&key, &bytes, false, None);
+        let report = threaded.expect("bad data never fails the invocation");
+        assert!(
+            report.curated > 0 && report.curated < RECORDS as u64,
+            "{report:?}"
+        );
+        assert_eq!(report.quarantined, 1, "one entry for the unreadable rest");
+        assert_eq!(Some(report), single.ok(), "{key}");
+        assert_eq!(threaded_outputs, single_outputs, "{key}");
+    }
+}
