@@ -1,8 +1,9 @@
-//! Compressed landing objects, read through the read-ahead thread (`encode_thread`) and on the
-//! caller's thread: an object of many chunks gives the same outputs both ways; a store read
+//! Compressed landing objects, read through the read-ahead thread (and Avro files' blocks
+//! inflated on a thread of their own) with `encode_thread`, and on the caller's thread
+//! without: an object of many chunks or blocks gives the same outputs both ways; a store read
 //! that breaks part-way fails the invocation as a store fault (Lambda retries it) rather than
-//! quarantining the object; a truncated stream quarantines the rest of the object, the same
-//! way on both paths.
+//! quarantining the object; a truncated stream or a damaged block quarantines the rest of the
+//! object, the same way on both paths.
 
 use adx_core::curated::WriterLimits;
 use adx_core::formats::read_ahead::CHUNK_BYTES;
@@ -11,7 +12,7 @@ use adx_core::ports::{ObjectStore, ObjectWriter, Pin, SchemaRegistry, StoreError
 use adx_core::registry_cache::CachedRegistry;
 use adx_core::report::DatasetReport;
 use adx_core::{Catalog, IngestError};
-use adx_gen::{Compression, Dataset as GenDataset, Format, GenConfig};
+use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
 use adx_local::{LocalSchemaFolder, MemoryStore};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -24,6 +25,8 @@ const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
 const LANDING: &str = "landing";
 /// Records of the generated object: about 5 MB of CSV, many chunks of the read-ahead.
 const RECORDS: usize = 30_000;
+/// Records of the generated Avro files: tens of blocks each.
+const AVRO_RECORDS: usize = 4_000;
 
 static REGISTRY: LazyLock<CachedRegistry<LocalSchemaFolder>> = LazyLock::new(|| {
     CachedRegistry::new(
@@ -88,27 +91,52 @@ fn config(threads: bool) -> IngestConfig {
 
 /// A click_conversions CSV object of [`RECORDS`] records, compressed.
 fn object(compression: Compression) -> (String, Vec<u8>) {
-    let schema = std::fs::read_to_string(format!("{SCHEMA_DIR}/click_conversions.avsc"))
-        .expect("the click_conversions schema");
-    let config = GenConfig {
-        records: RECORDS,
-        ..GenConfig::default()
-    };
-    let mut bytes = Vec::new();
-    adx_gen::encode(
+    generated(
         GenDataset::ClickConversions,
         Format::Csv,
         compression,
-        &config,
-        &schema,
-        &mut bytes,
+        RECORDS,
     )
-    .expect("generating the object");
+}
+
+/// A generated object of `records` records: its landing key and bytes.
+fn generated(
+    dataset: GenDataset,
+    format: Format,
+    compression: Compression,
+    records: usize,
+) -> (String, Vec<u8>) {
+    let name = dataset.name();
+    let schema =
+        std::fs::read_to_string(format!("{SCHEMA_DIR}/{name}.avsc")).expect("the dataset's schema");
+    let config = GenConfig {
+        records,
+        ..GenConfig::default()
+    };
+    let mut bytes = Vec::new();
+    adx_gen::encode(dataset, format, compression, &config, &schema, &mut bytes)
+        .expect("generating the object");
     let key = format!(
-        "click_conversions/2026/11/28/drop.csv{}",
+        "{name}/2026/11/28/drop.{}{}",
+        format.extension(),
         compression.suffix()
     );
     (key, bytes)
+}
+
+/// bid_requests Avro files of every compressing codec.
+fn avro_files() -> Vec<(String, Vec<u8>)> {
+    [AvroCodec::Deflate, AvroCodec::Snappy, AvroCodec::Zstd]
+        .into_iter()
+        .map(|codec| {
+            generated(
+                GenDataset::BidRequests,
+                Format::Avro(codec),
+                Compression::None,
+                AVRO_RECORDS,
+            )
+        })
+        .collect()
 }
 
 fn source(key: &str) -> ObjectSource {
@@ -149,18 +177,40 @@ fn ingest(
     (result, outputs)
 }
 
+/// Ingests `bytes` as `key` with the threads and without: both give the same report and the
+/// same objects; the report and objects.
+fn ingest_both_ways(key: &str, bytes: &[u8]) -> (DatasetReport, Outputs) {
+    let (threaded, threaded_outputs) = ingest(key, bytes, true, None);
+    let (single, single_outputs) = ingest(key, bytes, false, None);
+    let report =
+        threaded.unwrap_or_else(|e| panic!("{key}: bad data never fails the invocation: {e}"));
+    assert_eq!(Some(&report), single.as_ref().ok(), "{key}");
+    assert!(!threaded_outputs.is_empty(), "{key}");
+    assert_eq!(threaded_outputs, single_outputs, "{key}");
+    (report, threaded_outputs)
+}
+
+/// A damaged object of `records`: the records before the damage curated, the rest one
+/// quarantine entry, which says `why`.
+fn assert_rest_quarantined(report: &DatasetReport, outputs: &Outputs, records: usize, why: &str) {
+    assert!(
+        report.curated > 0 && report.curated < records as u64,
+        "{report:?}"
+    );
+    assert_eq!(report.quarantined, 1, "one entry for the unreadable rest");
+    let said = outputs
+        .values()
+        .any(|v| String::from_utf8_lossy(v).contains(why));
+    assert!(said, "no output says {why:?}");
+}
+
 #[test]
 fn an_object_of_many_chunks_gives_the_same_outputs_on_both_paths() {
     for compression in [Compression::Gzip, Compression::Zstd] {
         let (key, bytes) = object(compression);
-        let (threaded, threaded_outputs) = ingest(&key, &bytes, true, None);
-        let (single, single_outputs) = ingest(&key, &bytes, false, None);
-        let report = threaded.expect("the threaded ingestion");
+        let (report, _) = ingest_both_ways(&key, &bytes);
         assert_eq!(report.received, RECORDS as u64, "{key}");
         assert_eq!(report.curated, RECORDS as u64, "{key}");
-        assert_eq!(Some(report), single.ok(), "{key}");
-        assert!(!threaded_outputs.is_empty());
-        assert_eq!(threaded_outputs, single_outputs, "{key}");
     }
 }
 
@@ -189,15 +239,29 @@ fn a_truncated_object_quarantines_its_rest_the_same_way_on_both_paths() {
     for compression in [Compression::Gzip, Compression::Zstd] {
         let (key, mut bytes) = object(compression);
         bytes.truncate(bytes.len() / 2);
-        let (threaded, threaded_outputs) = ingest(&key, &bytes, true, None);
-        let (single, single_outputs) = ingest(&key, &bytes, false, None);
-        let report = threaded.expect("bad data never fails the invocation");
-        assert!(
-            report.curated > 0 && report.curated < RECORDS as u64,
-            "{report:?}"
-        );
-        assert_eq!(report.quarantined, 1, "one entry for the unreadable rest");
-        assert_eq!(Some(report), single.ok(), "{key}");
-        assert_eq!(threaded_outputs, single_outputs, "{key}");
+        let (report, outputs) = ingest_both_ways(&key, &bytes);
+        assert_rest_quarantined(&report, &outputs, RECORDS, "CSV cannot be read further");
+    }
+}
+
+#[test]
+fn avro_files_of_every_codec_give_the_same_outputs_on_both_paths() {
+    for (key, bytes) in avro_files() {
+        let (report, _) = ingest_both_ways(&key, &bytes);
+        assert_eq!(report.curated, AVRO_RECORDS as u64, "{key}");
+    }
+}
+
+#[test]
+fn a_damaged_avro_block_quarantines_the_rest_the_same_way_on_both_paths() {
+    for (key, mut bytes) in avro_files() {
+        // The sync marker after a block halfway into the file, changed.
+        let sync = bytes[bytes.len() - 16..].to_vec();
+        let at = (bytes.len() / 2..bytes.len())
+            .find(|&i| bytes[i..].starts_with(&sync))
+            .expect("a sync marker past the middle");
+        bytes[at] ^= 1;
+        let (report, outputs) = ingest_both_ways(&key, &bytes);
+        assert_rest_quarantined(&report, &outputs, AVRO_RECORDS, "sync marker");
     }
 }
