@@ -41,8 +41,8 @@ pub struct IngestConfig {
     pub max_inflated_bytes: u64,
     /// Encode an object's Parquet on a second thread while this one decodes, and a Kafka
     /// batch's partitions' objects on threads of their own while the next partition is read,
-    /// and decompress a compressed object (or an Avro file's compressed blocks) on threads of
-    /// their own (when the process has more than one core to run on).
+    /// and decompress a compressed object on a third (when the process has more than one
+    /// core to run on).
     pub encode_thread: bool,
 }
 
@@ -191,21 +191,19 @@ fn decode_object(
     Ok((dataset.name.clone(), report))
 }
 
-/// Decodes the records of one (decompressed) input into the run; with `config.encode_thread`,
-/// an Avro file's compressed blocks are inflated on a thread of their own.
+/// Decodes the records of one (decompressed) input into the run.
 fn decode_records(
-    input: &mut (dyn Read + Send),
+    input: &mut dyn Read,
     format: Format,
     dataset: &Dataset,
     config: &IngestConfig,
     run: &mut Run<'_>,
 ) -> Result<(), Stop> {
     let mut emit = |d: Decoded<'_>| run.accept(d);
-    let (schema, shape) = (&dataset.schema, &dataset.shape);
     match format {
-        Format::Csv => decode_csv(input, shape, config.max_record_bytes, &mut emit),
-        Format::Json => decode_json(input, shape, config.max_record_bytes, &mut emit),
-        Format::Avro => decode_avro(input, schema, shape, config.encode_thread, &mut emit),
+        Format::Csv => decode_csv(input, &dataset.shape, config.max_record_bytes, &mut emit),
+        Format::Json => decode_json(input, &dataset.shape, config.max_record_bytes, &mut emit),
+        Format::Avro => decode_avro(input, &dataset.schema, &dataset.shape, &mut emit),
     }
 }
 

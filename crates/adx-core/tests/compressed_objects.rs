@@ -1,9 +1,9 @@
-//! Compressed landing objects, read through the read-ahead thread (and Avro files' blocks
-//! inflated on a thread of their own) with `encode_thread`, and on the caller's thread
-//! without: an object of many chunks or blocks gives the same outputs both ways; a store read
-//! that breaks part-way fails the invocation as a store fault (Lambda retries it) rather than
-//! quarantining the object; a truncated stream or a damaged block quarantines the rest of the
-//! object, the same way on both paths.
+//! Compressed landing objects, read through the read-ahead thread with `encode_thread`, and
+//! on the caller's thread without: an object of many chunks gives the same outputs both ways;
+//! a store read that breaks part-way fails the invocation as a store fault (Lambda retries it)
+//! rather than quarantining the object; a truncated stream quarantines the rest of the object,
+//! the same way on both paths. Avro files of every compressing codec (their blocks inflated on
+//! the decoding thread), whole or with a damaged block, also give the same outputs both ways.
 
 use adx_core::curated::WriterLimits;
 use adx_core::formats::read_ahead::CHUNK_BYTES;

@@ -57,10 +57,9 @@ fn parse_var<T: std::str::FromStr>(
 
 /// `ADX_ENCODE_THREAD`: `1` encodes each object's Parquet on a second thread while the first
 /// decodes (and an MSK batch's partitions' objects on threads of their own while the next
-/// partition is read, and a `.gz` or `.zst` object, or an Avro file's compressed blocks,
-/// decompressed on threads of their own), `0` keeps all of it on one; unset (or `auto`), the
-/// threads are used when the process may run on more than one core (Lambda gives a second
-/// vCPU from 1,769 MB of memory).
+/// partition is read, and a `.gz` or `.zst` object decompressed on a third), `0` keeps all of
+/// it on one; unset (or `auto`), the threads are used when the process may run on more than
+/// one core (Lambda gives a second vCPU from 1,769 MB of memory).
 fn encode_thread(get: &dyn Fn(&str) -> Option<String>) -> Result<bool, HandlerError> {
     match get("ADX_ENCODE_THREAD").as_deref().map(str::trim) {
         None | Some("") | Some("auto") => {

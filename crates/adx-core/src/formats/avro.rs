@@ -1,8 +1,7 @@
 //! Avro object container decoder (null, deflate, snappy and zstd codecs). The writer schema
 //! comes from the file: if apache-avro's compatibility check says it cannot be resolved to the
 //! reader schema, the file is refused as a whole. The file is read a block at a time
-//! ([`super::avro_blocks`]; compressed blocks inflated on a thread of their own on demand);
-//! a writer with the reader's shape exactly has its records read
+//! ([`super::avro_blocks`]); a writer with the reader's shape exactly has its records read
 //! straight from the block's bytes ([`super::avro_direct`]), any other (and any record that
 //! path declines) goes through serde_avro_fast into the reader shape with
 //! [`crate::convert::seed`], which applies the resolution rules (fields by name, defaults,
@@ -10,10 +9,8 @@
 
 use crate::convert::seed::{DatumSeed, SeedContext};
 use crate::datum::Datum;
-use crate::error::IngestError;
 use crate::error::{RecordError, RecordErrorKind};
-use crate::formats::avro_blocks::{BlockSource, Blocks, Codec};
-use crate::formats::avro_blocks_ahead::blocks_ahead;
+use crate::formats::avro_blocks::Blocks;
 use crate::formats::avro_direct::DirectPlan;
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
 use crate::shape::{Kind, RecordShape, Ty};
@@ -62,127 +59,87 @@ fn object(kind: RecordErrorKind, message: String) -> Stop {
 }
 
 /// Decodes an Avro container file from `input` into records of `shape` (the compiled `reader`).
-/// With `inflate_ahead`, a compressed file's blocks are read and inflated on a thread of their
-/// own ([`super::avro_blocks_ahead`]) while this one decodes: the same records and errors, in
-/// the same order. A file of the null codec is always read on this thread.
 pub fn decode_avro(
-    input: &mut (dyn Read + Send),
+    input: &mut dyn Read,
     reader: &Schema,
     shape: &Arc<RecordShape>,
-    inflate_ahead: bool,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
-    let mut blocks = open(BufReader::with_capacity(256 << 10, input))?;
-    let plan = Plan::compile(blocks.schema(), reader, shape)?;
-    if !inflate_ahead || blocks.codec() == Codec::Null {
-        return plan.decode(&mut blocks, emit);
+    let buffered = BufReader::with_capacity(256 << 10, input);
+    let mut blocks =
+        Blocks::open(buffered).map_err(|e| object(RecordErrorKind::Object, e.to_string()))?;
+    let unusable = |e: String| {
+        object(
+            RecordErrorKind::IncompatibleSchema,
+            format!("the file's writer schema is not usable: {e}"),
+        )
+    };
+    let writer = Schema::parse_str(blocks.schema()).map_err(|e| unusable(e.to_string()))?;
+    if let Some(e) = resolution_problem(&writer, reader) {
+        return Err(object(
+            RecordErrorKind::IncompatibleSchema,
+            format!(
+                "the file's writer schema cannot be resolved to the registered {} schema: {e}",
+                shape.name
+            ),
+        ));
     }
-    std::thread::scope(|scope| {
-        let mut ahead = blocks_ahead(scope, blocks).map_err(|source| {
-            Stop::Infra(IngestError::ThreadStart {
-                what: "Avro block",
-                source,
-            })
-        })?;
-        plan.decode(&mut ahead, emit)
-    })
-}
-
-/// Reads the header of the container file `input` starts with.
-fn open<R: BufRead>(input: R) -> Result<Blocks<R>, Stop> {
-    Blocks::open(input).map_err(|e| object(RecordErrorKind::Object, e.to_string()))
-}
-
-/// How a file's records are read: its writer schema resolved to the reader's shape.
-struct Plan {
-    fast: serde_avro_fast::Schema,
-    ty: Ty,
-    /// The direct path, when the writer has the reader's shape exactly.
-    direct: Option<DirectPlan>,
-}
-
-impl Plan {
-    /// Checks that the file's writer schema (`writer`, its JSON) can be read as `reader`.
-    fn compile(writer: &str, reader: &Schema, shape: &Arc<RecordShape>) -> Result<Plan, Stop> {
-        let unusable = |e: String| {
-            object(
-                RecordErrorKind::IncompatibleSchema,
-                format!("the file's writer schema is not usable: {e}"),
-            )
-        };
-        let parsed = Schema::parse_str(writer).map_err(|e| unusable(e.to_string()))?;
-        if let Some(e) = resolution_problem(&parsed, reader) {
-            return Err(object(
-                RecordErrorKind::IncompatibleSchema,
-                format!(
-                    "the file's writer schema cannot be resolved to the registered {} schema: {e}",
-                    shape.name
-                ),
-            ));
+    let fast: serde_avro_fast::Schema = blocks
+        .schema()
+        .parse()
+        .map_err(|e: serde_avro_fast::schema::SchemaError| unusable(e.to_string()))?;
+    let ty = Ty {
+        kind: Kind::Record(shape.clone()),
+        nullable: false,
+    };
+    // A writer with the reader's shape exactly (the usual case) is read by the direct path.
+    let direct = DirectPlan::compile(&writer, &ty);
+    let ctx = SeedContext::for_avro();
+    let corrupt = |index: u64, e: &dyn std::fmt::Display| {
+        object(
+            RecordErrorKind::Parse,
+            format!("corrupt Avro data at record {index}: {e}"),
+        )
+    };
+    let mut index = 0u64;
+    while let Some(block) = blocks.next_block().map_err(|e| corrupt(index, &e))? {
+        let mut rest = block.bytes;
+        for _ in 0..block.count {
+            let (datum, used) = match direct.as_ref().and_then(|plan| plan.decode_prefix(rest)) {
+                Some(read) => read,
+                None => general(rest, &fast, &ty, &ctx).map_err(|e| corrupt(index, &e))?,
+            };
+            rest = &rest[used..];
+            // A record that does not fit goes to quarantine rendered as JSON (the misfit
+            // field null): Avro containers keep no raw bytes per record.
+            let rendered;
+            let (outcome, raw) = match ctx.take_error() {
+                None => (Ok(datum), Raw::None),
+                Some(e) => {
+                    rendered = datum.to_json(&ty).to_string();
+                    (
+                        Err(RecordError::from_field(RecordErrorKind::Schema, e)),
+                        Raw::Bytes(rendered.as_bytes()),
+                    )
+                }
+            };
+            emit(Decoded {
+                position: Position::Record(index),
+                outcome,
+                raw,
+            })?;
+            index += 1;
         }
-        let fast: serde_avro_fast::Schema = writer
-            .parse()
-            .map_err(|e: serde_avro_fast::schema::SchemaError| unusable(e.to_string()))?;
-        let ty = Ty {
-            kind: Kind::Record(shape.clone()),
-            nullable: false,
-        };
-        // A writer with the reader's shape exactly (the usual case) is read by the direct path.
-        let direct = DirectPlan::compile(&parsed, &ty);
-        Ok(Plan { fast, ty, direct })
-    }
-
-    /// Decodes every record of every block `blocks` gives.
-    fn decode(&self, blocks: &mut dyn BlockSource, emit: &mut Emit<'_>) -> Result<(), Stop> {
-        let Plan { fast, ty, direct } = self;
-        let ctx = SeedContext::for_avro();
-        let corrupt = |index: u64, e: &dyn std::fmt::Display| {
-            object(
-                RecordErrorKind::Parse,
-                format!("corrupt Avro data at record {index}: {e}"),
-            )
-        };
-        let mut index = 0u64;
-        while let Some(block) = blocks.next_block().map_err(|e| corrupt(index, &e))? {
-            let mut rest = block.bytes;
-            for _ in 0..block.count {
-                let (datum, used) = match direct.as_ref().and_then(|plan| plan.decode_prefix(rest))
-                {
-                    Some(read) => read,
-                    None => general(rest, fast, ty, &ctx).map_err(|e| corrupt(index, &e))?,
-                };
-                rest = &rest[used..];
-                // A record that does not fit goes to quarantine rendered as JSON (the misfit
-                // field null): Avro containers keep no raw bytes per record.
-                let rendered;
-                let (outcome, raw) = match ctx.take_error() {
-                    None => (Ok(datum), Raw::None),
-                    Some(e) => {
-                        rendered = datum.to_json(ty).to_string();
-                        (
-                            Err(RecordError::from_field(RecordErrorKind::Schema, e)),
-                            Raw::Bytes(rendered.as_bytes()),
-                        )
-                    }
-                };
-                emit(Decoded {
-                    position: Position::Record(index),
-                    outcome,
-                    raw,
-                })?;
-                index += 1;
-            }
-            if !rest.is_empty() {
-                let e = format!(
-                    "{} bytes are left in its block after the {} records it claims",
-                    rest.len(),
-                    block.count
-                );
-                return Err(corrupt(index, &e));
-            }
+        if !rest.is_empty() {
+            let e = format!(
+                "{} bytes are left in its block after the {} records it claims",
+                rest.len(),
+                block.count
+            );
+            return Err(corrupt(index, &e));
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Reads one datum from the front of `bytes` with the general decoder (writer schema
@@ -233,7 +190,7 @@ mod tests {
     fn decode(bytes: &[u8]) -> (crate::formats::Seen, Option<Stop>) {
         let reader = Schema::parse_str(READER).unwrap();
         let shape = RecordShape::from_avro(&reader).unwrap();
-        collect(|emit| decode_avro(&mut &bytes[..], &reader, &shape, false, emit))
+        collect(|emit| decode_avro(&mut &bytes[..], &reader, &shape, emit))
     }
 
     fn expected(i: i64) -> Datum<'static> {
@@ -280,63 +237,6 @@ mod tests {
         bytes.extend_from_slice(data);
         bytes.extend(sync);
         bytes
-    }
-
-    /// A deflate-codec file: its header and one block of `count` records holding `data`.
-    fn one_deflate_block(count: u8, data: &[u8]) -> Vec<u8> {
-        let schema = Schema::parse_str(READER).unwrap();
-        let writer = Writer::builder()
-            .schema(&schema)
-            .writer(Vec::new())
-            .codec(Codec::Deflate(Default::default()))
-            .build()
-            .unwrap();
-        let mut bytes = writer.into_inner().unwrap();
-        let sync = bytes[bytes.len() - 16..].to_vec();
-        let mut deflate =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(&mut deflate, data).unwrap();
-        let stored = deflate.finish().unwrap();
-        assert!(stored.len() < 64);
-        bytes.extend([count * 2, stored.len() as u8 * 2]);
-        bytes.extend_from_slice(&stored);
-        bytes.extend(sync);
-        bytes
-    }
-
-    #[test]
-    fn blocks_inflated_ahead_stop_at_the_same_record_with_the_same_message() {
-        let reader = Schema::parse_str(READER).unwrap();
-        let shape = RecordShape::from_avro(&reader).unwrap();
-        for (count, data, message) in [
-            (2, &[2, b'a', 0x02, 2, b'b', 0x04][..], None),
-            (
-                1,
-                &[2, b'a', 0x02, 0x00][..],
-                Some(
-                    "corrupt Avro data at record 1: 1 bytes are left in its block after the 1 records it claims",
-                ),
-            ),
-            (
-                2,
-                &[2, b'a', 0x02, 0x08, b'b'][..],
-                Some("corrupt Avro data at record 1: "),
-            ),
-        ] {
-            let bytes = one_deflate_block(count, data);
-            let (seen, stop) =
-                collect(|emit| decode_avro(&mut &bytes[..], &reader, &shape, true, emit));
-            let (inline_seen, inline_stop) = decode(&bytes);
-            assert_eq!(
-                format!("{seen:?} {stop:?}"),
-                format!("{inline_seen:?} {inline_stop:?}")
-            );
-            assert_eq!(seen.len(), 1 + usize::from(message.is_none()));
-            match message {
-                None => assert!(stop.is_none(), "{stop:?}"),
-                Some(m) => assert!(stop_message(stop).starts_with(m)),
-            }
-        }
     }
 
     #[test]

@@ -87,19 +87,6 @@ pub struct Block<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Hands out a container file's blocks in order: [`Blocks`] on the caller's thread, or
-/// [`super::avro_blocks_ahead::BlocksAhead`] from a thread of their own.
-pub trait BlockSource {
-    /// The next block, or `None` at the end of the file. After an error, nothing more.
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, BlockError>;
-}
-
-impl<R: BufRead> BlockSource for Blocks<R> {
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, BlockError> {
-        Blocks::next_block(self)
-    }
-}
-
 /// Reads a container file block by block.
 pub struct Blocks<R: BufRead> {
     reader: ReaderRead<R>,
@@ -231,32 +218,6 @@ impl<R: BufRead> Blocks<R> {
             )));
         }
         Ok(Some(Block { count, bytes }))
-    }
-}
-
-impl<R: BufRead> Blocks<R> {
-    /// The next block as its record count and its bytes, which the caller keeps: they are
-    /// read (or inflated) into `spare` (any buffer, its contents dropped), and no buffer of
-    /// that size stays behind.
-    pub fn next_block_owned(
-        &mut self,
-        spare: Vec<u8>,
-    ) -> Result<Option<(usize, Vec<u8>)>, BlockError> {
-        *self.output() = spare;
-        let Some(count) = self.next_block()?.map(|block| block.count) else {
-            return Ok(None);
-        };
-        // `next_block` gave the whole of its output buffer.
-        Ok(Some((count, std::mem::take(self.output()))))
-    }
-
-    /// The buffer `next_block` gives a block from: the stored bytes for the null codec, the
-    /// inflated ones for the others.
-    fn output(&mut self) -> &mut Vec<u8> {
-        match self.codec {
-            Codec::Null => &mut self.stored,
-            _ => &mut self.inflated,
-        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 pub mod avro;
 pub mod avro_blocks;
-pub mod avro_blocks_ahead;
 pub mod avro_datum;
 pub mod avro_direct;
 pub mod compression;
