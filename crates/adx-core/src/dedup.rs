@@ -16,9 +16,9 @@
 //! (past 16,384 slots: objects of more than about 12,000 records, never an MSK batch) a
 //! generation also keeps a filter (1 MiB): a key the filter has never seen is new for sure, is
 //! answered at once, and waits in a short list of pending keys, which go into the table
-//! together, their slots fetched from memory sixteen at a time before any is probed. Only a key the
-//! filter may have seen (a repeat, or at most about one new key in fifty) is looked up in the
-//! table there and then. The answers are exactly those of a table probed key by key.
+//! together, their slots fetched from memory sixteen at a time before any is probed. Only a
+//! key the filter may have seen (a repeat, or at most about one new key in fifty) is looked up
+//! in the table there and then. The answers are exactly those of a table probed key by key.
 
 /// Slots of a full generation's table: 2^20 digests of 16 bytes, 16 MiB.
 const MAX_SLOTS: usize = 1 << 20;
