@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// An MSK event, its records decoded, in the order the event lists its partitions.
@@ -182,54 +183,71 @@ impl<'de> Visitor<'de> for PartitionsSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut lists: Vec<(String, Vec<StreamRecord>)> = Vec::new();
+        // Every list is read straight into one vector; `lists` says where each key's is.
+        let mut records = Vec::new();
+        let mut lists: Vec<(String, Range<usize>)> = Vec::new();
+        let mut replaced = false;
         while let Some(key) = map.next_key::<String>()? {
-            let records = map.next_value_seed(RecordsSeed {
+            let start = records.len();
+            map.next_value_seed(RecordsSeed {
                 shared: self.0,
                 key: &key,
+                out: &mut records,
             })?;
+            let range = start..records.len();
             match lists.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, slot)) => *slot = records,
-                None => lists.push((key, records)),
+                Some((_, slot)) => {
+                    *slot = range;
+                    replaced = true;
+                }
+                None => lists.push((key, range)),
             }
         }
-        if lists.len() == 1 {
-            return Ok(lists.pop().map(|(_, r)| r).unwrap_or_default());
+        if !replaced {
+            return Ok(records);
         }
-        Ok(lists.into_iter().flat_map(|(_, r)| r).collect())
+        // A key given twice (no event source mapping does that): its last list, in the place
+        // of its first.
+        let mut read: Vec<Option<StreamRecord>> = records.into_iter().map(Some).collect();
+        Ok(lists
+            .into_iter()
+            .flat_map(|(_, range)| range)
+            .filter_map(|i| read.get_mut(i).and_then(Option::take))
+            .collect())
     }
 }
 
-/// The records of one topic-partition key.
-struct RecordsSeed<'a, 'k> {
+/// The records of one topic-partition key, appended to `out`.
+struct RecordsSeed<'a, 'k, 'o> {
     shared: &'a RefCell<Shared>,
     key: &'k str,
+    out: &'o mut Vec<StreamRecord>,
 }
 
-impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_> {
-    type Value = Vec<StreamRecord>;
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
-    type Value = Vec<StreamRecord>;
+impl<'de> Visitor<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of Kafka records")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.reserve(seq.size_hint().unwrap_or(0));
         while let Some(record) = seq.next_element_seed(RecordSeed {
             shared: self.shared,
             key: self.key,
         })? {
-            records.push(record);
+            self.out.push(record);
         }
-        Ok(records)
+        Ok(())
     }
 }
 
@@ -603,6 +621,52 @@ mod tests {
                 .map(|m| m.data_format.as_str()),
             Some("AVRO")
         );
+    }
+
+    #[test]
+    fn partitions_keep_their_order_and_a_key_given_twice_its_last_list() {
+        let record = |p: u32, o: u32| {
+            format!(r#"{{"topic":"t","partition":{p},"offset":{o},"timestamp":1,"value":null}}"#)
+        };
+        let offsets = |json: String| -> Vec<(i32, i64)> {
+            let event = parse_event(json.as_bytes()).unwrap_or_else(|e| panic!("{e}: {json}"));
+            event
+                .records
+                .iter()
+                .map(|r| (r.partition, r.offset))
+                .collect()
+        };
+        let three = format!(
+            r#"{{"records":{{"t-2":[{},{}],"t-0":[{}],"t-1":[{},{}]}}}}"#,
+            record(2, 7),
+            record(2, 8),
+            record(0, 1),
+            record(1, 4),
+            record(1, 5)
+        );
+        assert_eq!(
+            offsets(three),
+            [(2, 7), (2, 8), (0, 1), (1, 4), (1, 5)],
+            "in the order the event lists its partitions"
+        );
+        // t-0 given twice: its second list (three records) stands where its first (one) was.
+        let twice = format!(
+            r#"{{"records":{{"t-0":[{}],"t-1":[{}],"t-0":[{},{},{}],"t-2":[]}}}}"#,
+            record(0, 1),
+            record(1, 4),
+            record(0, 10),
+            record(0, 11),
+            record(0, 12)
+        );
+        assert_eq!(offsets(twice), [(0, 10), (0, 11), (0, 12), (1, 4)]);
+        // ... and a shorter second list.
+        let shorter = format!(
+            r#"{{"records":{{"t-0":[{},{}],"t-1":[{}],"t-0":[]}}}}"#,
+            record(0, 1),
+            record(0, 2),
+            record(1, 4)
+        );
+        assert_eq!(offsets(shorter), [(1, 4)]);
     }
 
     #[test]
