@@ -2,49 +2,24 @@
 //! pick the decoder by suffix, and send every record to curated Parquet, to quarantine or to
 //! the duplicate count. Store and registry faults fail the call; bad data never does.
 
-use crate::curated::{CuratedWriter, Lineage, WriterLimits};
-use crate::dataset::{Catalog, Dataset};
+use crate::curated::{CuratedWriter, Lineage};
+use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::read_ahead::read_ahead;
 use crate::formats::tracked::{SourceFault, TrackedRead};
 use crate::formats::{
-    Compression, Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect,
+    Compression, Decoded, Format, Position, Stop, avro::decode_avro, csv::decode_csv, detect,
     json::decode_json,
 };
 use crate::naming::{PartNames, object_base_name, quarantine_key};
-use crate::ports::{ObjectStore, Pin, SchemaRegistry, StoreError};
-use crate::quarantine::{Payload, QuarantineWriter};
+pub use crate::pipeline::{IngestConfig, Ports, UNROUTED};
+use crate::ports::{ObjectStore, Pin, StoreError};
+use crate::quarantine::{ObjectOrigin, Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use crate::sink::{DatasetSink, KeySet, key_set};
-use serde_json::{Map, Value};
 use std::io::Read;
 use std::sync::Arc;
-
-/// Name under which objects of no known dataset are reported and quarantined.
-pub const UNROUTED: &str = "_unrouted";
-
-/// Settings of the pipeline (from the environment in the handlers).
-#[derive(Debug, Clone)]
-pub struct IngestConfig {
-    /// Bucket of curated Parquet.
-    pub curated_bucket: String,
-    /// Bucket of quarantine JSON Lines.
-    pub quarantine_bucket: String,
-    /// How far past its arrival a record's event time may lie.
-    pub max_future_skew_ms: i64,
-    /// Size bounds of the curated writer.
-    pub limits: WriterLimits,
-    /// The longest record (JSON line or item, CSV row) decoded; longer ones are quarantined.
-    pub max_record_bytes: usize,
-    /// The most a compressed object may decompress to; past it the object is quarantined.
-    pub max_inflated_bytes: u64,
-    /// Encode an object's Parquet on a second thread while this one decodes, and a Kafka
-    /// batch's partitions' objects on threads of their own while the next partition is read,
-    /// and decompress a compressed object on a third (when the process has more than one
-    /// core to run on).
-    pub encode_thread: bool,
-}
 
 /// The landing object to ingest, as the S3 event names it.
 #[derive(Debug, Clone)]
@@ -61,17 +36,6 @@ pub struct ObjectSource {
     pub arrival_ms: i64,
     /// Object size in bytes, as the event says.
     pub size: Option<u64>,
-}
-
-/// What the pipeline reads from and writes to.
-#[derive(Clone, Copy)]
-pub struct Ports<'a> {
-    /// Object store (landing, curated and quarantine buckets).
-    pub store: &'a dyn ObjectStore,
-    /// Schema registry.
-    pub registry: &'a dyn SchemaRegistry,
-    /// Compiled datasets.
-    pub catalog: &'a Catalog,
 }
 
 /// Ingests one landing object; returns the dataset name (or [`UNROUTED`]) and its report.
@@ -218,7 +182,7 @@ fn quarantine_whole(
 ) -> Result<DatasetReport, IngestError> {
     let key = quarantine_key(dataset, source.arrival_ms, base);
     let mut q = QuarantineWriter::new(store, &config.quarantine_bucket, key, dataset);
-    q.write(source_json(source, None), error, Payload::None)?;
+    q.write(&origin(source, None), error, Payload::None)?;
     let object = q.finish()?;
     Ok(DatasetReport {
         received: 1,
@@ -228,21 +192,15 @@ fn quarantine_whole(
     })
 }
 
-fn source_json(
-    source: &ObjectSource,
-    position: Option<crate::formats::Position>,
-) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("bucket".into(), Value::String(source.bucket.clone()));
-    map.insert("key".into(), Value::String(source.key.clone()));
-    if let Some(v) = &source.version {
-        map.insert("version".into(), Value::String(v.clone()));
-    }
-    map.insert("arrival_ms".into(), Value::from(source.arrival_ms));
-    if let Some(p) = position {
-        map.insert(p.label().into(), Value::from(p.number()));
-    }
-    map
+/// The quarantine `source` of the object's record at `position` (of the whole object: `None`).
+fn origin(source: &ObjectSource, position: Option<Position>) -> Source {
+    Source::Object(ObjectOrigin {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        version: source.version.clone(),
+        arrival_ms: source.arrival_ms,
+        position,
+    })
 }
 
 /// The state of one object's ingestion.
@@ -291,13 +249,13 @@ impl<'a> Run<'a> {
             d.raw,
             &lineage,
             self.config.max_future_skew_ms,
-            &|| source_json(source, Some(position)),
+            &|| origin(source, Some(position)),
         )
     }
 
     fn quarantine_object(&mut self, error: &RecordError) -> Result<(), IngestError> {
         self.sink
-            .refuse(source_json(self.source, None), error, Payload::None)
+            .refuse(&origin(self.source, None), error, Payload::None)
     }
 
     fn finish(self) -> Result<DatasetReport, IngestError> {

@@ -19,6 +19,7 @@ pub mod formats;
 pub mod ingest;
 pub mod naming;
 pub mod pattern;
+pub mod pipeline;
 pub mod ports;
 pub mod quarantine;
 pub mod registry_cache;

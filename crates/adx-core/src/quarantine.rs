@@ -1,13 +1,15 @@
 //! Quarantine output: one JSON Lines object per (dataset, source unit); each line holds where
-//! the record came from, why it was refused (kind, message, field) and its raw payload.
+//! the record came from ([`Source`], typed), why it was refused (kind, message, field) and its
+//! raw payload. The same types read the lines back ([`Entry`]) for `adx quarantine replay`.
 
-use crate::error::{IngestError, RecordError};
+use crate::error::{IngestError, RecordError, RecordErrorKind};
+use crate::formats::Position;
 use crate::naming::quarantine_key;
 use crate::ports::{ObjectStore, ObjectWriter};
 use crate::report::WrittenObject;
+use crate::stream::record::{SchemaMetadata, StreamRecord};
 use base64::Engine;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
 /// The raw content of a quarantined record.
 #[derive(Debug, Clone, Copy)]
@@ -18,12 +20,261 @@ pub enum Payload<'a> {
     None,
 }
 
+/// Where a quarantined record came from: the entry's `source`, in the record's lineage terms.
+///
+/// Written as one flat JSON object whose members name the kind: `bucket`, `key`, `version`,
+/// `arrival_ms` and one of `line`, `item`, `record` for an S3 object; `topic`, `partition`,
+/// `offset`, `timestamp` and, when the event source mapping decoded the framing,
+/// `data_format` and `schema_id` for a Kafka record. Members are written in name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SourceWire", into = "SourceWire")]
+pub enum Source {
+    /// A record of a landing object (or the whole object, when it could not be read).
+    Object(ObjectOrigin),
+    /// A Kafka record.
+    Kafka(KafkaOrigin),
+}
+
+/// A landing object as the S3 event named it, and where in it the record sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectOrigin {
+    /// Bucket.
+    pub bucket: String,
+    /// Key, URL-decoded.
+    pub key: String,
+    /// Version id, else ETag, of the object.
+    pub version: Option<String>,
+    /// The event's time, epoch millis: the record's arrival time.
+    pub arrival_ms: i64,
+    /// The record's place in the object; `None` for an entry about the whole object.
+    pub position: Option<Position>,
+}
+
+/// A Kafka record's coordinates, and the framing facts its replay needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaOrigin {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// The record's timestamp, epoch millis: its arrival time.
+    pub timestamp_ms: i64,
+    /// Set when the event source mapping's schema-registry integration decoded the framing.
+    pub schema_metadata: Option<SchemaMetadata>,
+}
+
+impl Source {
+    /// The source of a Kafka record.
+    pub fn kafka(record: &StreamRecord) -> Source {
+        Source::Kafka(KafkaOrigin {
+            topic: record.topic.to_string(),
+            partition: record.partition,
+            offset: record.offset,
+            timestamp_ms: record.timestamp_ms,
+            schema_metadata: record.schema_metadata.clone(),
+        })
+    }
+
+    /// The record's arrival time, epoch millis (the S3 event time, the Kafka timestamp).
+    pub fn arrival_ms(&self) -> i64 {
+        match self {
+            Source::Object(o) => o.arrival_ms,
+            Source::Kafka(k) => k.timestamp_ms,
+        }
+    }
+}
+
+/// The JSON form of a [`Source`]: every member of either kind, in name order, so that
+/// serializing writes them sorted.
+#[derive(Default, Serialize, Deserialize)]
+struct SourceWire {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arrival_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+impl From<Source> for SourceWire {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Object(o) => {
+                let mut wire = SourceWire {
+                    bucket: Some(o.bucket),
+                    key: Some(o.key),
+                    version: o.version,
+                    arrival_ms: Some(o.arrival_ms),
+                    ..SourceWire::default()
+                };
+                match o.position {
+                    Some(Position::Line(n)) => wire.line = Some(n),
+                    Some(Position::Item(n)) => wire.item = Some(n),
+                    Some(Position::Record(n)) => wire.record = Some(n),
+                    None => {}
+                }
+                wire
+            }
+            Source::Kafka(k) => {
+                let (data_format, schema_id) = match k.schema_metadata {
+                    Some(m) => (Some(m.data_format), Some(m.schema_id)),
+                    None => (None, None),
+                };
+                SourceWire {
+                    topic: Some(k.topic),
+                    partition: Some(k.partition),
+                    offset: Some(k.offset),
+                    timestamp: Some(k.timestamp_ms),
+                    data_format,
+                    schema_id,
+                    ..SourceWire::default()
+                }
+            }
+        }
+    }
+}
+
+/// Why a quarantine entry's `source` is neither kind.
+#[derive(Debug, thiserror::Error)]
+#[error("source: {0}")]
+pub struct SourceError(&'static str);
+
+impl TryFrom<SourceWire> for Source {
+    type Error = SourceError;
+
+    fn try_from(w: SourceWire) -> Result<Self, SourceError> {
+        if let Some(topic) = w.topic {
+            return Ok(Source::Kafka(KafkaOrigin {
+                topic,
+                partition: w
+                    .partition
+                    .ok_or(SourceError("a Kafka source without partition"))?,
+                offset: w
+                    .offset
+                    .ok_or(SourceError("a Kafka source without offset"))?,
+                timestamp_ms: w
+                    .timestamp
+                    .ok_or(SourceError("a Kafka source without timestamp"))?,
+                schema_metadata: match (w.data_format, w.schema_id) {
+                    (Some(data_format), Some(schema_id)) => Some(SchemaMetadata {
+                        data_format,
+                        schema_id,
+                    }),
+                    (None, None) => None,
+                    _ => return Err(SourceError("data_format and schema_id go together")),
+                },
+            }));
+        }
+        let position = match (w.line, w.item, w.record) {
+            (None, None, None) => None,
+            (Some(n), None, None) => Some(Position::Line(n)),
+            (None, Some(n), None) => Some(Position::Item(n)),
+            (None, None, Some(n)) => Some(Position::Record(n)),
+            _ => return Err(SourceError("more than one of line, item and record")),
+        };
+        Ok(Source::Object(ObjectOrigin {
+            bucket: w
+                .bucket
+                .ok_or(SourceError("neither a topic nor a bucket"))?,
+            key: w.key.ok_or(SourceError("an object source without key"))?,
+            version: w.version,
+            arrival_ms: w
+                .arrival_ms
+                .ok_or(SourceError("an object source without arrival_ms"))?,
+            position,
+        }))
+    }
+}
+
+/// The `error` member of an entry (members in name order).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EntryError {
+    /// The field path, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The kind of refusal.
+    pub kind: RecordErrorKind,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<EntryError> for RecordError {
+    fn from(e: EntryError) -> Self {
+        RecordError {
+            kind: e.kind,
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
+/// The `error` member as written, borrowed from the [`RecordError`].
 #[derive(Serialize)]
 struct ErrorOut<'a> {
-    kind: crate::error::RecordErrorKind,
-    message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    kind: RecordErrorKind,
+    message: &'a str,
+}
+
+/// One line as written (members in name order).
+#[derive(Serialize)]
+struct LineOut<'a> {
+    dataset: &'a str,
+    error: ErrorOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_base64: Option<String>,
+    source: &'a Source,
+}
+
+/// One line of a quarantine object, read back.
+#[derive(Debug, Deserialize)]
+pub struct Entry {
+    /// The dataset it was refused for, or `_unrouted`.
+    pub dataset: String,
+    /// Where the record came from.
+    pub source: Source,
+    /// Why it was refused.
+    pub error: EntryError,
+    /// The raw record, when it was UTF-8.
+    pub payload: Option<String>,
+    /// The raw record in base64, when it was not.
+    pub payload_base64: Option<String>,
+}
+
+impl Entry {
+    /// The raw record's bytes, when the entry carries a (decodable) payload.
+    pub fn payload_bytes(&self) -> Option<Vec<u8>> {
+        match (&self.payload, &self.payload_base64) {
+            (Some(text), _) => Some(text.as_bytes().to_vec()),
+            (None, Some(b64)) => base64::engine::general_purpose::STANDARD.decode(b64).ok(),
+            (None, None) => None,
+        }
+    }
 }
 
 const FLUSH_BYTES: usize = 1 << 20;
@@ -41,6 +292,22 @@ enum Name {
         /// Partition.
         partition: i32,
     },
+}
+
+impl Name {
+    /// The object's key, given its first entry's source.
+    fn key(&self, dataset: &str, first: &Source) -> String {
+        match self {
+            Name::Fixed(key) => key.clone(),
+            Name::FirstEntry { topic, partition } => {
+                let (timestamp, offset) = match first {
+                    Source::Kafka(k) => (k.timestamp_ms, k.offset),
+                    Source::Object(_) => (0, 0),
+                };
+                quarantine_key(dataset, timestamp, &format!("{topic}+{partition}+{offset}"))
+            }
+        }
+    }
 }
 
 /// Writes the quarantine object of one dataset for one source unit; nothing is written when
@@ -98,52 +365,39 @@ impl<'a> QuarantineWriter<'a> {
         self.records
     }
 
-    /// Writes one entry; `source` describes where the record came from.
+    /// Writes one entry; `source` says where the record came from.
     pub fn write(
         &mut self,
-        source: Map<String, Value>,
+        source: &Source,
         error: &RecordError,
         payload: Payload<'_>,
     ) -> Result<(), IngestError> {
         if self.key.is_none() {
-            self.key = Some(match &self.name {
-                Name::Fixed(key) => key.clone(),
-                Name::FirstEntry { topic, partition } => {
-                    let number = |k: &str| source.get(k).and_then(Value::as_i64).unwrap_or(0);
-                    quarantine_key(
-                        &self.dataset,
-                        number("timestamp"),
-                        &format!("{topic}+{partition}+{}", number("offset")),
-                    )
-                }
-            });
+            self.key = Some(self.name.key(&self.dataset, source));
         }
-        let mut line = Map::new();
-        line.insert("dataset".into(), Value::String(self.dataset.clone()));
-        line.insert("source".into(), Value::Object(source));
-        let err = ErrorOut {
-            kind: error.kind,
-            message: &error.message,
-            field: error.field.as_deref(),
-        };
-        line.insert(
-            "error".into(),
-            serde_json::to_value(err).unwrap_or(Value::Null),
-        );
-        match payload {
+        let (text, base64) = match payload {
             Payload::Bytes(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => {
-                    line.insert("payload".into(), Value::String(text.to_string()));
-                }
-                Err(_) => {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-                    line.insert("payload_base64".into(), Value::String(encoded));
-                }
+                Ok(text) => (Some(text), None),
+                Err(_) => (
+                    None,
+                    Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                ),
             },
-            Payload::None => {}
-        }
-        // Serializing a map of strings and numbers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.buffer, &Value::Object(line));
+            Payload::None => (None, None),
+        };
+        let line = LineOut {
+            dataset: &self.dataset,
+            error: ErrorOut {
+                field: error.field.as_deref(),
+                kind: error.kind,
+                message: &error.message,
+            },
+            payload: text,
+            payload_base64: base64,
+            source,
+        };
+        // Serializing strings and numbers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.buffer, &line);
         self.buffer.push(b'\n');
         self.records += 1;
         if self.buffer.len() >= FLUSH_BYTES {

@@ -15,16 +15,14 @@ use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::json::decode_one;
 use crate::formats::{Decoded, Format, Raw, Stop, csv::decode_csv, detect};
-use crate::ingest::{Ports, UNROUTED};
 use crate::naming::{PartNames, object_base_name, quarantine_key};
+use crate::pipeline::{Ports, UNROUTED};
 use crate::ports::StoreError;
-use crate::quarantine::{Payload, QuarantineWriter};
+use crate::quarantine::{Entry, KafkaOrigin, ObjectOrigin, Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use crate::sink::{DatasetSink, KeySet, key_set};
-use crate::stream::{Router, SchemaMetadata, StreamConfig, StreamRecord};
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use crate::stream::{Router, StreamConfig, StreamRecord};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
@@ -45,30 +43,30 @@ pub struct ReplayReport {
     pub removed: bool,
 }
 
-/// One line of a quarantine object.
-#[derive(Deserialize)]
-struct Entry {
-    dataset: String,
-    #[serde(default)]
-    source: Map<String, Value>,
-    error: EntryError,
-    payload: Option<String>,
-    payload_base64: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct EntryError {
-    kind: RecordErrorKind,
-    message: String,
-    field: Option<String>,
-}
-
 fn bad_entry(bucket: &str, key: &str, line: u64, e: impl std::fmt::Display) -> IngestError {
     IngestError::Store(StoreError::Failed {
         operation: "replay",
         bucket: bucket.to_string(),
         key: key.to_string(),
         message: format!("line {line} is not a quarantine entry: {e}"),
+    })
+}
+
+/// Reads the entries of the object in order, calling `each` with each entry and its raw line
+/// (blank lines are skipped; a line that is not an entry fails the replay).
+fn for_each_entry(
+    ports: Ports<'_>,
+    bucket: &str,
+    key: &str,
+    mut each: impl FnMut(Entry, &[u8]) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    for_each_line(ports, bucket, key, |n, line| {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let entry: Entry =
+            serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
+        each(entry, line)
     })
 }
 
@@ -98,16 +96,6 @@ fn for_each_line(
         number += 1;
         each(number, &line)?;
     }
-}
-
-/// The arrival time of an entry's record: its S3 event time or Kafka timestamp, else the
-/// start of the quarantine object's day.
-fn arrival_ms(source: &Map<String, Value>, fallback: i64) -> i64 {
-    source
-        .get("arrival_ms")
-        .or_else(|| source.get("timestamp"))
-        .and_then(Value::as_i64)
-        .unwrap_or(fallback)
 }
 
 /// The start of the `dt=YYYY-MM-DD` day in a quarantine key, epoch millis (0 if none).
@@ -175,7 +163,7 @@ impl<'a> Outputs<'a> {
     fn keep(
         &mut self,
         dataset: Option<&Arc<Dataset>>,
-        source: Map<String, Value>,
+        source: &Source,
         error: &RecordError,
         payload: Payload<'_>,
     ) -> Result<(), IngestError> {
@@ -198,6 +186,53 @@ impl<'a> Outputs<'a> {
         report.quarantined += 1;
         Ok(())
     }
+
+    /// Finishes every output: other datasets first, then the replayed object's own, so that its
+    /// quarantine object changes last; removes the object when nothing was written back to it.
+    fn finish(self, mut report: ReplayReport) -> Result<ReplayReport, IngestError> {
+        let Outputs {
+            ports,
+            bucket,
+            key,
+            home,
+            mut sinks,
+            unrouted,
+            ..
+        } = self;
+        sinks.sort_by_key(|(s, _)| s.dataset_name() == home);
+        let mut rewritten = false;
+        for (sink, _) in sinks {
+            let name = sink.dataset_name().to_string();
+            let dataset_report = sink.finish()?;
+            if name == home {
+                rewritten |= dataset_report
+                    .objects
+                    .iter()
+                    .any(|o| o.kind == "quarantine" && o.key == key);
+            }
+            report
+                .datasets
+                .entry(name)
+                .or_default()
+                .merge(dataset_report);
+        }
+        if let Some((writer, mut unrouted_report)) = unrouted {
+            if let Some(object) = writer.finish()? {
+                rewritten = true;
+                unrouted_report.objects.push(object);
+            }
+            report
+                .datasets
+                .entry(home)
+                .or_default()
+                .merge(unrouted_report);
+        }
+        if !rewritten {
+            ports.store.delete(bucket, key)?;
+            report.removed = true;
+        }
+        Ok(report)
+    }
 }
 
 /// Replays the quarantine object `s3://bucket/key`.
@@ -207,26 +242,7 @@ pub fn replay_object(
     bucket: &str,
     key: &str,
 ) -> Result<ReplayReport, IngestError> {
-    // First pass: the content's hash names the outputs; topics learn their datasets.
-    let mut hash = Xxh3::new();
-    let mut topic_datasets = config.topic_datasets.clone();
-    for_each_line(ports, bucket, key, |n, line| {
-        hash.update(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let entry: Entry =
-            serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
-        if let Some(topic) = entry.source.get("topic").and_then(Value::as_str)
-            && entry.dataset != UNROUTED
-        {
-            topic_datasets
-                .entry(topic.to_string())
-                .or_insert(entry.dataset);
-        }
-        Ok(())
-    })?;
-    let content = format!("{:032x}", hash.digest128());
+    let (content, topic_datasets) = scan(ports, config, bucket, key)?;
     let replay_config = StreamConfig {
         topic_datasets,
         ..config.clone()
@@ -239,7 +255,7 @@ pub fn replay_object(
         key,
         base: format!("replay-{}", object_base_name(bucket, key, Some(&content))),
         day_ms: day_of_key(key),
-        home: home.clone(),
+        home,
         sinks: Vec::new(),
         unrouted: None,
     };
@@ -248,127 +264,140 @@ pub fn replay_object(
         key: key.to_string(),
         ..ReplayReport::default()
     };
-
     // Second pass: each entry through the pipeline again.
+    for_each_entry(ports, bucket, key, |entry, _| {
+        report.entries += 1;
+        let dataset = ports.catalog.route(ports.registry, &entry.dataset)?.ok();
+        let Some(payload) = entry.payload_bytes() else {
+            report.kept += 1;
+            let error = RecordError::from(entry.error);
+            return outputs.keep(dataset.as_ref(), &entry.source, &error, Payload::None);
+        };
+        match &entry.source {
+            Source::Kafka(origin) => {
+                replay_kafka(&mut outputs, &mut router, &entry.source, origin, &payload)
+            }
+            Source::Object(origin) => match (dataset, detect(&origin.key)) {
+                (Some(dataset), Some((format, _))) => ObjectEntry {
+                    source: &entry.source,
+                    origin,
+                    dataset: &dataset,
+                    payload: &payload,
+                }
+                .replay(&mut outputs, format),
+                _ => {
+                    let error = RecordError::from(entry.error);
+                    outputs.keep(None, &entry.source, &error, Payload::Bytes(&payload))
+                }
+            },
+        }
+    })?;
+    outputs.finish(report)
+}
+
+/// First pass over the object: the hash of its content (which names the outputs), and the
+/// topics' datasets that its Kafka entries show, added to the configured ones.
+fn scan(
+    ports: Ports<'_>,
+    config: &StreamConfig,
+    bucket: &str,
+    key: &str,
+) -> Result<(String, BTreeMap<String, String>), IngestError> {
+    let mut hash = Xxh3::new();
+    let mut topic_datasets = config.topic_datasets.clone();
     for_each_line(ports, bucket, key, |n, line| {
+        hash.update(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
         let entry: Entry =
             serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
-        report.entries += 1;
-        let dataset = ports.catalog.route(ports.registry, &entry.dataset)?.ok();
-        let payload = match (&entry.payload, &entry.payload_base64) {
-            (Some(text), _) => Some(text.as_bytes().to_vec()),
-            (None, Some(b64)) => base64::engine::general_purpose::STANDARD.decode(b64).ok(),
-            (None, None) => None,
-        };
-        let Some(payload) = payload else {
-            report.kept += 1;
-            let error = RecordError {
-                kind: entry.error.kind,
-                message: entry.error.message,
-                field: entry.error.field,
-            };
-            return outputs.keep(dataset.as_ref(), entry.source, &error, Payload::None);
-        };
-        let arrival = arrival_ms(&entry.source, outputs.day_ms);
-        let source = entry.source;
-        let number = ["line", "item", "record", "offset"]
-            .iter()
-            .find_map(|k| source.get(*k).and_then(Value::as_i64))
-            .unwrap_or(0);
-        if let Some(topic) = source.get("topic").and_then(Value::as_str) {
-            let record = StreamRecord {
-                topic: topic.into(),
-                partition: source
-                    .get("partition")
-                    .and_then(Value::as_i64)
-                    .and_then(|p| i32::try_from(p).ok())
-                    .unwrap_or(0),
-                offset: number,
-                timestamp_ms: arrival,
-                value: None,
-                schema_metadata: match (
-                    source.get("data_format").and_then(Value::as_str),
-                    source.get("schema_id").and_then(Value::as_str),
-                ) {
-                    (Some(format), Some(id)) => Some(SchemaMetadata {
-                        data_format: format.to_string(),
-                        schema_id: id.to_string(),
-                    }),
-                    _ => None,
-                },
-            };
-            let routed = router.route(&record, &payload)?;
-            let Some(dataset) = routed.dataset else {
-                let error = routed
-                    .outcome
-                    .err()
-                    .unwrap_or_else(|| RecordError::new(RecordErrorKind::Unrouted, "no dataset"));
-                return outputs.keep(None, source, &error, Payload::Bytes(&payload));
-            };
-            let lineage = Lineage {
-                source: &record.topic,
-                version: None,
-                partition: Some(record.partition),
-                offset: record.offset,
-                arrival_ms: arrival,
-            };
-            let (sink, seen) = outputs.sink(&dataset);
-            return sink.accept(
-                seen,
-                routed.outcome,
-                Raw::Bytes(&payload),
-                &lineage,
-                config.ingest.max_future_skew_ms,
-                &|| source.clone(),
-            );
+        if let Source::Kafka(origin) = entry.source
+            && entry.dataset != UNROUTED
+        {
+            topic_datasets.entry(origin.topic).or_insert(entry.dataset);
         }
-        let object_key = source
-            .get("key")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let (Some(dataset), Some((format, _))) = (dataset, detect(object_key)) else {
-            let error = RecordError {
-                kind: entry.error.kind,
-                message: entry.error.message,
-                field: entry.error.field,
-            };
-            return outputs.keep(None, source, &error, Payload::Bytes(&payload));
-        };
-        let uri = format!(
-            "s3://{}/{object_key}",
-            source
-                .get("bucket")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        );
-        let version = source.get("version").and_then(Value::as_str);
+        Ok(())
+    })?;
+    Ok((format!("{:032x}", hash.digest128()), topic_datasets))
+}
+
+/// Replays a Kafka record's entry: routed and decoded as the stream path does.
+fn replay_kafka(
+    outputs: &mut Outputs<'_>,
+    router: &mut Router<'_>,
+    source: &Source,
+    origin: &KafkaOrigin,
+    payload: &[u8],
+) -> Result<(), IngestError> {
+    let record = StreamRecord {
+        topic: origin.topic.as_str().into(),
+        partition: origin.partition,
+        offset: origin.offset,
+        timestamp_ms: origin.timestamp_ms,
+        value: None,
+        schema_metadata: origin.schema_metadata.clone(),
+    };
+    let routed = router.route(&record, payload)?;
+    let Some(dataset) = routed.dataset else {
+        let error = routed
+            .outcome
+            .err()
+            .unwrap_or_else(|| RecordError::new(RecordErrorKind::Unrouted, "no dataset"));
+        return outputs.keep(None, source, &error, Payload::Bytes(payload));
+    };
+    let lineage = Lineage {
+        source: &record.topic,
+        version: None,
+        partition: Some(record.partition),
+        offset: record.offset,
+        arrival_ms: record.timestamp_ms,
+    };
+    let skew = outputs.config.ingest.max_future_skew_ms;
+    let (sink, seen) = outputs.sink(&dataset);
+    sink.accept(
+        seen,
+        routed.outcome,
+        Raw::Bytes(payload),
+        &lineage,
+        skew,
+        &|| source.clone(),
+    )
+}
+
+/// The entry of a landing object's record, with its payload and lineage.
+struct ObjectEntry<'e> {
+    source: &'e Source,
+    origin: &'e ObjectOrigin,
+    dataset: &'e Arc<Dataset>,
+    payload: &'e [u8],
+}
+
+impl ObjectEntry<'_> {
+    /// Decodes the payload in the object's format and hands it to the dataset's sink.
+    fn replay(self, outputs: &mut Outputs<'_>, format: Format) -> Result<(), IngestError> {
+        let config = &outputs.config.ingest;
+        let (skew, max_record_bytes) = (config.max_future_skew_ms, config.max_record_bytes);
+        let source = self.source;
+        let uri = format!("s3://{}/{}", self.origin.bucket, self.origin.key);
         let lineage = Lineage {
             source: &uri,
-            version,
+            version: self.origin.version.as_deref(),
             partition: None,
-            offset: number,
-            arrival_ms: arrival,
+            offset: self.origin.position.map_or(0, |p| p.number()),
+            arrival_ms: self.origin.arrival_ms,
         };
-        let skew = config.ingest.max_future_skew_ms;
-        let (sink, seen) = outputs.sink(&dataset);
+        let (sink, seen) = outputs.sink(self.dataset);
         match format {
             Format::Csv => {
                 // The payload is the object's header and the row.
                 let mut emitted = 0;
-                let mut input = payload.as_slice();
+                let mut input = self.payload;
                 let mut emit = |d: Decoded<'_>| {
                     emitted += 1;
                     sink.accept(seen, d.outcome, d.raw, &lineage, skew, &|| source.clone())
                 };
-                match decode_csv(
-                    &mut input,
-                    &dataset.shape,
-                    config.ingest.max_record_bytes,
-                    &mut emit,
-                ) {
+                match decode_csv(&mut input, &self.dataset.shape, max_record_bytes, &mut emit) {
                     Ok(()) if emitted == 1 => Ok(()),
                     Err(Stop::Infra(e)) => Err(e),
                     Ok(()) | Err(Stop::Object(_)) if emitted == 0 => sink.accept(
@@ -377,7 +406,7 @@ pub fn replay_object(
                             RecordErrorKind::Parse,
                             "the payload is not a CSV header and row",
                         )),
-                        Raw::Bytes(&payload),
+                        Raw::Bytes(self.payload),
                         &lineage,
                         skew,
                         &|| source.clone(),
@@ -388,52 +417,17 @@ pub fn replay_object(
                 }
             }
             Format::Json | Format::Avro => {
-                let ty = dataset.record_ty();
-                let outcome = decode_one(&payload, &ty, &SeedContext::new());
-                sink.accept(seen, outcome, Raw::Bytes(&payload), &lineage, skew, &|| {
-                    source.clone()
-                })
+                let ty = self.dataset.record_ty();
+                let outcome = decode_one(self.payload, &ty, &SeedContext::new());
+                sink.accept(
+                    seen,
+                    outcome,
+                    Raw::Bytes(self.payload),
+                    &lineage,
+                    skew,
+                    &|| source.clone(),
+                )
             }
         }
-    })?;
-
-    // Other datasets first, then the replayed object's own: its quarantine object changes last.
-    let Outputs {
-        mut sinks,
-        unrouted,
-        ..
-    } = outputs;
-    sinks.sort_by_key(|(s, _)| s.dataset_name() == home);
-    let mut rewritten = false;
-    for (sink, _) in sinks {
-        let name = sink.dataset_name().to_string();
-        let dataset_report = sink.finish()?;
-        if name == home {
-            rewritten |= dataset_report
-                .objects
-                .iter()
-                .any(|o| o.kind == "quarantine" && o.key == key);
-        }
-        report
-            .datasets
-            .entry(name)
-            .or_default()
-            .merge(dataset_report);
     }
-    if let Some((writer, mut unrouted_report)) = unrouted {
-        if let Some(object) = writer.finish()? {
-            rewritten = true;
-            unrouted_report.objects.push(object);
-        }
-        report
-            .datasets
-            .entry(home)
-            .or_default()
-            .merge(unrouted_report);
-    }
-    if !rewritten {
-        ports.store.delete(bucket, key)?;
-        report.removed = true;
-    }
-    Ok(report)
 }

@@ -7,9 +7,8 @@ use crate::dataset::Dataset;
 use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
-use crate::quarantine::{Payload, QuarantineWriter};
+use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -61,12 +60,12 @@ impl<'a> DatasetSink<'a> {
         raw: Raw<'_>,
         lineage: &Lineage<'_>,
         max_future_skew_ms: i64,
-        source: &dyn Fn() -> Map<String, Value>,
+        source: &dyn Fn() -> Source,
     ) -> Result<(), IngestError> {
         self.report.received += 1;
         let record = match outcome {
             Ok(record) => record,
-            Err(error) => return self.reject(source(), &error, raw, None),
+            Err(error) => return self.reject(&source(), &error, raw, None),
         };
         // The key's slot is fetched from memory while the rules run.
         let mut scratch = [0u8; 8];
@@ -79,7 +78,7 @@ impl<'a> DatasetSink<'a> {
             .validate(&record, lineage.arrival_ms, max_future_skew_ms)
         {
             let error = RecordError::from_field(RecordErrorKind::Rule, e);
-            return self.reject(source(), &error, raw, Some(&record));
+            return self.reject(&source(), &error, raw, Some(&record));
         }
         if let Some(digest) = digest
             && !seen.insert(digest)
@@ -100,7 +99,7 @@ impl<'a> DatasetSink<'a> {
 
     fn reject(
         &mut self,
-        source: Map<String, Value>,
+        source: &Source,
         error: &RecordError,
         raw: Raw<'_>,
         record: Option<&Datum<'_>>,
@@ -124,7 +123,7 @@ impl<'a> DatasetSink<'a> {
     /// an unroutable value): counted as received and quarantined.
     pub fn refuse(
         &mut self,
-        source: Map<String, Value>,
+        source: &Source,
         error: &RecordError,
         payload: Payload<'_>,
     ) -> Result<(), IngestError> {

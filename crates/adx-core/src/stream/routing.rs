@@ -1,0 +1,393 @@
+//! Routing of Kafka values: how a value is framed (a plain value of its topic's dataset, or a
+//! datum of a registered writer schema version, Glue-framed or already unframed by the event
+//! source mapping), which dataset it goes to, and its decoding. What the registry and the
+//! catalog answer is remembered for the batch.
+
+use super::StreamConfig;
+use super::record::StreamRecord;
+use crate::convert::seed::SeedContext;
+use crate::dataset::{Dataset, WriterSchema};
+use crate::datum::Datum;
+use crate::error::{IngestError, RecordError, RecordErrorKind};
+use crate::formats::avro_datum::decode_datum;
+use crate::formats::avro_direct::DirectPlan;
+use crate::formats::glue::{Framing, inflate, parse_framing, uuid_text};
+use crate::formats::json::decode_one;
+use crate::pipeline::Ports;
+use crate::shape::Ty;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where a value goes and what it decoded to.
+pub(crate) struct Routed<'v> {
+    /// The dataset, when one could be named.
+    pub(crate) dataset: Option<Arc<Dataset>>,
+    /// The record, or why it does not decode.
+    pub(crate) outcome: Result<Datum<'v>, RecordError>,
+}
+
+/// How a value is framed, once its header (or the event source mapping's metadata) is read.
+enum Framed<'v> {
+    /// The framing cannot be read (Confluent framing, a truncated header, ...).
+    Broken(RecordError),
+    /// No registry framing: a value of its topic's dataset, in JSON.
+    Plain(&'v [u8]),
+    /// A datum of a registered writer schema version.
+    Registered {
+        /// The version, as the registry knows it.
+        version: Version,
+        /// How the datum is encoded.
+        encoding: Encoding,
+        /// The datum.
+        datum: &'v [u8],
+    },
+}
+
+/// How a registered value's datum is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    /// An Avro datum.
+    Avro,
+    /// A zlib-compressed Avro datum (Glue compression byte 5).
+    ZlibAvro,
+    /// JSON (the event source mapping turned the value into JSON).
+    Json,
+    /// A data format that the registry integration names and the core does not read.
+    Other,
+}
+
+/// A writer schema version id and what it leads to.
+#[derive(Clone)]
+struct Version {
+    /// The id as text (for messages).
+    id: String,
+    /// Its route; `None` when the registry does not know the id.
+    route: Option<Arc<VersionRoute>>,
+}
+
+/// Where values of one writer schema version go, and how they decode.
+struct VersionRoute {
+    /// The schema's name.
+    name: String,
+    /// Its dataset at the latest version.
+    dataset: Option<Arc<Dataset>>,
+    /// The parsed writer schema, or why it cannot be used.
+    writer: Result<Arc<WriterSchema>, RecordError>,
+    /// The fast reading of its datums, when the writer has the dataset's shape exactly.
+    direct: Option<DirectPlan>,
+}
+
+impl VersionRoute {
+    /// Decodes an Avro datum of this version: the direct plan, else the general decoder.
+    fn decode<'d>(
+        &self,
+        writer: &WriterSchema,
+        datum: &'d [u8],
+        ty: &Ty,
+        context: &SeedContext<'static>,
+    ) -> Result<Datum<'d>, RecordError> {
+        match self.direct.as_ref().and_then(|plan| plan.decode(datum)) {
+            Some(record) => Ok(record),
+            None => decode_datum(datum, &writer.decoder, ty, context),
+        }
+    }
+}
+
+/// Routes and decodes Kafka values, remembering topics and schema versions for one batch.
+pub(crate) struct Router<'a> {
+    ports: Ports<'a>,
+    config: &'a StreamConfig,
+    by_topic: HashMap<String, Option<Arc<Dataset>>>,
+    by_version: HashMap<String, Option<Arc<VersionRoute>>>,
+    /// The last topic looked up (by its shared text), and its dataset.
+    last_topic: Option<(Arc<str>, Option<Arc<Dataset>>)>,
+    /// The last Glue version id looked up, and what it leads to.
+    last_version: Option<([u8; 16], Version)>,
+    /// Decoding contexts kept for the batch, as a file keeps one for the object: each learns
+    /// the order in which records give their fields, so that a key costs one comparison.
+    json: SeedContext<'static>,
+    avro: SeedContext<'static>,
+}
+
+impl<'a> Router<'a> {
+    /// A router with nothing looked up yet.
+    pub(crate) fn new(ports: Ports<'a>, config: &'a StreamConfig) -> Self {
+        Router {
+            ports,
+            config,
+            by_topic: HashMap::new(),
+            by_version: HashMap::new(),
+            last_topic: None,
+            last_version: None,
+            json: SeedContext::new(),
+            avro: SeedContext::for_avro(),
+        }
+    }
+
+    /// The dataset of a topic (named after it, or mapped by `TOPIC_DATASETS`), if any.
+    pub(crate) fn topic_dataset(
+        &mut self,
+        topic: &Arc<str>,
+    ) -> Result<Option<Arc<Dataset>>, IngestError> {
+        // A batch's records share their topic's text: most lookups are the last one again.
+        if let Some((last, ds)) = &self.last_topic
+            && Arc::ptr_eq(last, topic)
+        {
+            return Ok(ds.clone());
+        }
+        let ds = match self.by_topic.get(topic.as_ref()) {
+            Some(ds) => ds.clone(),
+            None => {
+                let name = self
+                    .config
+                    .topic_datasets
+                    .get(topic.as_ref())
+                    .map(String::as_str)
+                    .unwrap_or(topic);
+                let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
+                self.by_topic.insert(topic.to_string(), ds.clone());
+                ds
+            }
+        };
+        self.last_topic = Some((topic.clone(), ds.clone()));
+        Ok(ds)
+    }
+
+    /// Routes a record that is refused: to its topic's dataset, with the error.
+    fn refused(
+        &mut self,
+        topic: &Arc<str>,
+        error: RecordError,
+    ) -> Result<Routed<'static>, IngestError> {
+        Ok(Routed {
+            dataset: self.topic_dataset(topic)?,
+            outcome: Err(error),
+        })
+    }
+
+    /// Routes and decodes one value (framing, registry lookup, Avro or JSON).
+    pub(crate) fn route<'v>(
+        &mut self,
+        record: &StreamRecord,
+        value: &'v [u8],
+    ) -> Result<Routed<'v>, IngestError> {
+        match self.framing(record, value)? {
+            Framed::Broken(error) => self.refused(&record.topic, error),
+            Framed::Plain(bytes) => self.plain(record, bytes),
+            Framed::Registered {
+                version,
+                encoding,
+                datum,
+            } => self.registered(record, version, encoding, datum),
+        }
+    }
+
+    /// Reads how a value is framed: the event source mapping's metadata, else its header.
+    fn framing<'v>(
+        &mut self,
+        record: &StreamRecord,
+        value: &'v [u8],
+    ) -> Result<Framed<'v>, IngestError> {
+        if let Some(m) = &record.schema_metadata {
+            let encoding = if m.data_format.eq_ignore_ascii_case("AVRO") {
+                Encoding::Avro
+            } else if m.data_format.eq_ignore_ascii_case("JSON") {
+                Encoding::Json
+            } else {
+                Encoding::Other
+            };
+            let version = Version {
+                id: m.schema_id.clone(),
+                route: self.version_route(&m.schema_id)?,
+            };
+            return Ok(Framed::Registered {
+                version,
+                encoding,
+                datum: value,
+            });
+        }
+        Ok(match parse_framing(value) {
+            Err(error) => Framed::Broken(error),
+            Ok(Framing::Plain(bytes)) => Framed::Plain(bytes),
+            Ok(Framing::Glue {
+                version,
+                zlib,
+                datum,
+            }) => Framed::Registered {
+                version: self.glue_version(&version)?,
+                encoding: if zlib {
+                    Encoding::ZlibAvro
+                } else {
+                    Encoding::Avro
+                },
+                datum,
+            },
+        })
+    }
+
+    /// A plain value: JSON of the topic's dataset.
+    fn plain<'v>(
+        &mut self,
+        record: &StreamRecord,
+        bytes: &'v [u8],
+    ) -> Result<Routed<'v>, IngestError> {
+        let Some(dataset) = self.topic_dataset(&record.topic)? else {
+            return Ok(Routed {
+                dataset: None,
+                outcome: Err(RecordError::new(
+                    RecordErrorKind::Unrouted,
+                    format!(
+                        "topic `{}` names no registered dataset (map it with TOPIC_DATASETS)",
+                        record.topic
+                    ),
+                )),
+            });
+        };
+        let outcome = decode_one(bytes, &dataset.record_ty(), &self.json);
+        Ok(Routed {
+            dataset: Some(dataset),
+            outcome,
+        })
+    }
+
+    /// A datum of a registered writer schema version: to the version's dataset.
+    fn registered<'v>(
+        &mut self,
+        record: &StreamRecord,
+        version: Version,
+        encoding: Encoding,
+        datum: &'v [u8],
+    ) -> Result<Routed<'v>, IngestError> {
+        let Some(route) = version.route else {
+            let error = RecordError::new(
+                RecordErrorKind::Schema,
+                format!("unknown schema version id {}", version.id),
+            );
+            return self.refused(&record.topic, error);
+        };
+        let Some(dataset) = route.dataset.clone() else {
+            let error = RecordError::new(
+                RecordErrorKind::Unrouted,
+                format!(
+                    "schema version {} belongs to `{}`, which has no dataset",
+                    version.id, route.name
+                ),
+            );
+            return self.refused(&record.topic, error);
+        };
+        let ty = dataset.record_ty();
+        let outcome = match (encoding, &route.writer) {
+            (Encoding::Json, _) => decode_one(datum, &ty, &self.json),
+            (_, Err(e)) => Err(e.clone()),
+            (Encoding::Avro, Ok(writer)) => route.decode(writer, datum, &ty, &self.avro),
+            (Encoding::ZlibAvro, Ok(writer)) => inflate(datum, self.config.max_datum_bytes)
+                .and_then(|d| {
+                    route
+                        .decode(writer, &d, &ty, &self.avro)
+                        .map(Datum::into_owned)
+                }),
+            (Encoding::Other, Ok(_)) => Err(RecordError::new(
+                RecordErrorKind::Schema,
+                format!(
+                    "unsupported data format {}",
+                    record
+                        .schema_metadata
+                        .as_ref()
+                        .map(|m| m.data_format.to_ascii_uppercase())
+                        .unwrap_or_default()
+                ),
+            )),
+        };
+        Ok(Routed {
+            dataset: Some(dataset),
+            outcome,
+        })
+    }
+
+    /// The version of a Glue header's id: the last one again, or looked up by its text.
+    fn glue_version(&mut self, id: &[u8; 16]) -> Result<Version, IngestError> {
+        if let Some((last, version)) = &self.last_version
+            && last == id
+        {
+            return Ok(version.clone());
+        }
+        let text = uuid_text(id);
+        let version = Version {
+            route: self.version_route(&text)?,
+            id: text,
+        };
+        self.last_version = Some((*id, version.clone()));
+        Ok(version)
+    }
+
+    /// What a writer schema version id leads to, looked up once per batch.
+    fn version_route(
+        &mut self,
+        version_id: &str,
+    ) -> Result<Option<Arc<VersionRoute>>, IngestError> {
+        if let Some(route) = self.by_version.get(version_id) {
+            return Ok(route.clone());
+        }
+        let route = match self.ports.registry.by_version_id(version_id)? {
+            None => None,
+            Some(registered) => {
+                let dataset = self
+                    .ports
+                    .catalog
+                    .route(self.ports.registry, &registered.name)?
+                    .ok();
+                let writer = self.writer_schema(version_id, &registered, dataset.as_deref());
+                let direct = match (&writer, &dataset) {
+                    (Ok(writer), Some(ds)) => DirectPlan::compile(&writer.avro, &ds.record_ty()),
+                    _ => None,
+                };
+                Some(Arc::new(VersionRoute {
+                    name: registered.name,
+                    dataset,
+                    writer,
+                    direct,
+                }))
+            }
+        };
+        self.by_version
+            .insert(version_id.to_string(), route.clone());
+        Ok(route)
+    }
+
+    /// The writer schema of a registered version, or why its datums cannot be read as `dataset`.
+    fn writer_schema(
+        &self,
+        version_id: &str,
+        registered: &crate::ports::RegisteredSchema,
+        dataset: Option<&Dataset>,
+    ) -> Result<Arc<WriterSchema>, RecordError> {
+        if !registered.data_format.eq_ignore_ascii_case("AVRO") {
+            return Err(RecordError::new(
+                RecordErrorKind::Schema,
+                format!(
+                    "schema version {version_id} is a {} schema, not Avro",
+                    registered.data_format
+                ),
+            ));
+        }
+        let catalog = self.ports.catalog;
+        let writer = catalog.writer(registered).map_err(|e| {
+            RecordError::new(
+                RecordErrorKind::IncompatibleSchema,
+                format!("writer schema {version_id}: {e}"),
+            )
+        })?;
+        if let Some(ds) = dataset {
+            catalog.check_compatible(&writer, ds).map_err(|e| {
+                RecordError::new(
+                    RecordErrorKind::IncompatibleSchema,
+                    format!(
+                        "writer schema {version_id} cannot be resolved to the registered {} schema: {e}",
+                        ds.name
+                    ),
+                )
+            })?;
+        }
+        Ok(writer)
+    }
+}
