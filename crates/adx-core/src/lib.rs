@@ -29,6 +29,8 @@ pub mod rules;
 pub mod shape;
 pub mod sink;
 pub mod stream;
+#[cfg(test)]
+mod test_support;
 
 pub use dataset::{Catalog, Dataset};
 pub use datum::Datum;

@@ -440,3 +440,154 @@ impl<'a> QuarantineWriter<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::MemoryStore;
+
+    fn kafka(offset: i64, timestamp_ms: i64, meta: bool) -> Source {
+        Source::Kafka(KafkaOrigin {
+            topic: "clicks".into(),
+            partition: 3,
+            offset,
+            timestamp_ms,
+            schema_metadata: meta.then(|| SchemaMetadata {
+                data_format: "AVRO".into(),
+                schema_id: "id-1".into(),
+            }),
+        })
+    }
+
+    fn object(position: Option<Position>) -> Source {
+        Source::Object(ObjectOrigin {
+            bucket: "landing".into(),
+            key: "clicks/a b.csv".into(),
+            version: Some("v1".into()),
+            arrival_ms: 1_000,
+            position,
+        })
+    }
+
+    fn refusal() -> RecordError {
+        RecordError::new(RecordErrorKind::Parse, "broken")
+    }
+
+    /// 2026-11-28T06:00:00Z.
+    const ARRIVAL_MS: i64 = 1_795_845_600_000;
+
+    #[test]
+    fn a_partition_object_is_named_after_its_first_entry_and_dated_by_its_timestamp() {
+        let store = MemoryStore::new();
+        let mut writer = QuarantineWriter::for_partition(&store, "q", "clicks", 3, "ds");
+        // The day of the first entry's timestamp, though the second falls on the next day.
+        let next_day = ARRIVAL_MS + 86_400_000;
+        for (offset, t) in [(41, ARRIVAL_MS), (42, next_day)] {
+            let source = kafka(offset, t, false);
+            writer
+                .write(&source, &refusal(), Payload::Bytes(b"x"))
+                .unwrap();
+        }
+        let written = writer.finish().unwrap().unwrap();
+        assert_eq!(written.key, "ds/dt=2026-11-28/clicks+3+41.jsonl");
+        assert_eq!(written.records, 2);
+        let bytes = store.object("q", &written.key).unwrap();
+        assert_eq!(bytes.len() as u64, written.bytes);
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 2);
+    }
+
+    #[test]
+    fn a_writer_with_nothing_written_writes_no_object() {
+        let store = MemoryStore::new();
+        let writer = QuarantineWriter::new(&store, "q", "ds/dt=2026-11-28/f.jsonl".into(), "ds");
+        assert!(writer.finish().unwrap().is_none());
+        assert!(store.objects("q").is_empty());
+    }
+
+    #[test]
+    fn an_entry_is_written_with_its_members_in_name_order() {
+        let store = MemoryStore::new();
+        let mut writer = QuarantineWriter::new(&store, "q", "k.jsonl".into(), "ds");
+        let error = RecordError::from_field(
+            RecordErrorKind::Rule,
+            crate::error::FieldError::new("n", "a number", "\"x\""),
+        );
+        writer
+            .write(
+                &object(Some(Position::Line(7))),
+                &error,
+                Payload::Bytes(b"a,b"),
+            )
+            .unwrap();
+        writer
+            .write(&kafka(5, 9, true), &refusal(), Payload::Bytes(&[0xff, 0]))
+            .unwrap();
+        writer
+            .write(&object(None), &refusal(), Payload::None)
+            .unwrap();
+        writer.finish().unwrap();
+        let text = String::from_utf8(store.object("q", "k.jsonl").unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"dataset":"ds","error":{"field":"n","kind":"rule","message":"field `n`: expected a number, found \"x\""},"payload":"a,b","source":{"arrival_ms":1000,"bucket":"landing","key":"clicks/a b.csv","line":7,"version":"v1"}}"#,
+                r#"{"dataset":"ds","error":{"kind":"parse","message":"broken"},"payload_base64":"/wA=","source":{"data_format":"AVRO","offset":5,"partition":3,"schema_id":"id-1","timestamp":9,"topic":"clicks"}}"#,
+                r#"{"dataset":"ds","error":{"kind":"parse","message":"broken"},"source":{"arrival_ms":1000,"bucket":"landing","key":"clicks/a b.csv","version":"v1"}}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn sources_read_back_as_they_were_written() {
+        let sources = [
+            kafka(5, 9, true),
+            kafka(5, 9, false),
+            object(None),
+            object(Some(Position::Line(1))),
+            object(Some(Position::Item(0))),
+            object(Some(Position::Record(12))),
+        ];
+        for source in sources {
+            let text = serde_json::to_string(&source).unwrap();
+            let back: Source = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, source, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_source_of_neither_kind_is_refused_with_the_reason() {
+        for (text, reason) in [
+            (r#"{"offset":1}"#, "neither a topic nor a bucket"),
+            (
+                r#"{"topic":"t","offset":1,"timestamp":2}"#,
+                "without partition",
+            ),
+            (
+                r#"{"topic":"t","partition":0,"offset":1,"timestamp":2,"schema_id":"x"}"#,
+                "go together",
+            ),
+            (
+                r#"{"bucket":"b","key":"k","arrival_ms":1,"line":1,"item":2}"#,
+                "more than one",
+            ),
+            (r#"{"bucket":"b","key":"k"}"#, "without arrival_ms"),
+        ] {
+            let e = serde_json::from_str::<Source>(text).unwrap_err();
+            assert!(e.to_string().contains(reason), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_entry_gives_back_its_payload_bytes() {
+        let line = r#"{"dataset":"ds","error":{"kind":"parse","message":"m"},"payload_base64":"/wA=","source":{"offset":5,"partition":3,"timestamp":9,"topic":"t"}}"#;
+        let entry: Entry = serde_json::from_str(line).unwrap();
+        assert_eq!(entry.payload_bytes(), Some(vec![0xff, 0]));
+        assert_eq!(entry.source.arrival_ms(), 9);
+        let error = RecordError::from(entry.error);
+        assert_eq!(
+            (error.kind, error.message.as_str()),
+            (RecordErrorKind::Parse, "m")
+        );
+    }
+}

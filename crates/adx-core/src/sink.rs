@@ -161,3 +161,133 @@ impl<'a> DatasetSink<'a> {
         Ok(self.report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curated::WriterLimits;
+    use crate::formats::Position;
+    use crate::naming::PartNames;
+    use crate::quarantine::ObjectOrigin;
+    use crate::test_support::{MemoryStore, dataset};
+    use serde_json::{Value, json};
+
+    const ARRIVAL_MS: i64 = 1_795_845_600_000;
+
+    fn click(id: &str, extra: Value) -> Datum<'static> {
+        let mut v = json!({"event_id": id, "event_type": "CLICK", "event_time": ARRIVAL_MS - 1_000, "campaign_id": "c"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        crate::convert::json::json_to_record(&v, &dataset("click_conversions").shape).unwrap()
+    }
+
+    fn source(line: u64) -> Source {
+        Source::Object(ObjectOrigin {
+            bucket: "landing".into(),
+            key: "click_conversions/f.csv".into(),
+            version: None,
+            arrival_ms: ARRIVAL_MS,
+            position: Some(Position::Line(line)),
+        })
+    }
+
+    /// The quarantine lines written, parsed.
+    fn entries(store: &MemoryStore) -> Vec<Value> {
+        let bytes = store.object("quarantine", "q.jsonl").unwrap_or_default();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn records_go_to_curated_quarantine_or_the_duplicate_count_and_the_counts_reconcile() {
+        let store = MemoryStore::new();
+        let ds = dataset("click_conversions");
+        let curated = CuratedWriter::new(
+            ds.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            WriterLimits::default(),
+        );
+        let quarantine = QuarantineWriter::new(&store, "quarantine", "q.jsonl".into(), &ds.name);
+        let mut sink = DatasetSink::new(ds, curated, quarantine);
+        let mut seen = key_set();
+        let inputs: Vec<(Result<Datum<'static>, RecordError>, Raw<'_>)> = vec![
+            (Ok(click("e-1", json!({}))), Raw::Bytes(b"row 1")),
+            // The same key again.
+            (Ok(click("e-1", json!({}))), Raw::Bytes(b"row 2")),
+            // A CLICK with revenue breaks a rule; no raw form: the record is rendered as JSON.
+            (
+                Ok(click(
+                    "e-2",
+                    json!({"revenue_micros": 5, "currency": "USD"}),
+                )),
+                Raw::None,
+            ),
+            (
+                Err(RecordError::new(RecordErrorKind::Parse, "bad row")),
+                Raw::Bytes(b"row 4"),
+            ),
+        ];
+        for (n, (outcome, raw)) in inputs.into_iter().enumerate() {
+            let line = n as u64 + 1;
+            let lineage = Lineage {
+                source: "s3://landing/click_conversions/f.csv",
+                version: None,
+                partition: None,
+                offset: line as i64,
+                arrival_ms: ARRIVAL_MS,
+            };
+            sink.accept(&mut seen, outcome, raw, &lineage, 300_000, &|| source(line))
+                .unwrap();
+        }
+        let error = RecordError::new(RecordErrorKind::Object, "unreadable");
+        sink.refuse(&source(9), &error, Payload::None).unwrap();
+        let report = sink.finish().unwrap();
+        assert_eq!(
+            (
+                report.received,
+                report.curated,
+                report.quarantined,
+                report.duplicates
+            ),
+            (5, 1, 3, 1)
+        );
+        let kinds: Vec<&str> = report.objects.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, ["curated", "quarantine"]);
+        assert_eq!(report.objects[0].records, 1);
+        let entries = entries(&store);
+        let lines: Vec<&Value> = entries.iter().map(|e| &e["source"]["line"]).collect();
+        assert_eq!(lines, [&json!(3), &json!(4), &json!(9)]);
+        assert_eq!(entries[0]["error"]["kind"], "rule");
+        let rendered: Value =
+            serde_json::from_str(entries[0]["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(rendered["event_id"], "e-2");
+        assert_eq!(entries[1]["payload"], "row 4");
+        assert!(entries[2].get("payload").is_none());
+    }
+
+    #[test]
+    fn a_tombstone_is_counted_apart_from_received() {
+        let store = MemoryStore::new();
+        let ds = dataset("click_conversions");
+        let curated = CuratedWriter::new(
+            ds.clone(),
+            &store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            WriterLimits::default(),
+        );
+        let quarantine = QuarantineWriter::new(&store, "quarantine", "q.jsonl".into(), &ds.name);
+        let mut sink = DatasetSink::new(ds, curated, quarantine);
+        sink.tombstone();
+        let report = sink.finish().unwrap();
+        assert_eq!((report.received, report.tombstones), (0, 1));
+        assert!(report.objects.is_empty());
+        assert!(store.objects("curated").is_empty());
+    }
+}

@@ -407,98 +407,7 @@ fn encoder_gone(dataset: &str) -> IngestError {
 mod tests {
     use super::*;
     use crate::curated::encoder::MAX_COMPLETING_PARTS;
-    use crate::ports::{ObjectWriter, RegisteredSchema, StoreError};
-    use std::collections::HashMap;
-    use std::io::Read;
-    use std::sync::Mutex;
-
-    /// An in-memory store that counts the objects being written at once. With `defer`, its
-    /// objects are completed only when their pending completion is waited for (counted, and
-    /// failed with `fail`).
-    #[derive(Default)]
-    struct MemoryStore {
-        objects: Mutex<HashMap<String, Vec<u8>>>,
-        open: Mutex<(usize, usize)>,
-        defer: bool,
-        fail: bool,
-        /// Completions pending now, and at most.
-        completing: Mutex<(usize, usize)>,
-        /// Keys in the order their completion was waited for.
-        completed: Mutex<Vec<String>>,
-    }
-
-    /// A completion left for `wait`.
-    struct Deferred(Box<MemoryWriter<'static>>);
-
-    impl crate::ports::PendingObject for Deferred {
-        fn wait(self: Box<Self>) -> Result<(), StoreError> {
-            let store = self.0.store;
-            store.completing.lock().unwrap().0 -= 1;
-            store.completed.lock().unwrap().push(self.0.key.clone());
-            if store.fail {
-                return Err(StoreError::Failed {
-                    operation: "CompleteMultipartUpload",
-                    bucket: "curated".into(),
-                    key: self.0.key.clone(),
-                    message: "refused".into(),
-                });
-            }
-            self.0.finish()
-        }
-    }
-
-    struct MemoryWriter<'a> {
-        store: &'a MemoryStore,
-        key: String,
-        bytes: Vec<u8>,
-    }
-
-    impl ObjectWriter for MemoryWriter<'static> {
-        fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-            self.bytes.extend_from_slice(bytes);
-            Ok(())
-        }
-
-        fn finish_in_background(self: Box<Self>) -> Box<dyn crate::ports::PendingObject> {
-            if !self.store.defer {
-                return Box::new(crate::ports::Completed(self.finish()));
-            }
-            let mut completing = self.store.completing.lock().unwrap();
-            completing.0 += 1;
-            completing.1 = completing.1.max(completing.0);
-            Box::new(Deferred(self))
-        }
-
-        fn finish(self: Box<Self>) -> Result<(), StoreError> {
-            self.store.open.lock().unwrap().0 -= 1;
-            self.store
-                .objects
-                .lock()
-                .unwrap()
-                .insert(self.key.clone(), self.bytes.clone());
-            Ok(())
-        }
-    }
-
-    impl ObjectStore for &'static MemoryStore {
-        fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
-            Err(StoreError::NotFound {
-                bucket: bucket.into(),
-                key: key.into(),
-            })
-        }
-
-        fn create(&self, _bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
-            let mut open = self.open.lock().unwrap();
-            open.0 += 1;
-            open.1 = open.1.max(open.0);
-            Ok(Box::new(MemoryWriter {
-                store: self,
-                key: key.to_string(),
-                bytes: Vec::new(),
-            }))
-        }
-    }
+    use crate::test_support::{MemoryStore, dataset};
 
     /// The lineage of a record of `source` at `offset`.
     fn at(source: &str, offset: i64) -> Lineage<'_> {
@@ -512,16 +421,7 @@ mod tests {
     }
 
     fn clicks() -> Arc<Dataset> {
-        Arc::new(
-            Dataset::from_registered(&RegisteredSchema {
-                name: "click_conversions".into(),
-                version_id: "v".into(),
-                version_number: 1,
-                data_format: "AVRO".into(),
-                definition: include_str!("../../../../schemas/click_conversions.avsc").into(),
-            })
-            .unwrap(),
-        )
+        dataset("click_conversions")
     }
 
     fn click(dataset: &Dataset, id: &str, event_ms: i64) -> Datum<'static> {
@@ -534,7 +434,7 @@ mod tests {
 
     #[test]
     fn parts_roll_at_the_size_bound_and_hold_every_row() {
-        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store = MemoryStore::new();
         let dataset = clicks();
         let limits = WriterLimits {
             batch_rows: 100,
@@ -566,17 +466,14 @@ mod tests {
                 "{}",
                 object.key
             );
-            let bytes = store.objects.lock().unwrap()[&object.key].clone();
+            let bytes = store.object("curated", &object.key).unwrap();
             assert_eq!(bytes.len() as u64, object.bytes);
             assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
         }
     }
 
     /// A writer of small batches with at most 4 hours open at once.
-    fn hourly_writer<'a>(
-        store: &'a &'static MemoryStore,
-        dataset: &Arc<Dataset>,
-    ) -> CuratedWriter<'a> {
+    fn hourly_writer<'a>(store: &'a MemoryStore, dataset: &Arc<Dataset>) -> CuratedWriter<'a> {
         let limits = WriterLimits {
             batch_rows: 16,
             max_open_hours: 4,
@@ -593,7 +490,7 @@ mod tests {
 
     #[test]
     fn a_file_spread_over_many_hours_keeps_few_parts_open() {
-        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store = MemoryStore::new();
         let dataset = clicks();
         let mut writer = hourly_writer(&store, &dataset);
         let hour = 3_600_000i64;
@@ -613,10 +510,7 @@ mod tests {
         }
         let written = writer.finish().unwrap();
         assert_eq!(written.iter().map(|o| o.records).sum::<u64>(), 2000);
-        assert!(
-            store.open.lock().unwrap().1 <= 4,
-            "at most 4 parts open at once"
-        );
+        assert!(store.most_open() <= 4, "at most 4 parts open at once");
         assert_eq!(
             written.len(),
             200,
@@ -628,11 +522,7 @@ mod tests {
     #[test]
     fn parts_complete_in_the_background_a_few_at_once_and_finish_waits_for_them_in_order() {
         for fail in [false, true] {
-            let store: &'static MemoryStore = Box::leak(Box::new(MemoryStore {
-                defer: true,
-                fail,
-                ..MemoryStore::default()
-            }));
+            let store = MemoryStore::deferring(fail);
             let dataset = clicks();
             let mut writer = hourly_writer(&store, &dataset);
             // 30 hours, 10 records each: the first 26 close as later hours open, the last 4
@@ -652,12 +542,12 @@ mod tests {
                 }
             }
             let finished = pushed.and_then(|()| writer.finish());
-            let completing = *store.completing.lock().unwrap();
+            let completing = store.completing();
             if fail {
                 let error = finished.expect_err("a completion that fails fails the writer");
                 assert!(error.to_string().contains("refused"), "{error}");
                 // The first failure stops the waiting.
-                assert_eq!(store.completed.lock().unwrap().len(), 1);
+                assert_eq!(store.completed().len(), 1);
                 continue;
             }
             let written = finished.unwrap();
@@ -669,11 +559,11 @@ mod tests {
             );
             let keys: Vec<String> = written.iter().map(|o| o.key.clone()).collect();
             assert_eq!(
-                *store.completed.lock().unwrap(),
+                store.completed(),
                 keys,
                 "the report lists the parts in the order they were waited for"
             );
-            let objects = store.objects.lock().unwrap();
+            let objects = store.objects("curated");
             assert!(
                 keys.iter().all(|k| objects.contains_key(k)),
                 "every part complete"
@@ -708,7 +598,7 @@ mod tests {
     #[test]
     fn the_encoder_thread_and_its_workers_write_the_same_bytes_as_the_caller_thread() {
         let dataset = clicks();
-        let inline: &'static MemoryStore = Box::leak(Box::default());
+        let inline = MemoryStore::new();
         let mut writer = CuratedWriter::new(
             dataset.clone(),
             &inline,
@@ -719,7 +609,7 @@ mod tests {
         push_interleaved(&mut writer, &dataset);
         let written_inline = writer.finish().unwrap();
 
-        let piped: &'static MemoryStore = Box::leak(Box::default());
+        let piped = MemoryStore::new();
         let piped_ref = &piped;
         let written_piped = std::thread::scope(|scope| {
             let (mut writer, encoder) = CuratedWriter::piped(
@@ -738,16 +628,13 @@ mod tests {
         });
         assert!(written_inline.len() > 5, "{} parts", written_inline.len());
         assert_eq!(written_inline, written_piped);
-        assert_eq!(
-            *inline.objects.lock().unwrap(),
-            *piped.objects.lock().unwrap()
-        );
+        assert_eq!(inline.objects("curated"), piped.objects("curated"));
     }
 
     #[test]
     fn a_piped_writer_dropped_without_finishing_completes_no_object() {
         let dataset = clicks();
-        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store = MemoryStore::new();
         let store_ref = &store;
         std::thread::scope(|scope| {
             let (mut writer, encoder) = CuratedWriter::piped(
@@ -765,13 +652,13 @@ mod tests {
             push_interleaved(&mut writer, &dataset);
             drop(writer);
         });
-        assert!(store.objects.lock().unwrap().is_empty());
+        assert!(store.objects("curated").is_empty());
     }
 
     #[test]
     fn row_groups_close_near_the_uncompressed_size_target() {
         let dataset = clicks();
-        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store = MemoryStore::new();
         let target = 256 << 10;
         let mut writer = CuratedWriter::new(
             dataset.clone(),
@@ -791,7 +678,7 @@ mod tests {
         }
         let written = writer.finish().unwrap();
         assert_eq!(written.len(), 1);
-        let bytes = store.objects.lock().unwrap()[&written[0].key].clone();
+        let bytes = store.object("curated", &written[0].key).unwrap();
         let reader =
             parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
         use parquet::file::reader::FileReader;
@@ -816,7 +703,7 @@ mod tests {
     #[test]
     fn small_dictionaries_are_left_uncompressed_and_unique_columns_are_written_plain() {
         let dataset = clicks();
-        let store: &'static MemoryStore = Box::leak(Box::default());
+        let store = MemoryStore::new();
         let mut writer = CuratedWriter::new(
             dataset.clone(),
             &store,
@@ -829,7 +716,7 @@ mod tests {
             writer.push(&record, &at("s", i)).unwrap();
         }
         let written = writer.finish().unwrap();
-        let bytes = store.objects.lock().unwrap()[&written[0].key].clone();
+        let bytes = store.object("curated", &written[0].key).unwrap();
         let reader =
             parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
         use parquet::basic::{Compression, Encoding};

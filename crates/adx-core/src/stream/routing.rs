@@ -391,3 +391,181 @@ impl<'a> Router<'a> {
         Ok(writer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::IngestConfig;
+    use crate::stream::record::SchemaMetadata;
+    use crate::test_support::{MemoryStore, ingest_config, ports, version_id};
+    use std::io::Write;
+
+    fn config(ingest: IngestConfig) -> StreamConfig {
+        StreamConfig {
+            ingest,
+            topic_datasets: [("imps".to_string(), "ad_impressions".to_string())].into(),
+            max_datum_bytes: 1 << 20,
+        }
+    }
+
+    fn record(topic: &str, meta: Option<(&str, &str)>) -> StreamRecord {
+        StreamRecord {
+            topic: topic.into(),
+            partition: 0,
+            offset: 7,
+            timestamp_ms: 1_795_845_600_000,
+            value: None,
+            schema_metadata: meta.map(|(format, id)| SchemaMetadata {
+                data_format: format.into(),
+                schema_id: id.into(),
+            }),
+        }
+    }
+
+    const IMPRESSION: &str = r#"{"impression_id":"i-1","event_time":1795845500000,"campaign_id":"c","creative_id":"cr","site_domain":"a.example","ad_format":"BANNER","device_type":"MOBILE"}"#;
+
+    /// The impression above as a bare Avro datum of the repo's schema.
+    fn impression_datum() -> Vec<u8> {
+        use apache_avro::types::Value as A;
+        let schema = apache_avro::Schema::parse_str(
+            &crate::test_support::registered("ad_impressions").definition,
+        )
+        .unwrap();
+        let s = |t: &str| A::String(t.into());
+        let null = || A::Union(0, Box::new(A::Null));
+        let value = A::Record(vec![
+            ("impression_id".into(), s("i-1")),
+            ("event_time".into(), A::TimestampMillis(1_795_845_500_000)),
+            ("request_id".into(), null()),
+            ("user_id".into(), null()),
+            ("campaign_id".into(), s("c")),
+            ("creative_id".into(), s("cr")),
+            ("site_domain".into(), s("a.example")),
+            ("ad_format".into(), A::Enum(0, "BANNER".into())),
+            ("device_type".into(), A::Enum(1, "MOBILE".into())),
+            ("country".into(), null()),
+            ("win_price_micros".into(), null()),
+            ("currency".into(), null()),
+        ]);
+        apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+            .build()
+            .unwrap()
+            .write_value_to_vec(value)
+            .unwrap()
+    }
+
+    /// A Glue header (version 3, compression byte) for `version_id`, then `body`.
+    fn glue(version_id: &str, zlib: bool, body: &[u8]) -> Vec<u8> {
+        let hex: String = version_id.chars().filter(|c| *c != '-').collect();
+        let mut out = vec![3u8, if zlib { 5 } else { 0 }];
+        for i in 0..16 {
+            out.push(u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap());
+        }
+        if zlib {
+            let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+            z.write_all(body).unwrap();
+            out = z.finish().unwrap();
+        } else {
+            out.extend_from_slice(body);
+        }
+        out
+    }
+
+    /// Routes `value` of `record`: the dataset's name and the outcome's error text.
+    fn route(record: &StreamRecord, value: &[u8]) -> (Option<String>, Result<(), String>) {
+        let store = MemoryStore::new();
+        let catalog = crate::dataset::Catalog::new();
+        let config = config(ingest_config());
+        let mut router = Router::new(ports(&store, &catalog), &config);
+        let routed = router.route(record, value).unwrap();
+        (
+            routed.dataset.map(|d| d.name.clone()),
+            routed.outcome.map(|_| ()).map_err(|e| e.message),
+        )
+    }
+
+    fn ok(dataset: &str) -> (Option<String>, Result<(), String>) {
+        (Some(dataset.to_string()), Ok(()))
+    }
+
+    #[test]
+    fn a_plain_value_is_json_of_its_topics_dataset() {
+        let imps = record("ad_impressions", None);
+        assert_eq!(route(&imps, IMPRESSION.as_bytes()), ok("ad_impressions"));
+        // Mapped by TOPIC_DATASETS.
+        assert_eq!(
+            route(&record("imps", None), IMPRESSION.as_bytes()),
+            ok("ad_impressions")
+        );
+        let (dataset, outcome) = route(&imps, b"{\"impression_id\":");
+        assert_eq!(dataset.as_deref(), Some("ad_impressions"));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn a_plain_value_of_an_unknown_topic_is_unrouted() {
+        let (dataset, outcome) = route(&record("nowhere", None), IMPRESSION.as_bytes());
+        assert_eq!(dataset, None);
+        assert_eq!(
+            outcome.unwrap_err(),
+            "topic `nowhere` names no registered dataset (map it with TOPIC_DATASETS)"
+        );
+    }
+
+    #[test]
+    fn a_glue_framed_datum_goes_to_its_versions_dataset_plain_or_zlib() {
+        let id = version_id("ad_impressions");
+        let datum = impression_datum();
+        // The topic does not matter: the version names the dataset.
+        let other = record("nowhere", None);
+        assert_eq!(
+            route(&other, &glue(&id, false, &datum)),
+            ok("ad_impressions")
+        );
+        assert_eq!(
+            route(&other, &glue(&id, true, &datum)),
+            ok("ad_impressions")
+        );
+        let (dataset, outcome) = route(&other, &glue(&id, true, b"not zlib"));
+        assert_eq!(dataset.as_deref(), Some("ad_impressions"));
+        assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn an_unknown_version_id_is_refused_for_the_topics_dataset() {
+        let id = "00000000-0000-0000-0000-0000000000ff";
+        let (dataset, outcome) = route(
+            &record("ad_impressions", None),
+            &glue(id, false, &impression_datum()),
+        );
+        assert_eq!(dataset.as_deref(), Some("ad_impressions"));
+        assert_eq!(
+            outcome.unwrap_err(),
+            format!("unknown schema version id {id}")
+        );
+    }
+
+    #[test]
+    fn confluent_framing_is_refused_for_the_topics_dataset() {
+        let (dataset, outcome) = route(&record("click_conversions", None), &[0, 0, 0, 0, 42, 1]);
+        assert_eq!(dataset.as_deref(), Some("click_conversions"));
+        assert!(outcome.unwrap_err().contains("Confluent"));
+    }
+
+    #[test]
+    fn values_unframed_by_the_event_source_mapping_decode_by_their_data_format() {
+        let id = version_id("ad_impressions");
+        let avro = record("nowhere", Some(("avro", &id)));
+        assert_eq!(route(&avro, &impression_datum()), ok("ad_impressions"));
+        let json = record("nowhere", Some(("JSON", &id)));
+        assert_eq!(route(&json, IMPRESSION.as_bytes()), ok("ad_impressions"));
+        let other = record("nowhere", Some(("protobuf", &id)));
+        assert_eq!(
+            route(&other, b"x"),
+            (
+                Some("ad_impressions".to_string()),
+                Err("unsupported data format PROTOBUF".to_string())
+            )
+        );
+    }
+}
