@@ -52,30 +52,13 @@ fn bad_entry(bucket: &str, key: &str, line: u64, e: impl std::fmt::Display) -> I
     })
 }
 
-/// Reads the entries of the object in order, calling `each` with each entry and its raw line
-/// (blank lines are skipped; a line that is not an entry fails the replay).
+/// Reads the object line by line, calling `each` with every line as read and its entry (`None`
+/// for a blank line); a line that is not an entry fails the replay.
 fn for_each_entry(
     ports: Ports<'_>,
     bucket: &str,
     key: &str,
-    mut each: impl FnMut(Entry, &[u8]) -> Result<(), IngestError>,
-) -> Result<(), IngestError> {
-    for_each_line(ports, bucket, key, |n, line| {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let entry: Entry =
-            serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
-        each(entry, line)
-    })
-}
-
-/// Reads the object line by line, calling `each` with the line number and the line.
-fn for_each_line(
-    ports: Ports<'_>,
-    bucket: &str,
-    key: &str,
-    mut each: impl FnMut(u64, &[u8]) -> Result<(), IngestError>,
+    mut each: impl FnMut(&[u8], Option<Entry>) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let mut reader = BufReader::with_capacity(256 << 10, ports.store.get(bucket, key)?);
     let mut line = Vec::new();
@@ -94,7 +77,13 @@ fn for_each_line(
             return Ok(());
         }
         number += 1;
-        each(number, &line)?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            each(&line, None)?;
+            continue;
+        }
+        let entry: Entry =
+            serde_json::from_slice(&line).map_err(|e| bad_entry(bucket, key, number, e))?;
+        each(&line, Some(entry))?;
     }
 }
 
@@ -265,7 +254,10 @@ pub fn replay_object(
         ..ReplayReport::default()
     };
     // Second pass: each entry through the pipeline again.
-    for_each_entry(ports, bucket, key, |entry, _| {
+    for_each_entry(ports, bucket, key, |_, entry| {
+        let Some(entry) = entry else {
+            return Ok(());
+        };
         report.entries += 1;
         let dataset = ports.catalog.route(ports.registry, &entry.dataset)?.ok();
         let Some(payload) = entry.payload_bytes() else {
@@ -305,17 +297,16 @@ fn scan(
 ) -> Result<(String, BTreeMap<String, String>), IngestError> {
     let mut hash = Xxh3::new();
     let mut topic_datasets = config.topic_datasets.clone();
-    for_each_line(ports, bucket, key, |n, line| {
+    for_each_entry(ports, bucket, key, |line, entry| {
         hash.update(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let entry: Entry =
-            serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
-        if let Source::Kafka(origin) = entry.source
-            && entry.dataset != UNROUTED
+        if let Some(Entry {
+            dataset,
+            source: Source::Kafka(origin),
+            ..
+        }) = entry
+            && dataset != UNROUTED
         {
-            topic_datasets.entry(origin.topic).or_insert(entry.dataset);
+            topic_datasets.entry(origin.topic).or_insert(dataset);
         }
         Ok(())
     })?;
@@ -346,13 +337,7 @@ fn replay_kafka(
             .unwrap_or_else(|| RecordError::new(RecordErrorKind::Unrouted, "no dataset"));
         return outputs.keep(None, source, &error, Payload::Bytes(payload));
     };
-    let lineage = Lineage {
-        source: &record.topic,
-        version: None,
-        partition: Some(record.partition),
-        offset: record.offset,
-        arrival_ms: record.timestamp_ms,
-    };
+    let lineage = record.lineage();
     let skew = outputs.config.ingest.max_future_skew_ms;
     let (sink, seen) = outputs.sink(&dataset);
     sink.accept(

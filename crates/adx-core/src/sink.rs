@@ -192,6 +192,20 @@ mod tests {
         })
     }
 
+    /// A sink of click_conversions into `store`: curated parts `f-*`, quarantine `q.jsonl`.
+    fn clicks_sink(store: &MemoryStore) -> DatasetSink<'_> {
+        let ds = dataset("click_conversions");
+        let curated = CuratedWriter::new(
+            ds.clone(),
+            store,
+            "curated",
+            PartNames::Object { base: "f".into() },
+            WriterLimits::default(),
+        );
+        let quarantine = QuarantineWriter::new(store, "quarantine", "q.jsonl".into(), &ds.name);
+        DatasetSink::new(ds, curated, quarantine)
+    }
+
     /// The quarantine lines written, parsed.
     fn entries(store: &MemoryStore) -> Vec<Value> {
         let bytes = store.object("quarantine", "q.jsonl").unwrap_or_default();
@@ -205,16 +219,7 @@ mod tests {
     #[test]
     fn records_go_to_curated_quarantine_or_the_duplicate_count_and_the_counts_reconcile() {
         let store = MemoryStore::new();
-        let ds = dataset("click_conversions");
-        let curated = CuratedWriter::new(
-            ds.clone(),
-            &store,
-            "curated",
-            PartNames::Object { base: "f".into() },
-            WriterLimits::default(),
-        );
-        let quarantine = QuarantineWriter::new(&store, "quarantine", "q.jsonl".into(), &ds.name);
-        let mut sink = DatasetSink::new(ds, curated, quarantine);
+        let mut sink = clicks_sink(&store);
         let mut seen = key_set();
         let inputs: Vec<(Result<Datum<'static>, RecordError>, Raw<'_>)> = vec![
             (Ok(click("e-1", json!({}))), Raw::Bytes(b"row 1")),
@@ -274,16 +279,7 @@ mod tests {
     #[test]
     fn a_tombstone_is_counted_apart_from_received() {
         let store = MemoryStore::new();
-        let ds = dataset("click_conversions");
-        let curated = CuratedWriter::new(
-            ds.clone(),
-            &store,
-            "curated",
-            PartNames::Object { base: "f".into() },
-            WriterLimits::default(),
-        );
-        let quarantine = QuarantineWriter::new(&store, "quarantine", "q.jsonl".into(), &ds.name);
-        let mut sink = DatasetSink::new(ds, curated, quarantine);
+        let mut sink = clicks_sink(&store);
         sink.tombstone();
         let report = sink.finish().unwrap();
         assert_eq!((report.received, report.tombstones), (0, 1));

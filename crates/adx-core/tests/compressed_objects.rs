@@ -5,36 +5,27 @@
 //! the same way on both paths. Avro files of every compressing codec (their blocks inflated on
 //! the decoding thread), whole or with a damaged block, also give the same outputs both ways.
 
+use adx_core::IngestError;
 use adx_core::curated::WriterLimits;
 use adx_core::formats::read_ahead::CHUNK_BYTES;
-use adx_core::ingest::{IngestConfig, ObjectSource, Ports, ingest_object};
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, SchemaRegistry, StoreError};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
+use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
 use adx_core::report::DatasetReport;
-use adx_core::{Catalog, IngestError};
 use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
-use adx_local::{LocalSchemaFolder, MemoryStore};
+use adx_local::MemoryStore;
+use common::{ports, schema_text};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// The repo's schema folder.
-const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+mod common;
+
 /// Bucket of landing objects.
 const LANDING: &str = "landing";
 /// Records of the generated object: about 5 MB of CSV, many chunks of the read-ahead.
 const RECORDS: usize = 30_000;
 /// Records of the generated Avro files: tens of blocks each.
 const AVRO_RECORDS: usize = 4_000;
-
-static REGISTRY: LazyLock<CachedRegistry<LocalSchemaFolder>> = LazyLock::new(|| {
-    CachedRegistry::new(
-        LocalSchemaFolder::new(SCHEMA_DIR),
-        Duration::from_secs(3600),
-    )
-});
-static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
 
 /// A store whose landing reads break after `break_after` bytes, as a reset connection would.
 struct BreakingStore {
@@ -107,8 +98,7 @@ fn generated(
     records: usize,
 ) -> (String, Vec<u8>) {
     let name = dataset.name();
-    let schema =
-        std::fs::read_to_string(format!("{SCHEMA_DIR}/{name}.avsc")).expect("the dataset's schema");
+    let schema = schema_text(name);
     let config = GenConfig {
         records,
         ..GenConfig::default()
@@ -166,12 +156,7 @@ fn ingest(
         inner: memory.clone(),
         break_after: break_after.unwrap_or(usize::MAX),
     };
-    let ports = Ports {
-        store: &store,
-        registry: &*REGISTRY as &dyn SchemaRegistry,
-        catalog: &CATALOG,
-    };
-    let result = ingest_object(ports, &config(threads), &source(key)).map(|(_, r)| r);
+    let result = ingest_object(ports(&store), &config(threads), &source(key)).map(|(_, r)| r);
     let mut outputs = memory.objects("curated");
     outputs.extend(memory.objects("quarantine"));
     (result, outputs)

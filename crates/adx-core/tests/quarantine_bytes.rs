@@ -8,46 +8,28 @@
 //!
 //! `ADX_BLESS=1 cargo test -p adx-core --test quarantine_bytes` writes the files anew.
 
-use adx_core::Catalog;
 use adx_core::curated::WriterLimits;
-use adx_core::ingest::{IngestConfig, ObjectSource, Ports, ingest_object};
-use adx_core::ports::{ObjectStore, Pin, SchemaRegistry};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
+use adx_core::ports::{Pin, SchemaRegistry};
 use adx_core::replay::replay_object;
 use adx_core::stream::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};
 use adx_gen::{
     AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig, MskConfig, StreamEncoding,
     stream_values,
 };
-use adx_local::{LocalSchemaFolder, MemoryStore};
+use adx_local::MemoryStore;
+use common::{REGISTRY, ports, schema_text};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// The repo's schema folder.
-const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+mod common;
+
 /// Where the expected quarantine objects are kept.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quarantine");
 /// The buckets.
 const LANDING: &str = "landing";
 const QUARANTINE: &str = "quarantine";
-
-static REGISTRY: LazyLock<CachedRegistry<LocalSchemaFolder>> = LazyLock::new(|| {
-    CachedRegistry::new(
-        LocalSchemaFolder::new(SCHEMA_DIR),
-        Duration::from_secs(3600),
-    )
-});
-static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
-
-fn ports(store: &dyn ObjectStore) -> Ports<'_> {
-    Ports {
-        store,
-        registry: &*REGISTRY as &dyn SchemaRegistry,
-        catalog: &CATALOG,
-    }
-}
 
 fn stream_config() -> StreamConfig {
     StreamConfig {
@@ -130,8 +112,7 @@ fn ingest_objects(store: &MemoryStore) {
     let config = stream_config().ingest;
     let mut sources = Vec::new();
     for dataset in GenDataset::all() {
-        let schema =
-            std::fs::read_to_string(format!("{SCHEMA_DIR}/{}.avsc", dataset.name())).unwrap();
+        let schema = schema_text(dataset.name());
         for format in [
             Format::Csv,
             Format::JsonLines,
@@ -253,20 +234,22 @@ fn replay_all(store: &MemoryStore) {
     }
 }
 
+/// Ingests with `ingest`, checks the quarantine objects against `<name>.txt`, replays them
+/// all and checks them against `<name>_replayed.txt`.
+fn check_ingest_and_replay(name: &str, ingest: fn(&MemoryStore)) {
+    let store = MemoryStore::new();
+    ingest(&store);
+    check(&format!("{name}.txt"), &dump(&store));
+    replay_all(&store);
+    check(&format!("{name}_replayed.txt"), &dump(&store));
+}
+
 #[test]
 fn object_sources_write_the_checked_in_bytes() {
-    let store = MemoryStore::new();
-    ingest_objects(&store);
-    check("objects.txt", &dump(&store));
-    replay_all(&store);
-    check("objects_replayed.txt", &dump(&store));
+    check_ingest_and_replay("objects", ingest_objects);
 }
 
 #[test]
 fn kafka_sources_write_the_checked_in_bytes() {
-    let store = MemoryStore::new();
-    ingest_stream(&store);
-    check("kafka.txt", &dump(&store));
-    replay_all(&store);
-    check("kafka_replayed.txt", &dump(&store));
+    check_ingest_and_replay("kafka", ingest_stream);
 }

@@ -23,24 +23,23 @@
 //! (`known_gap_a_smaller_retry_curates_records_twice_when_parts_roll` pins that case).
 
 use adx_core::curated::WriterLimits;
-use adx_core::ingest::{IngestConfig, ObjectSource, Ports, ingest_object};
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, SchemaRegistry, StoreError};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
+use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
 use adx_core::stream::{StreamConfig, StreamRecord, ingest_batch};
-use adx_core::{Catalog, IngestError, InvocationReport};
-use adx_local::{LocalSchemaFolder, MemoryStore};
+use adx_core::{IngestError, InvocationReport};
+use adx_local::MemoryStore;
 use arrow_array::cast::AsArray;
+use common::ports;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-/// The repo's schema folder: the registry of every test here.
-const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+mod common;
+
 /// Bucket of landing objects.
 const LANDING: &str = "landing";
 /// Bucket of curated Parquet.
@@ -224,26 +223,6 @@ impl ObjectStore for FailingStore {
 // ---------------------------------------------------------------------------------------------
 // Ports and configuration
 // ---------------------------------------------------------------------------------------------
-
-/// The repo's schemas, read once for all cases.
-static REGISTRY: LazyLock<CachedRegistry<LocalSchemaFolder>> = LazyLock::new(|| {
-    CachedRegistry::new(
-        LocalSchemaFolder::new(SCHEMA_DIR),
-        Duration::from_secs(3600),
-    )
-});
-
-/// Compiled datasets, shared by all cases as a warm Lambda process shares them.
-static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::new);
-
-/// The ports over `store`.
-fn ports(store: &dyn ObjectStore) -> Ports<'_> {
-    Ports {
-        store,
-        registry: &*REGISTRY as &dyn SchemaRegistry,
-        catalog: &CATALOG,
-    }
-}
 
 /// Writer bounds (of `preset % 4`): the defaults, or small ones so that objects take many writes, hours roll
 /// into several parts, or open hours are closed early and reopened.

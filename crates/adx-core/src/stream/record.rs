@@ -1,6 +1,7 @@
 //! A Kafka record as the stream path takes it (what the MSK event holds, its value decoded from
 //! base64), and the schema facts the event source mapping may add to it.
 
+use crate::curated::Lineage;
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -28,4 +29,17 @@ pub struct StreamRecord {
     pub value: Option<Bytes>,
     /// Set when the event source mapping's schema-registry integration decoded the framing.
     pub schema_metadata: Option<SchemaMetadata>,
+}
+
+impl StreamRecord {
+    /// The lineage columns of the record's curated row.
+    pub fn lineage(&self) -> Lineage<'_> {
+        Lineage {
+            source: &self.topic,
+            version: None,
+            partition: Some(self.partition),
+            offset: self.offset,
+            arrival_ms: self.timestamp_ms,
+        }
+    }
 }

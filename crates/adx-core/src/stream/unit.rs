@@ -5,7 +5,7 @@
 
 use super::record::StreamRecord;
 use super::routing::Routed;
-use crate::curated::{CuratedWriter, Lineage};
+use crate::curated::CuratedWriter;
 use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
@@ -90,18 +90,11 @@ impl<'a> UnitSinks<'a> {
             sink.tombstone();
             return Ok(());
         };
-        let lineage = Lineage {
-            source: &record.topic,
-            version: None,
-            partition: Some(record.partition),
-            offset: record.offset,
-            arrival_ms: record.timestamp_ms,
-        };
         sink.accept(
             &mut keys.sets[i].1,
             routed.outcome,
             Raw::Bytes(value),
-            &lineage,
+            &record.lineage(),
             self.config.max_future_skew_ms,
             &|| Source::kafka(record),
         )
