@@ -3,7 +3,6 @@
 //! the duplicate count. Store and registry faults fail the call; bad data never does.
 
 use crate::curated::{CuratedWriter, Lineage, WriterLimits};
-use crate::dataset::{Catalog, Dataset};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::read_ahead::read_ahead;
@@ -12,6 +11,7 @@ use crate::formats::{
     Compression, Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect,
     json::decode_json,
 };
+use crate::model::dataset::{Catalog, Dataset};
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::ports::{ObjectStore, Pin, SchemaRegistry, StoreError};
 use crate::quarantine::{Payload, QuarantineWriter};

@@ -11,11 +11,11 @@
 
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::json::decode_one;
 use crate::formats::{Decoded, Format, Raw, Stop, csv::decode_csv, detect};
 use crate::ingest::{Ports, UNROUTED};
+use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::ports::StoreError;
 use crate::quarantine::{Payload, QuarantineWriter};

@@ -7,8 +7,6 @@
 
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::{Dataset, WriterSchema};
-use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::formats::avro_datum::decode_datum;
@@ -16,6 +14,8 @@ use crate::formats::avro_direct::DirectPlan;
 use crate::formats::glue::{Framing, GLUE_HEADER_LEN, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
 use crate::ingest::{IngestConfig, Ports, UNROUTED};
+use crate::model::dataset::{Dataset, WriterSchema};
+use crate::model::datum::Datum;
 use crate::naming::PartNames;
 use crate::quarantine::{Payload, QuarantineWriter};
 use crate::report::{DatasetReport, InvocationReport};

@@ -3,11 +3,11 @@
 //! the store holds afterwards.
 
 use adx_core::convert::seed::SeedContext;
-use adx_core::dataset::WriterSchema;
 use adx_core::formats::avro_datum::decode_datum;
 use adx_core::formats::avro_direct::DirectPlan;
+use adx_core::model::dataset::WriterSchema;
+use adx_core::model::shape::Ty;
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
-use adx_core::shape::Ty;
 use adx_core::{Catalog, DatasetReport, InvocationReport};
 use adx_handlers::{Adapters, HandlerConfig};
 use adx_local::schema_folder::version_id_of;

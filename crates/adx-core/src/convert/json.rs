@@ -2,9 +2,9 @@
 //! streaming [`crate::convert::seed`] decoder, run over an already parsed `serde_json::Value`.
 
 use crate::convert::seed::{SeedContext, SeedFailure, decode_with};
-use crate::datum::Datum;
 use crate::error::FieldError;
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, RecordShape, Ty};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ pub fn json_to_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shape::RecordShape;
+    use crate::model::shape::RecordShape;
     use apache_avro::Schema;
     use serde_json::json;
 

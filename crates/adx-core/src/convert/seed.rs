@@ -12,9 +12,9 @@
 
 use crate::convert::skip::Skip;
 use crate::convert::timestamp::parse_timestamp_millis;
-use crate::datum::{Datum, Text};
 use crate::error::{FieldError, shorten};
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::datum::{Datum, Text};
+use crate::model::shape::{Kind, RecordShape, Ty};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;

@@ -10,9 +10,9 @@
 use crate::curated::columns::ColumnBuilder;
 use crate::curated::encoder::{Command, PartEncoder};
 use crate::curated::lineage::Lineage;
-use crate::dataset::Dataset;
-use crate::datum::Datum;
 use crate::error::IngestError;
+use crate::model::dataset::Dataset;
+use crate::model::datum::Datum;
 use crate::naming::PartNames;
 use crate::ports::ObjectStore;
 use crate::report::WrittenObject;

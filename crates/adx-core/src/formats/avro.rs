@@ -8,12 +8,12 @@
 //! promotions, enums by symbol).
 
 use crate::convert::seed::{DatumSeed, SeedContext};
-use crate::datum::Datum;
 use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::avro_blocks::Blocks;
 use crate::formats::avro_direct::DirectPlan;
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, RecordShape, Ty};
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use serde::de::DeserializeSeed;

@@ -3,10 +3,10 @@
 //! missing from the header quarantines every row with that reason.
 
 use crate::convert::text::text_to_datum;
-use crate::datum::Datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::RecordShape;
+use crate::model::datum::Datum;
+use crate::model::shape::RecordShape;
 use std::cell::Cell;
 use std::io::{BufRead, Read};
 use std::rc::Rc;

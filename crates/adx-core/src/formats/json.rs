@@ -5,8 +5,8 @@
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::RecordShape;
-use crate::shape::{Kind, Ty};
+use crate::model::shape::RecordShape;
+use crate::model::shape::{Kind, Ty};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 

@@ -13,8 +13,8 @@ pub mod json;
 pub mod read_ahead;
 pub mod tracked;
 
-use crate::datum::Datum;
 use crate::error::{IngestError, RecordError};
+use crate::model::datum::Datum;
 pub use compression::Compression;
 
 /// A format of landing objects.

@@ -12,10 +12,10 @@
 //! A path is a dotted list of field names; `name[]` steps into every item of an array. A rule
 //! skips a null value: whether a value may be null is the schema's business.
 
-use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, RecordShape, Ty};
 use crate::pattern::Pattern;
-use crate::shape::{Kind, RecordShape, Ty};
 use serde::Deserialize;
 
 /// A rule as written in the schema file.

@@ -3,11 +3,11 @@
 //! schema and no code.
 
 use crate::curated::arrow_schema::arrow_schema;
-use crate::datum::Datum;
 use crate::error::FieldError;
+use crate::model::datum::Datum;
+use crate::model::rules::{RuleSpec, Rules};
+use crate::model::shape::{Kind, RecordShape, Ty};
 use crate::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
-use crate::rules::{RuleSpec, Rules};
-use crate::shape::{Kind, RecordShape, Ty};
 use apache_avro::Schema;
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, SecondsFormat};
@@ -365,9 +365,9 @@ mod tests {
     use crate::convert::json::json_to_record;
     use serde_json::{Value, json};
 
-    const CLICKS: &str = include_str!("../../../schemas/click_conversions.avsc");
-    const IMPRESSIONS: &str = include_str!("../../../schemas/ad_impressions.avsc");
-    const BIDS: &str = include_str!("../../../schemas/bid_requests.avsc");
+    const CLICKS: &str = include_str!("../../../../schemas/click_conversions.avsc");
+    const IMPRESSIONS: &str = include_str!("../../../../schemas/ad_impressions.avsc");
+    const BIDS: &str = include_str!("../../../../schemas/bid_requests.avsc");
 
     /// 2023-11-14T22:13:20Z.
     const ARRIVAL: i64 = 1_700_000_000_000;

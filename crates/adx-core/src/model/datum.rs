@@ -1,7 +1,7 @@
 //! [`Datum`]: one decoded value, shaped by the dataset's reader schema (records are positional,
 //! in reader field order), whatever format it came from.
 
-use crate::shape::{Kind, Ty};
+use crate::model::shape::{Kind, Ty};
 use chrono::{DateTime, SecondsFormat};
 use compact_str::CompactString;
 use serde_json::{Map, Value, json};

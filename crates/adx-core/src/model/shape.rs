@@ -5,7 +5,7 @@
 //! with the path of the field, so a bad contract fails the deployment and not a record.
 
 use crate::convert::json::json_to_datum;
-use crate::datum::Datum;
+use crate::model::datum::Datum;
 use apache_avro::Schema;
 use apache_avro::schema::{RecordSchema, UnionSchema};
 use std::collections::HashMap;

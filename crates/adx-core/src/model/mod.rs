@@ -1,0 +1,11 @@
+//! The model layer: the compiled data contract of a dataset. A reader schema compiled into the
+//! shapes the decoders fill ([`shape`]), the values they produce ([`datum`]), the dataset read
+//! from a schema's `adx` block ([`dataset`]) and its rules beyond types ([`rules`]).
+//!
+//! The model depends on nothing of the formats, the conversions, the curated writer or the
+//! ingestion pipeline: they all depend on it.
+
+pub mod dataset;
+pub mod datum;
+pub mod rules;
+pub mod shape;
