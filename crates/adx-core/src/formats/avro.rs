@@ -11,7 +11,7 @@ use crate::convert::seed::{DatumSeed, SeedContext};
 use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::avro_blocks::Blocks;
 use crate::formats::avro_direct::DirectPlan;
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
 use crate::model::datum::Datum;
 use crate::model::shape::{Kind, RecordShape, Ty};
 use apache_avro::Schema;
@@ -159,7 +159,7 @@ fn general<'b, 's>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::collect;
+    use crate::formats::decoded::collect;
     use apache_avro::types::Value;
     use apache_avro::{Codec, Writer};
 
@@ -187,7 +187,7 @@ mod tests {
         writer.into_inner().unwrap()
     }
 
-    fn decode(bytes: &[u8]) -> (crate::formats::Seen, Option<Stop>) {
+    fn decode(bytes: &[u8]) -> (crate::formats::decoded::Seen, Option<Stop>) {
         let reader = Schema::parse_str(READER).unwrap();
         let shape = RecordShape::from_avro(&reader).unwrap();
         collect(|emit| decode_avro(&mut &bytes[..], &reader, &shape, emit))

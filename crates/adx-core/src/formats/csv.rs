@@ -4,7 +4,7 @@
 
 use crate::convert::text::text_to_datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
 use crate::model::datum::Datum;
 use crate::model::shape::RecordShape;
 use std::cell::Cell;
@@ -184,25 +184,10 @@ fn convert_row<'r>(
     Ok(Datum::Record(fields))
 }
 
-/// A row written back as one CSV record (no line end), for the quarantine payload.
-pub(crate) fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    if writer.write_byte_record(record).is_err() {
-        return Vec::new();
-    }
-    let mut bytes = writer.into_inner().unwrap_or_default();
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    bytes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::{Seen, collect};
+    use crate::formats::decoded::{Seen, collect};
     use apache_avro::Schema;
 
     fn shape() -> std::sync::Arc<RecordShape> {
@@ -274,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_quarantined_row_carries_the_header_only_while_it_is_small() {
-        use crate::formats::MAX_PAYLOAD_HEADER_BYTES as MAX;
+        use crate::formats::decoded::MAX_PAYLOAD_HEADER_BYTES as MAX;
         // `id,n,` then one column named to make the header exactly `len` bytes long.
         let header = |len: usize, quoted: bool| {
             let rest = len - "id,n,".len();

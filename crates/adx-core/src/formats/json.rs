@@ -4,7 +4,7 @@
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::error::{RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
 use crate::model::shape::RecordShape;
 use crate::model::shape::{Kind, Ty};
 use std::io::{BufRead, BufReader, Read};
@@ -348,7 +348,7 @@ fn keep(out: &mut Vec<u8>, max: usize, over: &mut bool, bytes: &[u8]) {
 mod tests {
     use super::*;
     use crate::Datum;
-    use crate::formats::{Seen, collect};
+    use crate::formats::decoded::{Seen, collect};
     use apache_avro::Schema;
 
     fn shape() -> std::sync::Arc<RecordShape> {
