@@ -3,7 +3,7 @@
 //! can read every record written with the previous one. `adx schemas push` and
 //! `adx schemas check` both decide through here.
 
-use crate::formats::avro::resolution_problem;
+use crate::model::avro_compat::resolution_problem;
 use crate::model::dataset::Dataset;
 use crate::ports::RegisteredSchema;
 use apache_avro::Schema;

@@ -12,47 +12,14 @@ use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::avro_blocks::Blocks;
 use crate::formats::avro_direct::DirectPlan;
 use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::model::avro_compat::resolution_problem;
 use crate::model::datum::Datum;
 use crate::model::shape::{Kind, RecordShape, Ty};
 use apache_avro::Schema;
-use apache_avro::schema_compatibility::SchemaCompatibility;
 use serde::de::DeserializeSeed;
 use serde_avro_fast::de::DeserializerState;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
-
-/// A writer logical type whose raw number is not milliseconds (or not an instant), which the
-/// core would otherwise take at face value once Avro's compatibility check lets it through.
-pub fn unconverted_logical_type(schema: &Schema) -> Option<&'static str> {
-    match schema {
-        Schema::TimestampMicros => Some("timestamp-micros"),
-        Schema::TimestampNanos => Some("timestamp-nanos"),
-        Schema::LocalTimestampMillis => Some("local-timestamp-millis"),
-        Schema::LocalTimestampMicros => Some("local-timestamp-micros"),
-        Schema::LocalTimestampNanos => Some("local-timestamp-nanos"),
-        Schema::TimeMicros => Some("time-micros"),
-        Schema::Record(r) => r
-            .fields
-            .iter()
-            .find_map(|f| unconverted_logical_type(&f.schema)),
-        Schema::Array(a) => unconverted_logical_type(&a.items),
-        Schema::Map(m) => unconverted_logical_type(&m.types),
-        Schema::Union(u) => u.variants().iter().find_map(unconverted_logical_type),
-        _ => None,
-    }
-}
-
-/// Why data written with `writer` cannot be read as `reader`, if it cannot.
-pub fn resolution_problem(writer: &Schema, reader: &Schema) -> Option<String> {
-    if let Some(logical) = unconverted_logical_type(writer) {
-        return Some(format!(
-            "the writer uses logical type {logical}, which is not converted"
-        ));
-    }
-    SchemaCompatibility::can_read(writer, reader)
-        .err()
-        .map(|e| e.to_string())
-}
 
 fn object(kind: RecordErrorKind, message: String) -> Stop {
     Stop::Object(RecordError::new(kind, message))

@@ -4,6 +4,7 @@
 
 use crate::curated::arrow_schema::arrow_schema;
 use crate::error::FieldError;
+use crate::model::avro_compat::Incompatibility;
 use crate::model::datum::Datum;
 use crate::model::rules::{RuleSpec, Rules};
 use crate::model::shape::{Kind, RecordShape, Ty};
@@ -219,7 +220,7 @@ pub struct WriterSchema {
 pub struct Catalog {
     compiled: Mutex<HashMap<String, Arc<Dataset>>>,
     writers: Mutex<HashMap<String, Arc<WriterSchema>>>,
-    compatible: Mutex<HashMap<(String, String), Result<(), String>>>,
+    compatible: Mutex<HashMap<(String, String), Result<(), Incompatibility>>>,
 }
 
 /// Why a dataset could not be had.
@@ -304,7 +305,11 @@ impl Catalog {
     }
 
     /// Whether data written with `writer` can be read as `reader` (checked once per pair).
-    pub fn check_compatible(&self, writer: &WriterSchema, reader: &Dataset) -> Result<(), String> {
+    pub fn check_compatible(
+        &self,
+        writer: &WriterSchema,
+        reader: &Dataset,
+    ) -> Result<(), Incompatibility> {
         let key = (
             writer.registered.version_id.clone(),
             reader.version_id.clone(),
@@ -313,7 +318,7 @@ impl Catalog {
         verdicts
             .entry(key)
             .or_insert_with(|| {
-                match crate::formats::avro::resolution_problem(&writer.avro, &reader.schema) {
+                match crate::model::avro_compat::resolution_problem(&writer.avro, &reader.schema) {
                     Some(problem) => Err(problem),
                     None => Ok(()),
                 }

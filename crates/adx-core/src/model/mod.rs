@@ -5,6 +5,7 @@
 //! The model depends on nothing of the formats, the conversions, the curated writer or the
 //! ingestion pipeline: they all depend on it.
 
+pub mod avro_compat;
 pub mod dataset;
 pub mod datum;
 pub mod rules;
