@@ -20,7 +20,7 @@ use arrow_array::builder::{
     Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, SchemaRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -184,6 +184,8 @@ impl EncoderThread<'_> {
 /// The curated writer of one dataset for one source unit.
 pub struct CuratedWriter<'a> {
     dataset: Arc<Dataset>,
+    /// The Arrow schema of the dataset's curated Parquet (the encoder's).
+    schema: SchemaRef,
     limits: WriterLimits,
     /// Open hours.
     hours: BTreeMap<i64, HourBuilders>,
@@ -218,7 +220,8 @@ impl<'a> CuratedWriter<'a> {
         limits: WriterLimits,
     ) -> Self {
         let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
-        Self::with_encoder(dataset, limits, Encoder::Inline(Box::new(encoder)))
+        let schema = encoder.schema().clone();
+        Self::with_encoder(dataset, schema, limits, Encoder::Inline(Box::new(encoder)))
     }
 
     /// A writer whose Parquet encoding runs on another thread: run the returned
@@ -233,7 +236,13 @@ impl<'a> CuratedWriter<'a> {
         let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
         let (tx, rx) = sync_channel(PIPE_BATCHES);
         let (done_tx, done) = sync_channel(1);
-        let writer = Self::with_encoder(dataset, limits, Encoder::Piped { tx: Some(tx), done });
+        let schema = encoder.schema().clone();
+        let writer = Self::with_encoder(
+            dataset,
+            schema,
+            limits,
+            Encoder::Piped { tx: Some(tx), done },
+        );
         let thread = EncoderThread {
             encoder,
             rx,
@@ -242,10 +251,16 @@ impl<'a> CuratedWriter<'a> {
         (writer, thread)
     }
 
-    fn with_encoder(dataset: Arc<Dataset>, limits: WriterLimits, encoder: Encoder<'a>) -> Self {
+    fn with_encoder(
+        dataset: Arc<Dataset>,
+        schema: SchemaRef,
+        limits: WriterLimits,
+        encoder: Encoder<'a>,
+    ) -> Self {
         CuratedWriter {
-            fixed_row_bytes: fixed_row_bytes(&dataset.arrow_schema),
+            fixed_row_bytes: fixed_row_bytes(&schema),
             dataset,
+            schema,
             limits,
             hours: BTreeMap::new(),
             pushes: 0,
@@ -322,8 +337,7 @@ impl<'a> CuratedWriter<'a> {
             arrays.push(column.finish().map_err(batch_err)?);
         }
         hw.lineage.finish(&mut arrays);
-        let batch =
-            RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays).map_err(batch_err)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(batch_err)?;
         let command = Command::Write {
             hour,
             first_offset: hw.first_offset,

@@ -2,7 +2,6 @@
 //! from the schema text (the `adx` block beside the Avro fields), so that a new dataset needs a
 //! schema and no code.
 
-use crate::curated::arrow_schema::arrow_schema;
 use crate::error::FieldError;
 use crate::model::avro_compat::Incompatibility;
 use crate::model::datum::Datum;
@@ -10,7 +9,6 @@ use crate::model::rules::{RuleSpec, Rules};
 use crate::model::shape::{Kind, RecordShape, Ty};
 use crate::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
 use apache_avro::Schema;
-use arrow_schema::SchemaRef;
 use chrono::{DateTime, SecondsFormat};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -51,8 +49,6 @@ pub struct Dataset {
     pub not_before_ms: i64,
     /// The compiled rules.
     pub rules: Rules,
-    /// Arrow schema of the curated Parquet (the contract's fields, then lineage columns).
-    pub arrow_schema: SchemaRef,
 }
 
 const DEFAULT_NOT_BEFORE_MS: i64 = 946_684_800_000; // 2000-01-01T00:00:00Z
@@ -119,7 +115,6 @@ impl Dataset {
                 .timestamp_millis(),
         };
         let rules = Rules::compile(&shape, &spec.rules)?;
-        let arrow_schema = arrow_schema(&shape);
         Ok(Dataset {
             name: registered.name.clone(),
             version_id: registered.version_id.clone(),
@@ -129,7 +124,6 @@ impl Dataset {
             event_time,
             not_before_ms,
             rules,
-            arrow_schema,
         })
     }
 
