@@ -11,10 +11,10 @@
 //! and floats, enums map by symbol: the Avro resolution rules for the types the core supports.
 
 use crate::convert::skip::Skip;
-use crate::convert::timestamp::parse_timestamp_millis;
 use crate::error::{FieldError, shorten};
 use crate::model::datum::{Datum, Text};
 use crate::model::shape::{Kind, RecordShape, Ty};
+use crate::model::timestamp::parse_timestamp_millis;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;

@@ -2,10 +2,10 @@
 //! timestamps are parsed from text; a record or array cell holds JSON text.
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
-use crate::convert::timestamp::parse_timestamp_millis;
 use crate::error::{FieldError, shorten};
 use crate::model::datum::{Datum, Text};
 use crate::model::shape::{Kind, Ty};
+use crate::model::timestamp::parse_timestamp_millis;
 
 fn mismatch(ty: &Ty, text: &str) -> FieldError {
     FieldError::new("", ty.kind.describe(), format!("\"{}\"", shorten(text)))

@@ -72,7 +72,7 @@ impl Dataset {
             }
             None => return Err("the schema has no `adx` block (key, event_time, rules)".into()),
         };
-        let shape = RecordShape::from_avro(&schema)?;
+        let shape = RecordShape::from_avro(&schema).map_err(|e| e.to_string())?;
         if shape.name != registered.name {
             return Err(format!(
                 "record name {} differs from the schema name {}",

@@ -6,7 +6,11 @@
 //! ingestion pipeline: they all depend on it.
 
 pub mod avro_compat;
+pub mod compile;
 pub mod dataset;
 pub mod datum;
+pub mod datum_json;
+pub mod default_value;
 pub mod rules;
 pub mod shape;
+pub mod timestamp;
