@@ -2,6 +2,7 @@
 //! pick the decoder by suffix, and send every record to curated Parquet, to quarantine or to
 //! the duplicate count. Store and registry faults fail the call; bad data never does.
 
+use crate::catalog::Catalog;
 use crate::curated::{CuratedWriter, Lineage, WriterLimits};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
@@ -11,7 +12,7 @@ use crate::formats::{
     Compression, Decoded, Format, Stop, avro::decode_avro, csv::decode_csv, detect,
     json::decode_json,
 };
-use crate::model::dataset::{Catalog, Dataset};
+use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::ports::{ObjectStore, Pin, SchemaRegistry, StoreError};
 use crate::quarantine::{Payload, QuarantineWriter};

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod convert;
 pub mod curated;
 pub mod dedup;
@@ -26,9 +27,10 @@ pub mod report;
 pub mod sink;
 pub mod stream;
 
+pub use catalog::Catalog;
 pub use error::{FieldError, IngestError, RecordError, RecordErrorKind};
 pub use ingest::{IngestConfig, ObjectSource, ingest_object};
-pub use model::dataset::{Catalog, Dataset};
+pub use model::dataset::Dataset;
 pub use model::datum::Datum;
 pub use ports::{ObjectStore, ObjectWriter, RegisteredSchema, SchemaRegistry};
 pub use report::{DatasetReport, InvocationReport, WrittenObject};

@@ -5,6 +5,7 @@
 //! With more than one core, a partition's objects are encoded and stored on a thread of their
 //! own while the next partition is read; the objects are the same bytes either way.
 
+use crate::catalog::WriterSchema;
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
@@ -14,7 +15,7 @@ use crate::formats::avro_direct::DirectPlan;
 use crate::formats::glue::{Framing, GLUE_HEADER_LEN, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
 use crate::ingest::{IngestConfig, Ports, UNROUTED};
-use crate::model::dataset::{Dataset, WriterSchema};
+use crate::model::dataset::Dataset;
 use crate::model::datum::Datum;
 use crate::naming::PartNames;
 use crate::quarantine::{Payload, QuarantineWriter};

@@ -2,10 +2,10 @@
 //! store in memory, the handler configuration, and the checks of a run's answer against what
 //! the store holds afterwards.
 
+use adx_core::catalog::WriterSchema;
 use adx_core::convert::seed::SeedContext;
 use adx_core::formats::avro_datum::decode_datum;
 use adx_core::formats::avro_direct::DirectPlan;
-use adx_core::model::dataset::WriterSchema;
 use adx_core::model::shape::Ty;
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
 use adx_core::{Catalog, DatasetReport, InvocationReport};

@@ -1,5 +1,6 @@
-//! JSON value → [`Datum`], for schema defaults and tests: the same conversion as the
-//! streaming [`crate::convert::seed`] decoder, run over an already parsed `serde_json::Value`.
+//! JSON value → [`Datum`], for tests and tools: the same conversion as the streaming
+//! [`crate::convert::seed`] decoder, run over an already parsed `serde_json::Value`. (Schema
+//! defaults are converted by the model itself, [`crate::model::default_value`].)
 
 use crate::convert::seed::{SeedContext, SeedFailure, decode_with};
 use crate::error::FieldError;

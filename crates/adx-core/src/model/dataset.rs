@@ -3,16 +3,14 @@
 //! schema and no code.
 
 use crate::error::FieldError;
-use crate::model::avro_compat::Incompatibility;
 use crate::model::datum::Datum;
 use crate::model::rules::{RuleSpec, Rules};
 use crate::model::shape::{Kind, RecordShape, Ty};
-use crate::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
+use crate::ports::RegisteredSchema;
 use apache_avro::Schema;
 use chrono::{DateTime, SecondsFormat};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The `adx` block of a schema file.
 #[derive(Debug, Clone, Deserialize)]
@@ -194,166 +192,6 @@ impl Dataset {
                 _ => None,
             },
             _ => None,
-        }
-    }
-}
-
-/// A writer schema of a Glue-framed datum, parsed once per version id.
-pub struct WriterSchema {
-    /// The registry's record of it.
-    pub registered: RegisteredSchema,
-    /// Parsed for decoding.
-    pub decoder: serde_avro_fast::Schema,
-    /// Parsed for compatibility checks.
-    pub avro: Schema,
-}
-
-/// Compiled datasets and parsed writer schemas by registry version id, for the life of the
-/// process, and the verdicts of writer-to-reader compatibility checks.
-#[derive(Default)]
-pub struct Catalog {
-    compiled: Mutex<HashMap<String, Arc<Dataset>>>,
-    writers: Mutex<HashMap<String, Arc<WriterSchema>>>,
-    compatible: Mutex<HashMap<(String, String), Result<(), Incompatibility>>>,
-}
-
-/// Why a dataset could not be had.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// The registry failed (infrastructure).
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// The registered schema cannot be used (a deployment fault).
-    #[error("schema {name} (version {version_id}): {message}")]
-    BadSchema {
-        /// Schema name.
-        name: String,
-        /// Version id.
-        version_id: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-impl From<CatalogError> for crate::error::IngestError {
-    fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::Registry(e) => crate::error::IngestError::Registry(e),
-            CatalogError::BadSchema {
-                name,
-                version_id,
-                message,
-            } => crate::error::IngestError::BadSchema {
-                name,
-                message: format!("version {version_id}: {message}"),
-            },
-        }
-    }
-}
-
-impl Catalog {
-    /// A new, empty catalog.
-    pub fn new() -> Catalog {
-        Catalog::default()
-    }
-
-    /// Compiles (once per version id) a registered schema.
-    pub fn compile(&self, registered: &RegisteredSchema) -> Result<Arc<Dataset>, CatalogError> {
-        let mut compiled = self
-            .compiled
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(ds) = compiled.get(&registered.version_id) {
-            return Ok(ds.clone());
-        }
-        let ds =
-            Dataset::from_registered(registered).map_err(|message| CatalogError::BadSchema {
-                name: registered.name.clone(),
-                version_id: registered.version_id.clone(),
-                message,
-            })?;
-        let ds = Arc::new(ds);
-        compiled.insert(registered.version_id.clone(), ds.clone());
-        Ok(ds)
-    }
-
-    /// Parses (once per version id) a writer schema; an error says why it cannot be used.
-    pub fn writer(&self, registered: &RegisteredSchema) -> Result<Arc<WriterSchema>, String> {
-        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = writers.get(&registered.version_id) {
-            return Ok(w.clone());
-        }
-        let avro = Schema::parse_str(&registered.definition)
-            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
-        let decoder: serde_avro_fast::Schema = registered
-            .definition
-            .parse()
-            .map_err(|e| format!("not a usable Avro schema: {e}"))?;
-        let w = Arc::new(WriterSchema {
-            registered: registered.clone(),
-            decoder,
-            avro,
-        });
-        writers.insert(registered.version_id.clone(), w.clone());
-        Ok(w)
-    }
-
-    /// Whether data written with `writer` can be read as `reader` (checked once per pair).
-    pub fn check_compatible(
-        &self,
-        writer: &WriterSchema,
-        reader: &Dataset,
-    ) -> Result<(), Incompatibility> {
-        let key = (
-            writer.registered.version_id.clone(),
-            reader.version_id.clone(),
-        );
-        let mut verdicts = self.compatible.lock().unwrap_or_else(|p| p.into_inner());
-        verdicts
-            .entry(key)
-            .or_insert_with(|| {
-                match crate::model::avro_compat::resolution_problem(&writer.avro, &reader.schema) {
-                    Some(problem) => Err(problem),
-                    None => Ok(()),
-                }
-            })
-            .clone()
-    }
-
-    /// The dataset `name` at its latest version for routing data: a schema that is missing or
-    /// not usable as a dataset gives the reason (the data goes to quarantine, rather than the
-    /// invocation failing and being retried forever); only a registry fault is an error.
-    pub fn route(
-        &self,
-        registry: &dyn SchemaRegistry,
-        name: &str,
-    ) -> Result<Result<Arc<Dataset>, String>, RegistryError> {
-        match self.latest(registry, name) {
-            Ok(Some(ds)) => Ok(Ok(ds)),
-            Ok(None) => Ok(Err(format!("no schema named `{name}` is registered"))),
-            Err(CatalogError::Registry(e)) => Err(e),
-            Err(CatalogError::BadSchema {
-                name,
-                version_id,
-                message,
-            }) => {
-                tracing::warn!(schema = %name, version = %version_id, "registered schema is not a usable dataset: {message}");
-                Ok(Err(format!(
-                    "schema `{name}` (version {version_id}) is not a usable dataset: {message}"
-                )))
-            }
-        }
-    }
-
-    /// The dataset `name` at its latest registered version, or `None` when there is none.
-    pub fn latest(
-        &self,
-        registry: &dyn SchemaRegistry,
-        name: &str,
-    ) -> Result<Option<Arc<Dataset>>, CatalogError> {
-        match registry.latest(name)? {
-            Some(registered) => self.compile(&registered).map(Some),
-            None => Ok(None),
         }
     }
 }
@@ -852,23 +690,5 @@ mod tests {
             Some(&7i64.to_le_bytes()[..])
         );
         ds.validate(&record, ARRIVAL, 0).unwrap();
-    }
-
-    #[test]
-    fn the_catalog_compiles_once_per_version() {
-        let catalog = Catalog::new();
-        let a = catalog
-            .compile(&registered("click_conversions", CLICKS))
-            .unwrap();
-        let b = catalog
-            .compile(&registered("click_conversions", CLICKS))
-            .unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        let e = catalog.compile(&registered("wrong", CLICKS)).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("schema wrong (version wrong-v1): "),
-            "{e}"
-        );
     }
 }
