@@ -4,7 +4,7 @@
 //! meet.
 
 use crate::model::avro_compat::{Incompatibility, resolution_problem};
-use crate::model::dataset::Dataset;
+use crate::model::dataset::{Dataset, DatasetError};
 use crate::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
 use apache_avro::Schema;
 use std::collections::HashMap;
@@ -36,15 +36,83 @@ pub enum CatalogError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The registered schema cannot be used (a deployment fault).
-    #[error("schema {name} (version {version_id}): {message}")]
+    #[error("schema {name} (version {version_id}): {error}")]
     BadSchema {
         /// Schema name.
         name: String,
         /// Version id.
         version_id: String,
         /// What is wrong.
-        message: String,
+        error: DatasetError,
     },
+}
+
+/// Why a registered writer schema cannot be used to decode data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriterSchemaError {
+    /// apache-avro cannot parse it (its message).
+    #[error("not a valid Avro schema: {0}")]
+    InvalidAvro(String),
+    /// serde_avro_fast cannot parse it (its message).
+    #[error("not a usable Avro schema: {0}")]
+    Unusable(String),
+}
+
+/// Where data for a dataset name goes: the dataset, or why there is none (the data then goes
+/// to quarantine).
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// The dataset at its latest registered version.
+    Dataset(Arc<Dataset>),
+    /// No schema of that name is registered.
+    NotRegistered {
+        /// The name asked for.
+        name: String,
+    },
+    /// The latest registered schema of that name is not a usable dataset.
+    Unusable {
+        /// Schema name.
+        name: String,
+        /// Its version id.
+        version_id: String,
+        /// What is wrong with it.
+        error: DatasetError,
+    },
+}
+
+impl Route {
+    /// The dataset, if there is one.
+    pub fn dataset(self) -> Option<Arc<Dataset>> {
+        match self {
+            Route::Dataset(ds) => Some(ds),
+            _ => None,
+        }
+    }
+
+    /// Why there is no dataset (the text quarantine entries give), if there is none.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Route::Dataset(_) => None,
+            Route::NotRegistered { name } => {
+                Some(format!("no schema named `{name}` is registered"))
+            }
+            Route::Unusable {
+                name,
+                version_id,
+                error,
+            } => Some(format!(
+                "schema `{name}` (version {version_id}) is not a usable dataset: {error}"
+            )),
+        }
+    }
+
+    /// The dataset, or why there is none.
+    pub fn into_result(self) -> Result<Arc<Dataset>, String> {
+        match self {
+            Route::Dataset(ds) => Ok(ds),
+            other => Err(other.reason().unwrap_or_default()),
+        }
+    }
 }
 
 impl From<CatalogError> for crate::error::IngestError {
@@ -54,10 +122,10 @@ impl From<CatalogError> for crate::error::IngestError {
             CatalogError::BadSchema {
                 name,
                 version_id,
-                message,
+                error,
             } => crate::error::IngestError::BadSchema {
                 name,
-                message: format!("version {version_id}: {message}"),
+                message: format!("version {version_id}: {error}"),
             },
         }
     }
@@ -78,29 +146,34 @@ impl Catalog {
         if let Some(ds) = compiled.get(&registered.version_id) {
             return Ok(ds.clone());
         }
-        let ds =
-            Dataset::from_registered(registered).map_err(|message| CatalogError::BadSchema {
-                name: registered.name.clone(),
-                version_id: registered.version_id.clone(),
-                message,
-            })?;
+        let ds = Dataset::from_registered(registered).map_err(|error| CatalogError::BadSchema {
+            name: registered.name.clone(),
+            version_id: registered.version_id.clone(),
+            error,
+        })?;
         let ds = Arc::new(ds);
         compiled.insert(registered.version_id.clone(), ds.clone());
         Ok(ds)
     }
 
     /// Parses (once per version id) a writer schema; an error says why it cannot be used.
-    pub fn writer(&self, registered: &RegisteredSchema) -> Result<Arc<WriterSchema>, String> {
+    pub fn writer(
+        &self,
+        registered: &RegisteredSchema,
+    ) -> Result<Arc<WriterSchema>, WriterSchemaError> {
         let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(w) = writers.get(&registered.version_id) {
             return Ok(w.clone());
         }
         let avro = Schema::parse_str(&registered.definition)
-            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
-        let decoder: serde_avro_fast::Schema = registered
-            .definition
-            .parse()
-            .map_err(|e| format!("not a usable Avro schema: {e}"))?;
+            .map_err(|e| WriterSchemaError::InvalidAvro(e.to_string()))?;
+        let decoder: serde_avro_fast::Schema =
+            registered
+                .definition
+                .parse()
+                .map_err(|e: serde_avro_fast::schema::SchemaError| {
+                    WriterSchemaError::Unusable(e.to_string())
+                })?;
         let w = Arc::new(WriterSchema {
             registered: registered.clone(),
             decoder,
@@ -131,26 +204,26 @@ impl Catalog {
     }
 
     /// The dataset `name` at its latest version for routing data: a schema that is missing or
-    /// not usable as a dataset gives the reason (the data goes to quarantine, rather than the
-    /// invocation failing and being retried forever); only a registry fault is an error.
-    pub fn route(
-        &self,
-        registry: &dyn SchemaRegistry,
-        name: &str,
-    ) -> Result<Result<Arc<Dataset>, String>, RegistryError> {
+    /// not usable as a dataset is a [`Route`] that says why (the data goes to quarantine, rather
+    /// than the invocation failing and being retried forever); only a registry fault is an error.
+    pub fn route(&self, registry: &dyn SchemaRegistry, name: &str) -> Result<Route, RegistryError> {
         match self.latest(registry, name) {
-            Ok(Some(ds)) => Ok(Ok(ds)),
-            Ok(None) => Ok(Err(format!("no schema named `{name}` is registered"))),
+            Ok(Some(ds)) => Ok(Route::Dataset(ds)),
+            Ok(None) => Ok(Route::NotRegistered {
+                name: name.to_string(),
+            }),
             Err(CatalogError::Registry(e)) => Err(e),
             Err(CatalogError::BadSchema {
                 name,
                 version_id,
-                message,
+                error,
             }) => {
-                tracing::warn!(schema = %name, version = %version_id, "registered schema is not a usable dataset: {message}");
-                Ok(Err(format!(
-                    "schema `{name}` (version {version_id}) is not a usable dataset: {message}"
-                )))
+                tracing::warn!(schema = %name, version = %version_id, "registered schema is not a usable dataset: {error}");
+                Ok(Route::Unusable {
+                    name,
+                    version_id,
+                    error,
+                })
             }
         }
     }

@@ -84,7 +84,7 @@ pub fn ingest_object(
     let base = object_base_name(&source.bucket, &source.key, source.version.as_deref());
     let prefix = source.key.split('/').next().unwrap_or_default();
     let dataset = if source.key.contains('/') && !prefix.is_empty() {
-        ports.catalog.route(ports.registry, prefix)?
+        ports.catalog.route(ports.registry, prefix)?.into_result()
     } else {
         Err("the key has no dataset prefix".to_string())
     };

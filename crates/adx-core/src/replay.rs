@@ -257,7 +257,10 @@ pub fn replay_object(
         let entry: Entry =
             serde_json::from_slice(line).map_err(|e| bad_entry(bucket, key, n, e))?;
         report.entries += 1;
-        let dataset = ports.catalog.route(ports.registry, &entry.dataset)?.ok();
+        let dataset = ports
+            .catalog
+            .route(ports.registry, &entry.dataset)?
+            .dataset();
         let payload = match (&entry.payload, &entry.payload_base64) {
             (Some(text), _) => Some(text.as_bytes().to_vec()),
             (None, Some(b64)) => base64::engine::general_purpose::STANDARD.decode(b64).ok(),

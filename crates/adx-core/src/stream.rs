@@ -118,7 +118,11 @@ impl<'a> Router<'a> {
                     .get(topic.as_ref())
                     .map(String::as_str)
                     .unwrap_or(topic);
-                let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
+                let ds = self
+                    .ports
+                    .catalog
+                    .route(self.ports.registry, name)?
+                    .dataset();
                 self.by_topic.insert(topic.to_string(), ds.clone());
                 ds
             }
@@ -287,7 +291,7 @@ impl<'a> Router<'a> {
                     .ports
                     .catalog
                     .route(self.ports.registry, &registered.name)?
-                    .ok();
+                    .dataset();
                 let writer = if !registered.data_format.eq_ignore_ascii_case("AVRO") {
                     Err(RecordError::new(
                         RecordErrorKind::Schema,

@@ -223,7 +223,7 @@ impl DirectCheck {
         let ty = catalog
             .route(registry, name)
             .ok()
-            .and_then(Result::ok)
+            .and_then(|route| route.dataset())
             .expect("every dataset compiles")
             .record_ty();
         let plan = DirectPlan::compile(&writer.avro, &ty).expect("a schema matches itself");

@@ -3,8 +3,9 @@
 //! schema and no code.
 
 use crate::error::FieldError;
+use crate::model::compile::SchemaError;
 use crate::model::datum::Datum;
-use crate::model::rules::{RuleSpec, Rules};
+use crate::model::rules::{RuleError, RuleSpec, Rules};
 use crate::model::shape::{Kind, RecordShape, Ty};
 use crate::ports::RegisteredSchema;
 use apache_avro::Schema;
@@ -49,6 +50,57 @@ pub struct Dataset {
     pub rules: Rules,
 }
 
+/// Why a registered schema is not a usable dataset.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DatasetError {
+    /// apache-avro cannot parse it (its message).
+    #[error("not a valid Avro schema: {0}")]
+    InvalidAvro(String),
+    /// It is not JSON (serde_json's message).
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// It has no `adx` block.
+    #[error("the schema has no `adx` block (key, event_time, rules)")]
+    NoAdxBlock,
+    /// Its `adx` block does not read as a [`DatasetSpec`] (serde_json's message).
+    #[error("adx block: {0}")]
+    AdxBlock(String),
+    /// Its Avro types cannot be compiled into a shape.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Its record is named otherwise than the schema.
+    #[error("record name {record} differs from the schema name {schema}")]
+    NameMismatch {
+        /// The record's name.
+        record: String,
+        /// The schema's name.
+        schema: String,
+    },
+    /// The `key` names no field.
+    #[error("key field {0} is not a field")]
+    UnknownKey(String),
+    /// The `key` field is nullable or not a string, int or long.
+    #[error("key field {0} must be a non-null string, int or long")]
+    KeyType(String),
+    /// The `event_time` names no field.
+    #[error("event_time field {0} is not a field")]
+    UnknownEventTime(String),
+    /// The `event_time` field is nullable or not a timestamp-millis.
+    #[error("event_time field {0} must be a non-null timestamp-millis")]
+    EventTimeType(String),
+    /// `event_time_not_before` is not an RFC 3339 time.
+    #[error("event_time_not_before {value}: {error}")]
+    NotBefore {
+        /// The value as written.
+        value: String,
+        /// Why it does not parse.
+        error: chrono::ParseError,
+    },
+    /// Its rules cannot be compiled.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+}
+
 const DEFAULT_NOT_BEFORE_MS: i64 = 946_684_800_000; // 2000-01-01T00:00:00Z
 
 fn rfc3339(ms: i64) -> String {
@@ -59,41 +111,37 @@ fn rfc3339(ms: i64) -> String {
 
 impl Dataset {
     /// Compiles a registered schema into a dataset.
-    pub fn from_registered(registered: &RegisteredSchema) -> Result<Dataset, String> {
+    pub fn from_registered(registered: &RegisteredSchema) -> Result<Dataset, DatasetError> {
         let schema = Schema::parse_str(&registered.definition)
-            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&registered.definition).map_err(|e| format!("not JSON: {e}"))?;
+            .map_err(|e| DatasetError::InvalidAvro(e.to_string()))?;
+        let json: serde_json::Value = serde_json::from_str(&registered.definition)
+            .map_err(|e| DatasetError::NotJson(e.to_string()))?;
         let spec: DatasetSpec = match json.get("adx") {
-            Some(block) => {
-                serde_json::from_value(block.clone()).map_err(|e| format!("adx block: {e}"))?
-            }
-            None => return Err("the schema has no `adx` block (key, event_time, rules)".into()),
+            Some(block) => serde_json::from_value(block.clone())
+                .map_err(|e| DatasetError::AdxBlock(e.to_string()))?,
+            None => return Err(DatasetError::NoAdxBlock),
         };
-        let shape = RecordShape::from_avro(&schema).map_err(|e| e.to_string())?;
+        let shape = RecordShape::from_avro(&schema)?;
         if shape.name != registered.name {
-            return Err(format!(
-                "record name {} differs from the schema name {}",
-                shape.name, registered.name
-            ));
+            return Err(DatasetError::NameMismatch {
+                record: shape.name.clone(),
+                schema: registered.name.clone(),
+            });
         }
         let key = shape
             .position(&spec.key)
-            .ok_or_else(|| format!("key field {} is not a field", spec.key))?;
+            .ok_or_else(|| DatasetError::UnknownKey(spec.key.clone()))?;
         if shape.fields[key].ty.nullable
             || !matches!(
                 shape.fields[key].ty.kind,
                 Kind::Str | Kind::Long | Kind::Int
             )
         {
-            return Err(format!(
-                "key field {} must be a non-null string, int or long",
-                spec.key
-            ));
+            return Err(DatasetError::KeyType(spec.key.clone()));
         }
         let event_time = shape
             .position(&spec.event_time)
-            .ok_or_else(|| format!("event_time field {} is not a field", spec.event_time))?;
+            .ok_or_else(|| DatasetError::UnknownEventTime(spec.event_time.clone()))?;
         if !matches!(
             shape.fields[event_time].ty,
             Ty {
@@ -101,15 +149,15 @@ impl Dataset {
                 nullable: false
             }
         ) {
-            return Err(format!(
-                "event_time field {} must be a non-null timestamp-millis",
-                spec.event_time
-            ));
+            return Err(DatasetError::EventTimeType(spec.event_time.clone()));
         }
         let not_before_ms = match &spec.event_time_not_before {
             None => DEFAULT_NOT_BEFORE_MS,
             Some(t) => DateTime::parse_from_rfc3339(t)
-                .map_err(|e| format!("event_time_not_before {t}: {e}"))?
+                .map_err(|error| DatasetError::NotBefore {
+                    value: t.clone(),
+                    error,
+                })?
                 .timestamp_millis(),
         };
         let rules = Rules::compile(&shape, &spec.rules)?;
@@ -296,7 +344,9 @@ mod tests {
     }
 
     fn refused(name: &str, definition: &str) -> String {
-        Dataset::from_registered(&registered(name, definition)).unwrap_err()
+        Dataset::from_registered(&registered(name, definition))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
