@@ -39,7 +39,7 @@ pub enum SchemaError {
         /// Field name.
         field: String,
         /// How the default does not fit.
-        error: FieldError,
+        error: Box<FieldError>,
     },
     /// A reference to a named type not defined before it.
     #[error("unknown named type {0}")]
@@ -138,7 +138,7 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, SchemaError
                 Some(value) => Some(default_datum(value, &ty).map_err(|error| {
                     SchemaError::DefaultDoesNotFit {
                         field: f.name.clone(),
-                        error,
+                        error: Box::new(error),
                     }
                 })?),
             };
