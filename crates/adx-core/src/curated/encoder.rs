@@ -8,9 +8,9 @@
 
 use crate::curated::arrow_schema::arrow_schema;
 use crate::curated::dictionary_choice::{SMALL_DICTIONARY, choose_columns};
+use crate::curated::limits::WriterLimits;
 use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
 use crate::curated::part_writer::PartWriter;
-use crate::curated::writer::WriterLimits;
 use crate::error::IngestError;
 use crate::model::dataset::Dataset;
 use crate::model::shape::Kind;

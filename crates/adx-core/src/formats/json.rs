@@ -58,7 +58,7 @@ pub fn decode_one<'b, 's>(
     bytes: &'b [u8],
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
-) -> Result<crate::Datum<'b>, RecordError> {
+) -> Result<crate::model::datum::Datum<'b>, RecordError> {
     from_json_slice(bytes, ty, ctx).map_err(|e| match e {
         SeedFailure::Field(e) => RecordError::from_field(RecordErrorKind::Schema, e),
         SeedFailure::Syntax(e) => {
