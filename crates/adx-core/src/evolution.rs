@@ -3,8 +3,8 @@
 //! can read every record written with the previous one. `adx schemas push` and
 //! `adx schemas check` both decide through here.
 
-use crate::dataset::Dataset;
-use crate::formats::avro::resolution_problem;
+use crate::model::avro_compat::resolution_problem;
+use crate::model::dataset::{Dataset, DatasetError};
 use crate::ports::RegisteredSchema;
 use apache_avro::Schema;
 
@@ -21,9 +21,28 @@ pub enum Change {
     Breaking(String),
 }
 
+/// Why a schema file cannot be compared with the version before it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvolutionError {
+    /// The file is not a valid dataset schema.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// The schema inside is named otherwise than its file.
+    #[error("the schema is named `{found}` but its file says `{expected}`")]
+    NameMismatch {
+        /// The schema's name.
+        found: String,
+        /// The name its file gives.
+        expected: String,
+    },
+    /// The previous version does not parse (apache-avro's message).
+    #[error("the previous version is not a valid Avro schema: {0}")]
+    PreviousInvalid(String),
+}
+
 /// Compares `next` (the text of a schema file for dataset `name`) with `previous` (the text
 /// of the version before it, if any). Fails when `next` is not a valid dataset schema.
-pub fn compare(name: &str, previous: Option<&str>, next: &str) -> Result<Change, String> {
+pub fn compare(name: &str, previous: Option<&str>, next: &str) -> Result<Change, EvolutionError> {
     let candidate = RegisteredSchema {
         name: name.to_string(),
         version_id: String::new(),
@@ -33,10 +52,10 @@ pub fn compare(name: &str, previous: Option<&str>, next: &str) -> Result<Change,
     };
     let dataset = Dataset::from_registered(&candidate)?;
     if dataset.name != name {
-        return Err(format!(
-            "the schema is named `{}` but its file says `{name}`",
-            dataset.name
-        ));
+        return Err(EvolutionError::NameMismatch {
+            found: dataset.name,
+            expected: name.to_string(),
+        });
     }
     let Some(previous) = previous else {
         return Ok(Change::New);
@@ -44,8 +63,8 @@ pub fn compare(name: &str, previous: Option<&str>, next: &str) -> Result<Change,
     if same_json(previous, next) {
         return Ok(Change::Unchanged);
     }
-    let old = Schema::parse_str(previous)
-        .map_err(|e| format!("the previous version is not a valid Avro schema: {e}"))?;
+    let old =
+        Schema::parse_str(previous).map_err(|e| EvolutionError::PreviousInvalid(e.to_string()))?;
     Ok(match resolution_problem(&old, &dataset.schema) {
         Some(problem) => Change::Breaking(format!(
             "records written with the previous version cannot be read with this one: {problem}"

@@ -2,8 +2,8 @@
 //! pick the decoder by suffix, and send every record to curated Parquet, to quarantine or to
 //! the duplicate count. Store and registry faults fail the call; bad data never does.
 
+use crate::catalog::Route;
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::read_ahead::read_ahead;
@@ -12,6 +12,7 @@ use crate::formats::{
     Compression, Decoded, Format, Position, Stop, avro::decode_avro, csv::decode_csv, detect,
     json::decode_json,
 };
+use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 pub use crate::pipeline::{IngestConfig, Ports, UNROUTED};
 use crate::ports::{ObjectStore, Pin, StoreError};
@@ -46,21 +47,20 @@ pub fn ingest_object(
 ) -> Result<(String, DatasetReport), IngestError> {
     let base = object_base_name(&source.bucket, &source.key, source.version.as_deref());
     let prefix = source.key.split('/').next().unwrap_or_default();
-    let dataset = if source.key.contains('/') && !prefix.is_empty() {
-        ports.catalog.route(ports.registry, prefix)?
-    } else {
-        Err("the key has no dataset prefix".to_string())
+    let unrouted = |reason: &str| {
+        let error = RecordError::new(
+            RecordErrorKind::Unrouted,
+            format!("the key's first segment `{prefix}` names no dataset: {reason}"),
+        );
+        let report = quarantine_whole(ports.store, config, source, &base, UNROUTED, &error)?;
+        Ok((UNROUTED.to_string(), report))
     };
-    let dataset = match dataset {
-        Ok(dataset) => dataset,
-        Err(reason) => {
-            let error = RecordError::new(
-                RecordErrorKind::Unrouted,
-                format!("the key's first segment `{prefix}` names no dataset: {reason}"),
-            );
-            let report = quarantine_whole(ports.store, config, source, &base, UNROUTED, &error)?;
-            return Ok((UNROUTED.to_string(), report));
-        }
+    if !source.key.contains('/') || prefix.is_empty() {
+        return unrouted("the key has no dataset prefix");
+    }
+    let dataset = match ports.catalog.route(ports.registry, prefix)? {
+        Route::Dataset(dataset) => dataset,
+        other => return unrouted(&other.reason().unwrap_or_default()),
     };
     let Some((format, compression)) = detect(&source.key) else {
         let error = RecordError::new(

@@ -2,8 +2,8 @@
 //! share, so that none of them imports another: the ports they run on, the pipeline settings,
 //! and the name under which records of no dataset are reported and quarantined.
 
+use crate::catalog::Catalog;
 use crate::curated::WriterLimits;
-use crate::dataset::Catalog;
 use crate::ports::{ObjectStore, SchemaRegistry};
 
 /// Name under which objects of no known dataset are reported and quarantined.

@@ -11,10 +11,10 @@
 
 use crate::convert::seed::SeedContext;
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::json::decode_one;
 use crate::formats::{Decoded, Format, Raw, Stop, csv::decode_csv, detect};
+use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
 use crate::pipeline::{Ports, UNROUTED};
 use crate::ports::StoreError;
@@ -259,7 +259,10 @@ pub fn replay_object(
             return Ok(());
         };
         report.entries += 1;
-        let dataset = ports.catalog.route(ports.registry, &entry.dataset)?.ok();
+        let dataset = ports
+            .catalog
+            .route(ports.registry, &entry.dataset)?
+            .dataset();
         let Some(payload) = entry.payload_bytes() else {
             report.kept += 1;
             let error = RecordError::from(entry.error);

@@ -3,10 +3,10 @@
 //! repeated keys to the duplicate count, with the counts reconciled at the end.
 
 use crate::curated::{CuratedWriter, Lineage};
-use crate::dataset::Dataset;
-use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
+use crate::model::dataset::Dataset;
+use crate::model::datum::Datum;
 use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use std::sync::Arc;

@@ -4,13 +4,14 @@
 //! Integration tests use `adx_local`'s adapters instead; the unit tests cannot, because that
 //! crate links its own copy of the core.
 
-use crate::dataset::{Catalog, Dataset};
+use crate::catalog::Catalog;
+use crate::model::dataset::Dataset;
+use crate::model::shape::RecordShape;
 use crate::pipeline::{IngestConfig, Ports};
 use crate::ports::{
     ObjectStore, ObjectWriter, PendingObject, RegisteredSchema, RegistryError, SchemaRegistry,
     StoreError,
 };
-use crate::shape::RecordShape;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -188,6 +189,17 @@ pub(crate) fn shape(fields: &str) -> Arc<RecordShape> {
         apache_avro::Schema::parse_str(&text).unwrap_or_else(|e| panic!("test schema {text}: {e}"));
     RecordShape::from_avro(&schema).unwrap_or_else(|e| panic!("test schema {text}: {e}"))
 }
+
+/// The fields of the sample record the decoders' tests share: a string, a nullable long, a
+/// timestamp, an enum, an array of records and a double with a default.
+pub(crate) const SAMPLE_FIELDS: &str = r#"
+    {"name":"id","type":"string"},
+    {"name":"n","type":["null","long"],"default":null},
+    {"name":"t","type":{"type":"long","logicalType":"timestamp-millis"}},
+    {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}},
+    {"name":"xs","type":{"type":"array","items":{"type":"record","name":"X","fields":[{"name":"v","type":"int"}]}}},
+    {"name":"d","type":"double","default":1.5}
+"#;
 
 /// The repo's schema of `dataset`, registered under a version id made of its name.
 pub(crate) fn registered(dataset: &str) -> RegisteredSchema {

@@ -2,12 +2,12 @@
 //! store in memory, the handler configuration, and the checks of a run's answer against what
 //! the store holds afterwards.
 
+use adx_core::catalog::WriterSchema;
 use adx_core::convert::seed::SeedContext;
-use adx_core::dataset::WriterSchema;
 use adx_core::formats::avro_datum::decode_datum;
 use adx_core::formats::avro_direct::DirectPlan;
+use adx_core::model::shape::Ty;
 use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
-use adx_core::shape::Ty;
 use adx_core::{Catalog, DatasetReport, InvocationReport};
 use adx_handlers::{Adapters, HandlerConfig};
 use adx_local::schema_folder::version_id_of;
@@ -223,7 +223,7 @@ impl DirectCheck {
         let ty = catalog
             .route(registry, name)
             .ok()
-            .and_then(Result::ok)
+            .and_then(|route| route.dataset())
             .expect("every dataset compiles")
             .record_ty();
         let plan = DirectPlan::compile(&writer.avro, &ty).expect("a schema matches itself");

@@ -6,4 +6,3 @@ pub mod json;
 pub mod seed;
 pub mod skip;
 pub mod text;
-pub mod timestamp;

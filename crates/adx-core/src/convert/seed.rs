@@ -11,10 +11,10 @@
 //! and floats, enums map by symbol: the Avro resolution rules for the types the core supports.
 
 use crate::convert::skip::Skip;
-use crate::convert::timestamp::parse_timestamp_millis;
-use crate::datum::{Datum, Text};
 use crate::error::{FieldError, shorten};
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::datum::{Datum, Text};
+use crate::model::shape::{Kind, RecordShape, Ty};
+use crate::model::timestamp::parse_timestamp_millis;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
@@ -498,21 +498,9 @@ fn visit_record<'de, 's, A: MapAccess<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apache_avro::Schema;
 
     fn shape() -> std::sync::Arc<RecordShape> {
-        let schema = Schema::parse_str(
-            r#"{"type":"record","name":"r","fields":[
-                {"name":"id","type":"string"},
-                {"name":"n","type":["null","long"],"default":null},
-                {"name":"t","type":{"type":"long","logicalType":"timestamp-millis"}},
-                {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}},
-                {"name":"xs","type":{"type":"array","items":{"type":"record","name":"X","fields":[{"name":"v","type":"int"}]}}},
-                {"name":"d","type":"double","default":1.5}
-            ]}"#,
-        )
-        .unwrap();
-        RecordShape::from_avro(&schema).unwrap()
+        crate::test_support::shape(crate::test_support::SAMPLE_FIELDS)
     }
 
     fn decode(json: &str) -> Result<Datum<'_>, FieldError> {

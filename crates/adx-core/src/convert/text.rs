@@ -2,10 +2,10 @@
 //! timestamps are parsed from text; a record or array cell holds JSON text.
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
-use crate::convert::timestamp::parse_timestamp_millis;
-use crate::datum::{Datum, Text};
 use crate::error::{FieldError, shorten};
-use crate::shape::{Kind, Ty};
+use crate::model::datum::{Datum, Text};
+use crate::model::shape::{Kind, Ty};
+use crate::model::timestamp::parse_timestamp_millis;
 
 fn mismatch(ty: &Ty, text: &str) -> FieldError {
     FieldError::new("", ty.kind.describe(), format!("\"{}\"", shorten(text)))
@@ -71,7 +71,7 @@ pub fn text_to_datum<'t>(text: &'t str, ty: &Ty) -> Result<Datum<'t>, FieldError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shape::EnumShape;
+    use crate::model::shape::EnumShape;
     use std::sync::Arc;
 
     fn ty(kind: Kind, nullable: bool) -> Ty {

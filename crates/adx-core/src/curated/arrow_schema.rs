@@ -2,7 +2,7 @@
 //! enum → string, timestamp-millis → Timestamp(ms, UTC); then the lineage columns.
 
 use crate::curated::lineage::lineage_fields;
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::shape::{Kind, RecordShape, Ty};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 

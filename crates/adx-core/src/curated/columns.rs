@@ -1,8 +1,8 @@
 //! Column builders fed straight from [`Datum`] values, one per field, nested as the schema is.
 
 use crate::curated::arrow_schema::{data_type, struct_fields};
-use crate::datum::Datum;
-use crate::shape::{Kind, Ty};
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, Ty};
 use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
     StringBuilder, TimestampMillisecondBuilder,

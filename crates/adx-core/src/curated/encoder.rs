@@ -6,17 +6,19 @@
 //! encoder thread of its own ([`crate::curated::CuratedWriter::piped`]); given the same
 //! commands in the same order it writes the same bytes either way.
 
-use crate::curated::WriterLimits;
+use crate::curated::arrow_schema::arrow_schema;
 use crate::curated::dictionary_choice::{SMALL_DICTIONARY, choose_columns};
+use crate::curated::limits::WriterLimits;
 use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
 use crate::curated::part_writer::PartWriter;
-use crate::dataset::Dataset;
 use crate::error::IngestError;
+use crate::model::dataset::Dataset;
+use crate::model::shape::Kind;
 use crate::naming::{PartNames, curated_key};
 use crate::ports::{ObjectStore, ObjectWriter, PendingObject, StoreError};
 use crate::report::WrittenObject;
-use crate::shape::Kind;
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
@@ -197,6 +199,8 @@ fn part_err(part: &mut OpenPart) -> impl FnOnce(ParquetError) -> IngestError + '
 /// The Parquet writers of one dataset for one source unit.
 pub struct PartEncoder<'a> {
     dataset: Arc<Dataset>,
+    /// The Arrow schema of the dataset's curated Parquet, built once.
+    schema: SchemaRef,
     store: &'a dyn ObjectStore,
     bucket: String,
     names: PartNames,
@@ -248,6 +252,7 @@ impl<'a> PartEncoder<'a> {
         let dictionary_candidates = dictionary_candidates(&dataset);
         PartEncoder {
             dictionary_candidates,
+            schema: arrow_schema(&dataset.shape),
             dataset,
             store,
             bucket: bucket.to_string(),
@@ -260,6 +265,11 @@ impl<'a> PartEncoder<'a> {
             completing: VecDeque::new(),
             written: Vec::new(),
         }
+    }
+
+    /// The Arrow schema of the dataset's curated Parquet (its fields, then the lineage columns).
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
     }
 
     /// Carries out one command.
@@ -300,7 +310,7 @@ impl<'a> PartEncoder<'a> {
             };
             let writer = PartWriter::try_new(
                 sink,
-                self.dataset.arrow_schema.clone(),
+                self.schema.clone(),
                 self.part_props(batch),
                 self.limits.encode_workers,
             )

@@ -5,10 +5,12 @@ pub mod arrow_schema;
 pub mod columns;
 pub mod dictionary_choice;
 pub mod encoder;
+pub mod limits;
 pub mod lineage;
 pub mod part_writer;
 pub mod table_columns;
 pub mod writer;
 
+pub use limits::WriterLimits;
 pub use lineage::Lineage;
-pub use writer::{CuratedWriter, EncoderThread, WriterLimits};
+pub use writer::{CuratedWriter, EncoderThread};

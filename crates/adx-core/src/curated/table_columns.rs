@@ -2,7 +2,7 @@
 //! that the Glue tables over the curated prefixes can be checked against the schemas.
 
 use super::arrow_schema::arrow_schema;
-use crate::shape::RecordShape;
+use crate::model::shape::RecordShape;
 use arrow_schema::DataType;
 
 /// The Glue / Athena type of an Arrow type of the curated schema.
@@ -40,7 +40,7 @@ pub fn table_columns(shape: &RecordShape) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Dataset;
+    use crate::model::dataset::Dataset;
     use crate::ports::RegisteredSchema;
 
     #[test]

@@ -9,10 +9,11 @@
 
 use crate::curated::columns::ColumnBuilder;
 use crate::curated::encoder::{Command, PartEncoder};
+use crate::curated::limits::WriterLimits;
 use crate::curated::lineage::Lineage;
-use crate::dataset::Dataset;
-use crate::datum::Datum;
 use crate::error::IngestError;
+use crate::model::dataset::Dataset;
+use crate::model::datum::Datum;
 use crate::naming::PartNames;
 use crate::ports::ObjectStore;
 use crate::report::WrittenObject;
@@ -20,54 +21,10 @@ use arrow_array::builder::{
     Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, SchemaRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-
-/// Size bounds of the curated writer.
-#[derive(Debug, Clone, Copy)]
-pub struct WriterLimits {
-    /// Rows gathered in builders before they are handed to the Parquet encoder.
-    pub batch_rows: usize,
-    /// Most rows in one row group (a cap for very narrow rows; the size target below usually
-    /// closes a row group first).
-    pub row_group_rows: usize,
-    /// Target uncompressed size of a row group (what Parquet records as its total byte size):
-    /// a row group is closed once it is estimated to hold this much.
-    pub row_group_bytes: usize,
-    /// A part object is closed once it holds this many bytes.
-    pub part_bytes: usize,
-    /// Memory of the row groups in progress (encoded pages and encoder buffers, as the
-    /// Parquet writer estimates it) allowed across all open hours; above it the largest row
-    /// group is flushed early (so many hours written at once make smaller row groups).
-    pub buffer_bytes: usize,
-    /// zstd level of the Parquet pages.
-    pub zstd_level: i32,
-    /// Event-time hours with a part open at once; past it the least recently used hour's part
-    /// is closed (its later records start a new part), so a file spread over a year of hours
-    /// still writes in bounded memory.
-    pub max_open_hours: usize,
-    /// Threads a part's columns are encoded on (the encoding thread's own included): a
-    /// batch's top-level columns, and a row group's column chunks when it closes, are shared
-    /// among them. 1 encodes every column on the encoding thread.
-    pub encode_workers: usize,
-}
-
-impl Default for WriterLimits {
-    fn default() -> Self {
-        WriterLimits {
-            batch_rows: 8192,
-            row_group_rows: 4 << 20,
-            row_group_bytes: 112 << 20,
-            part_bytes: 128 << 20,
-            buffer_bytes: 48 << 20,
-            zstd_level: 1,
-            max_open_hours: 24,
-            encode_workers: 1,
-        }
-    }
-}
 
 /// String bytes gathered in one hour's builders before they are flushed whatever the row
 /// count (Arrow string offsets are 32-bit: a batch must stay well under 2 GiB).
@@ -184,6 +141,8 @@ impl EncoderThread<'_> {
 /// The curated writer of one dataset for one source unit.
 pub struct CuratedWriter<'a> {
     dataset: Arc<Dataset>,
+    /// The Arrow schema of the dataset's curated Parquet (the encoder's).
+    schema: SchemaRef,
     limits: WriterLimits,
     /// Open hours.
     hours: BTreeMap<i64, HourBuilders>,
@@ -218,7 +177,8 @@ impl<'a> CuratedWriter<'a> {
         limits: WriterLimits,
     ) -> Self {
         let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
-        Self::with_encoder(dataset, limits, Encoder::Inline(Box::new(encoder)))
+        let schema = encoder.schema().clone();
+        Self::with_encoder(dataset, schema, limits, Encoder::Inline(Box::new(encoder)))
     }
 
     /// A writer whose Parquet encoding runs on another thread: run the returned
@@ -233,7 +193,13 @@ impl<'a> CuratedWriter<'a> {
         let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
         let (tx, rx) = sync_channel(PIPE_BATCHES);
         let (done_tx, done) = sync_channel(1);
-        let writer = Self::with_encoder(dataset, limits, Encoder::Piped { tx: Some(tx), done });
+        let schema = encoder.schema().clone();
+        let writer = Self::with_encoder(
+            dataset,
+            schema,
+            limits,
+            Encoder::Piped { tx: Some(tx), done },
+        );
         let thread = EncoderThread {
             encoder,
             rx,
@@ -242,10 +208,16 @@ impl<'a> CuratedWriter<'a> {
         (writer, thread)
     }
 
-    fn with_encoder(dataset: Arc<Dataset>, limits: WriterLimits, encoder: Encoder<'a>) -> Self {
+    fn with_encoder(
+        dataset: Arc<Dataset>,
+        schema: SchemaRef,
+        limits: WriterLimits,
+        encoder: Encoder<'a>,
+    ) -> Self {
         CuratedWriter {
-            fixed_row_bytes: fixed_row_bytes(&dataset.arrow_schema),
+            fixed_row_bytes: fixed_row_bytes(&schema),
             dataset,
+            schema,
             limits,
             hours: BTreeMap::new(),
             pushes: 0,
@@ -322,8 +294,7 @@ impl<'a> CuratedWriter<'a> {
             arrays.push(column.finish().map_err(batch_err)?);
         }
         hw.lineage.finish(&mut arrays);
-        let batch =
-            RecordBatch::try_new(self.dataset.arrow_schema.clone(), arrays).map_err(batch_err)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(batch_err)?;
         let command = Command::Write {
             hour,
             first_offset: hw.first_offset,

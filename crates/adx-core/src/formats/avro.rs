@@ -8,51 +8,18 @@
 //! promotions, enums by symbol).
 
 use crate::convert::seed::{DatumSeed, SeedContext};
-use crate::datum::Datum;
 use crate::error::{RecordError, RecordErrorKind};
 use crate::formats::avro_blocks::Blocks;
 use crate::formats::avro_direct::DirectPlan;
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::model::avro_compat::resolution_problem;
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, RecordShape, Ty};
 use apache_avro::Schema;
-use apache_avro::schema_compatibility::SchemaCompatibility;
 use serde::de::DeserializeSeed;
 use serde_avro_fast::de::DeserializerState;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
-
-/// A writer logical type whose raw number is not milliseconds (or not an instant), which the
-/// core would otherwise take at face value once Avro's compatibility check lets it through.
-pub fn unconverted_logical_type(schema: &Schema) -> Option<&'static str> {
-    match schema {
-        Schema::TimestampMicros => Some("timestamp-micros"),
-        Schema::TimestampNanos => Some("timestamp-nanos"),
-        Schema::LocalTimestampMillis => Some("local-timestamp-millis"),
-        Schema::LocalTimestampMicros => Some("local-timestamp-micros"),
-        Schema::LocalTimestampNanos => Some("local-timestamp-nanos"),
-        Schema::TimeMicros => Some("time-micros"),
-        Schema::Record(r) => r
-            .fields
-            .iter()
-            .find_map(|f| unconverted_logical_type(&f.schema)),
-        Schema::Array(a) => unconverted_logical_type(&a.items),
-        Schema::Map(m) => unconverted_logical_type(&m.types),
-        Schema::Union(u) => u.variants().iter().find_map(unconverted_logical_type),
-        _ => None,
-    }
-}
-
-/// Why data written with `writer` cannot be read as `reader`, if it cannot.
-pub fn resolution_problem(writer: &Schema, reader: &Schema) -> Option<String> {
-    if let Some(logical) = unconverted_logical_type(writer) {
-        return Some(format!(
-            "the writer uses logical type {logical}, which is not converted"
-        ));
-    }
-    SchemaCompatibility::can_read(writer, reader)
-        .err()
-        .map(|e| e.to_string())
-}
 
 fn object(kind: RecordErrorKind, message: String) -> Stop {
     Stop::Object(RecordError::new(kind, message))
@@ -159,7 +126,7 @@ fn general<'b, 's>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::collect;
+    use crate::formats::decoded::collect;
     use apache_avro::types::Value;
     use apache_avro::{Codec, Writer};
 
@@ -187,7 +154,7 @@ mod tests {
         writer.into_inner().unwrap()
     }
 
-    fn decode(bytes: &[u8]) -> (crate::formats::Seen, Option<Stop>) {
+    fn decode(bytes: &[u8]) -> (crate::formats::decoded::Seen, Option<Stop>) {
         let reader = Schema::parse_str(READER).unwrap();
         let shape = RecordShape::from_avro(&reader).unwrap();
         collect(|emit| decode_avro(&mut &bytes[..], &reader, &shape, emit))

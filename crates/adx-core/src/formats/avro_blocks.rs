@@ -221,8 +221,31 @@ impl<R: BufRead> Blocks<R> {
     }
 }
 
+/// Why a block's bytes do not inflate.
+#[derive(Debug, thiserror::Error)]
+pub enum InflateError {
+    /// The codec's decoder failed.
+    #[error("{0}")]
+    Codec(#[from] std::io::Error),
+    /// The Snappy decoder failed.
+    #[error("{0}")]
+    Snappy(#[from] snap::Error),
+    /// A Snappy block too short to hold its CRC-32.
+    #[error("shorter than its checksum")]
+    ShorterThanChecksum,
+    /// A Snappy block whose header announces more than [`MAX_BLOCK_BYTES`].
+    #[error("it inflates to {0} bytes, beyond the bound of {MAX_BLOCK_BYTES}")]
+    Announced(usize),
+    /// A Snappy block whose CRC-32 is not its inflated bytes'.
+    #[error("its CRC-32 does not match")]
+    Checksum,
+    /// The inflated bytes exceed [`MAX_BLOCK_BYTES`].
+    #[error("it inflates to more than the bound of {MAX_BLOCK_BYTES} bytes")]
+    TooLarge,
+}
+
 /// Decompresses `stored` into `out` (cleared first), refusing more than [`MAX_BLOCK_BYTES`].
-fn inflate(codec: Codec, stored: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+fn inflate(codec: Codec, stored: &[u8], out: &mut Vec<u8>) -> Result<(), InflateError> {
     out.clear();
     let limit = MAX_BLOCK_BYTES as u64 + 1;
     match codec {
@@ -230,40 +253,31 @@ fn inflate(codec: Codec, stored: &[u8], out: &mut Vec<u8>) -> Result<(), String>
         Codec::Deflate => {
             flate2::read::DeflateDecoder::new(stored)
                 .take(limit)
-                .read_to_end(out)
-                .map_err(|e| e.to_string())?;
+                .read_to_end(out)?;
         }
         Codec::Zstandard => {
-            zstd::stream::read::Decoder::with_buffer(stored)
-                .map_err(|e| e.to_string())?
+            zstd::stream::read::Decoder::with_buffer(stored)?
                 .take(limit)
-                .read_to_end(out)
-                .map_err(|e| e.to_string())?;
+                .read_to_end(out)?;
         }
         Codec::Snappy => {
             let (body, crc) = stored
                 .split_last_chunk::<4>()
-                .ok_or("shorter than its checksum")?;
-            let len = snap::raw::decompress_len(body).map_err(|e| e.to_string())?;
+                .ok_or(InflateError::ShorterThanChecksum)?;
+            let len = snap::raw::decompress_len(body)?;
             if len > MAX_BLOCK_BYTES {
-                return Err(format!(
-                    "it inflates to {len} bytes, beyond the bound of {MAX_BLOCK_BYTES}"
-                ));
+                return Err(InflateError::Announced(len));
             }
             out.resize(len, 0);
-            let n = snap::raw::Decoder::new()
-                .decompress(body, out)
-                .map_err(|e| e.to_string())?;
+            let n = snap::raw::Decoder::new().decompress(body, out)?;
             out.truncate(n);
             if crc32fast::hash(out) != u32::from_be_bytes(*crc) {
-                return Err("its CRC-32 does not match".into());
+                return Err(InflateError::Checksum);
             }
         }
     }
     if out.len() > MAX_BLOCK_BYTES {
-        return Err(format!(
-            "it inflates to more than the bound of {MAX_BLOCK_BYTES} bytes"
-        ));
+        return Err(InflateError::TooLarge);
     }
     Ok(())
 }

@@ -2,9 +2,9 @@
 //! schema straight into the reader shape, through the same serde seed as container files.
 
 use crate::convert::seed::{DatumSeed, SeedContext};
-use crate::datum::Datum;
 use crate::error::{RecordError, RecordErrorKind};
-use crate::shape::Ty;
+use crate::model::datum::Datum;
+use crate::model::shape::Ty;
 use serde::de::DeserializeSeed;
 use serde_avro_fast::de::DeserializerState;
 use std::io::BufRead;
@@ -37,7 +37,7 @@ pub fn decode_datum<'b, 's>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shape::{Kind, RecordShape};
+    use crate::model::shape::{Kind, RecordShape};
     use apache_avro::types::{Record, Value};
 
     const SCHEMA: &str = r#"{"type":"record","name":"r","fields":[{"name":"id","type":"string"},{"name":"n","type":["null","long"],"default":null}]}"#;

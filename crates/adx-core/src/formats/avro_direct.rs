@@ -8,8 +8,8 @@
 //! over, an encoding it does not take) yields `None`, and the caller hands it to the general
 //! decoder, which decides and says why: both paths give the same result for every datum.
 
-use crate::datum::{Datum, Text};
-use crate::shape::{Kind, Ty};
+use crate::model::datum::{Datum, Text};
+use crate::model::shape::{Kind, Ty};
 use apache_avro::Schema;
 
 /// Nesting beyond which no plan is made (the general decoder bounds its depth too).
@@ -243,7 +243,7 @@ mod tests {
     use super::*;
     use crate::convert::seed::SeedContext;
     use crate::formats::avro_datum::decode_datum;
-    use crate::shape::RecordShape;
+    use crate::model::shape::RecordShape;
     use apache_avro::types::Value;
 
     const SCHEMA: &str = r#"{"type":"record","name":"r","fields":[

@@ -3,10 +3,10 @@
 //! missing from the header quarantines every row with that reason.
 
 use crate::convert::text::text_to_datum;
-use crate::datum::Datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::RecordShape;
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::model::datum::Datum;
+use crate::model::shape::RecordShape;
 use std::cell::Cell;
 use std::io::{BufRead, Read};
 use std::rc::Rc;
@@ -184,37 +184,17 @@ fn convert_row<'r>(
     Ok(Datum::Record(fields))
 }
 
-/// A row written back as one CSV record (no line end), for the quarantine payload.
-pub(crate) fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    if writer.write_byte_record(record).is_err() {
-        return Vec::new();
-    }
-    let mut bytes = writer.into_inner().unwrap_or_default();
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    bytes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::{Seen, collect};
-    use apache_avro::Schema;
+    use crate::formats::decoded::{Seen, collect};
 
     fn shape() -> std::sync::Arc<RecordShape> {
-        let schema = Schema::parse_str(
-            r#"{"type":"record","name":"r","fields":[
-                {"name":"id","type":"string"},
-                {"name":"n","type":["null","long"],"default":null},
-                {"name":"note","type":["null","string"],"default":null}
-            ]}"#,
+        crate::test_support::shape(
+            r#"{"name":"id","type":"string"},
+               {"name":"n","type":["null","long"],"default":null},
+               {"name":"note","type":["null","string"],"default":null}"#,
         )
-        .unwrap();
-        RecordShape::from_avro(&schema).unwrap()
     }
 
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {
@@ -274,7 +254,7 @@ mod tests {
 
     #[test]
     fn a_quarantined_row_carries_the_header_only_while_it_is_small() {
-        use crate::formats::MAX_PAYLOAD_HEADER_BYTES as MAX;
+        use crate::formats::decoded::MAX_PAYLOAD_HEADER_BYTES as MAX;
         // `id,n,` then one column named to make the header exactly `len` bytes long.
         let header = |len: usize, quoted: bool| {
             let rest = len - "id,n,".len();

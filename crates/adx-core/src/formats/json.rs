@@ -4,9 +4,9 @@
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::error::{RecordError, RecordErrorKind};
-use crate::formats::{Decoded, Emit, Position, Raw, Stop};
-use crate::shape::RecordShape;
-use crate::shape::{Kind, Ty};
+use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::model::shape::RecordShape;
+use crate::model::shape::{Kind, Ty};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
@@ -58,7 +58,7 @@ pub fn decode_one<'b, 's>(
     bytes: &'b [u8],
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
-) -> Result<crate::Datum<'b>, RecordError> {
+) -> Result<crate::model::datum::Datum<'b>, RecordError> {
     from_json_slice(bytes, ty, ctx).map_err(|e| match e {
         SeedFailure::Field(e) => RecordError::from_field(RecordErrorKind::Schema, e),
         SeedFailure::Syntax(e) => {
@@ -348,15 +348,12 @@ fn keep(out: &mut Vec<u8>, max: usize, over: &mut bool, bytes: &[u8]) {
 mod tests {
     use super::*;
     use crate::Datum;
-    use crate::formats::{Seen, collect};
-    use apache_avro::Schema;
+    use crate::formats::decoded::{Seen, collect};
 
     fn shape() -> std::sync::Arc<RecordShape> {
-        let schema = Schema::parse_str(
-            r#"{"type":"record","name":"r","fields":[{"name":"id","type":"string"},{"name":"n","type":["null","long"],"default":null}]}"#,
+        crate::test_support::shape(
+            r#"{"name":"id","type":"string"},{"name":"n","type":["null","long"],"default":null}"#,
         )
-        .unwrap();
-        RecordShape::from_avro(&schema).unwrap()
     }
 
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {

@@ -11,8 +11,8 @@ pub mod record;
 mod routing;
 mod unit;
 
-use crate::datum::Datum;
 use crate::error::IngestError;
+use crate::model::datum::Datum;
 use crate::pipeline::{IngestConfig, Ports};
 use crate::report::InvocationReport;
 use finishers::{Finishers, MAX_UNITS_FINISHING};

@@ -5,16 +5,17 @@
 
 use super::StreamConfig;
 use super::record::StreamRecord;
+use crate::catalog::WriterSchema;
 use crate::convert::seed::SeedContext;
-use crate::dataset::{Dataset, WriterSchema};
-use crate::datum::Datum;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::avro_datum::decode_datum;
 use crate::formats::avro_direct::DirectPlan;
 use crate::formats::glue::{Framing, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
+use crate::model::dataset::Dataset;
+use crate::model::datum::Datum;
+use crate::model::shape::Ty;
 use crate::pipeline::Ports;
-use crate::shape::Ty;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -144,7 +145,11 @@ impl<'a> Router<'a> {
                     .get(topic.as_ref())
                     .map(String::as_str)
                     .unwrap_or(topic);
-                let ds = self.ports.catalog.route(self.ports.registry, name)?.ok();
+                let ds = self
+                    .ports
+                    .catalog
+                    .route(self.ports.registry, name)?
+                    .dataset();
                 self.by_topic.insert(topic.to_string(), ds.clone());
                 ds
             }
@@ -335,7 +340,7 @@ impl<'a> Router<'a> {
                     .ports
                     .catalog
                     .route(self.ports.registry, &registered.name)?
-                    .ok();
+                    .dataset();
                 let writer = self.writer_schema(version_id, &registered, dataset.as_deref());
                 let direct = match (&writer, &dataset) {
                     (Ok(writer), Some(ds)) => DirectPlan::compile(&writer.avro, &ds.record_ty()),
@@ -474,7 +479,7 @@ mod tests {
     /// Routes `value` of `record`: the dataset's name and the outcome's error text.
     fn route(record: &StreamRecord, value: &[u8]) -> (Option<String>, Result<(), String>) {
         let store = MemoryStore::new();
-        let catalog = crate::dataset::Catalog::new();
+        let catalog = crate::catalog::Catalog::new();
         let config = config(ingest_config());
         let mut router = Router::new(ports(&store, &catalog), &config);
         let routed = router.route(record, value).unwrap();

@@ -6,9 +6,9 @@
 use super::record::StreamRecord;
 use super::routing::Routed;
 use crate::curated::CuratedWriter;
-use crate::dataset::Dataset;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
+use crate::model::dataset::Dataset;
 use crate::naming::PartNames;
 use crate::pipeline::{IngestConfig, Ports, UNROUTED};
 use crate::quarantine::{Payload, QuarantineWriter, Source};

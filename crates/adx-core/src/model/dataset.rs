@@ -2,18 +2,16 @@
 //! from the schema text (the `adx` block beside the Avro fields), so that a new dataset needs a
 //! schema and no code.
 
-use crate::curated::arrow_schema::arrow_schema;
-use crate::datum::Datum;
 use crate::error::FieldError;
-use crate::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
-use crate::rules::{RuleSpec, Rules};
-use crate::shape::{Kind, RecordShape, Ty};
+use crate::model::compile::SchemaError;
+use crate::model::datum::Datum;
+use crate::model::rules::{RuleError, RuleSpec, Rules};
+use crate::model::shape::{Kind, RecordShape, Ty};
+use crate::ports::RegisteredSchema;
 use apache_avro::Schema;
-use arrow_schema::SchemaRef;
 use chrono::{DateTime, SecondsFormat};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The `adx` block of a schema file.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,8 +48,57 @@ pub struct Dataset {
     pub not_before_ms: i64,
     /// The compiled rules.
     pub rules: Rules,
-    /// Arrow schema of the curated Parquet (the contract's fields, then lineage columns).
-    pub arrow_schema: SchemaRef,
+}
+
+/// Why a registered schema is not a usable dataset.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DatasetError {
+    /// apache-avro cannot parse it (its message).
+    #[error("not a valid Avro schema: {0}")]
+    InvalidAvro(String),
+    /// It is not JSON (serde_json's message).
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// It has no `adx` block.
+    #[error("the schema has no `adx` block (key, event_time, rules)")]
+    NoAdxBlock,
+    /// Its `adx` block does not read as a [`DatasetSpec`] (serde_json's message).
+    #[error("adx block: {0}")]
+    AdxBlock(String),
+    /// Its Avro types cannot be compiled into a shape.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Its record is named otherwise than the schema.
+    #[error("record name {record} differs from the schema name {schema}")]
+    NameMismatch {
+        /// The record's name.
+        record: String,
+        /// The schema's name.
+        schema: String,
+    },
+    /// The `key` names no field.
+    #[error("key field {0} is not a field")]
+    UnknownKey(String),
+    /// The `key` field is nullable or not a string, int or long.
+    #[error("key field {0} must be a non-null string, int or long")]
+    KeyType(String),
+    /// The `event_time` names no field.
+    #[error("event_time field {0} is not a field")]
+    UnknownEventTime(String),
+    /// The `event_time` field is nullable or not a timestamp-millis.
+    #[error("event_time field {0} must be a non-null timestamp-millis")]
+    EventTimeType(String),
+    /// `event_time_not_before` is not an RFC 3339 time.
+    #[error("event_time_not_before {value}: {error}")]
+    NotBefore {
+        /// The value as written.
+        value: String,
+        /// Why it does not parse.
+        error: chrono::ParseError,
+    },
+    /// Its rules cannot be compiled.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
 }
 
 const DEFAULT_NOT_BEFORE_MS: i64 = 946_684_800_000; // 2000-01-01T00:00:00Z
@@ -64,41 +111,37 @@ fn rfc3339(ms: i64) -> String {
 
 impl Dataset {
     /// Compiles a registered schema into a dataset.
-    pub fn from_registered(registered: &RegisteredSchema) -> Result<Dataset, String> {
+    pub fn from_registered(registered: &RegisteredSchema) -> Result<Dataset, DatasetError> {
         let schema = Schema::parse_str(&registered.definition)
-            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&registered.definition).map_err(|e| format!("not JSON: {e}"))?;
+            .map_err(|e| DatasetError::InvalidAvro(e.to_string()))?;
+        let json: serde_json::Value = serde_json::from_str(&registered.definition)
+            .map_err(|e| DatasetError::NotJson(e.to_string()))?;
         let spec: DatasetSpec = match json.get("adx") {
-            Some(block) => {
-                serde_json::from_value(block.clone()).map_err(|e| format!("adx block: {e}"))?
-            }
-            None => return Err("the schema has no `adx` block (key, event_time, rules)".into()),
+            Some(block) => serde_json::from_value(block.clone())
+                .map_err(|e| DatasetError::AdxBlock(e.to_string()))?,
+            None => return Err(DatasetError::NoAdxBlock),
         };
         let shape = RecordShape::from_avro(&schema)?;
         if shape.name != registered.name {
-            return Err(format!(
-                "record name {} differs from the schema name {}",
-                shape.name, registered.name
-            ));
+            return Err(DatasetError::NameMismatch {
+                record: shape.name.clone(),
+                schema: registered.name.clone(),
+            });
         }
         let key = shape
             .position(&spec.key)
-            .ok_or_else(|| format!("key field {} is not a field", spec.key))?;
+            .ok_or_else(|| DatasetError::UnknownKey(spec.key.clone()))?;
         if shape.fields[key].ty.nullable
             || !matches!(
                 shape.fields[key].ty.kind,
                 Kind::Str | Kind::Long | Kind::Int
             )
         {
-            return Err(format!(
-                "key field {} must be a non-null string, int or long",
-                spec.key
-            ));
+            return Err(DatasetError::KeyType(spec.key.clone()));
         }
         let event_time = shape
             .position(&spec.event_time)
-            .ok_or_else(|| format!("event_time field {} is not a field", spec.event_time))?;
+            .ok_or_else(|| DatasetError::UnknownEventTime(spec.event_time.clone()))?;
         if !matches!(
             shape.fields[event_time].ty,
             Ty {
@@ -106,19 +149,18 @@ impl Dataset {
                 nullable: false
             }
         ) {
-            return Err(format!(
-                "event_time field {} must be a non-null timestamp-millis",
-                spec.event_time
-            ));
+            return Err(DatasetError::EventTimeType(spec.event_time.clone()));
         }
         let not_before_ms = match &spec.event_time_not_before {
             None => DEFAULT_NOT_BEFORE_MS,
             Some(t) => DateTime::parse_from_rfc3339(t)
-                .map_err(|e| format!("event_time_not_before {t}: {e}"))?
+                .map_err(|error| DatasetError::NotBefore {
+                    value: t.clone(),
+                    error,
+                })?
                 .timestamp_millis(),
         };
         let rules = Rules::compile(&shape, &spec.rules)?;
-        let arrow_schema = arrow_schema(&shape);
         Ok(Dataset {
             name: registered.name.clone(),
             version_id: registered.version_id.clone(),
@@ -128,7 +170,6 @@ impl Dataset {
             event_time,
             not_before_ms,
             rules,
-            arrow_schema,
         })
     }
 
@@ -203,171 +244,15 @@ impl Dataset {
     }
 }
 
-/// A writer schema of a Glue-framed datum, parsed once per version id.
-pub struct WriterSchema {
-    /// The registry's record of it.
-    pub registered: RegisteredSchema,
-    /// Parsed for decoding.
-    pub decoder: serde_avro_fast::Schema,
-    /// Parsed for compatibility checks.
-    pub avro: Schema,
-}
-
-/// Compiled datasets and parsed writer schemas by registry version id, for the life of the
-/// process, and the verdicts of writer-to-reader compatibility checks.
-#[derive(Default)]
-pub struct Catalog {
-    compiled: Mutex<HashMap<String, Arc<Dataset>>>,
-    writers: Mutex<HashMap<String, Arc<WriterSchema>>>,
-    compatible: Mutex<HashMap<(String, String), Result<(), String>>>,
-}
-
-/// Why a dataset could not be had.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// The registry failed (infrastructure).
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// The registered schema cannot be used (a deployment fault).
-    #[error("schema {name} (version {version_id}): {message}")]
-    BadSchema {
-        /// Schema name.
-        name: String,
-        /// Version id.
-        version_id: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-impl From<CatalogError> for crate::error::IngestError {
-    fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::Registry(e) => crate::error::IngestError::Registry(e),
-            CatalogError::BadSchema {
-                name,
-                version_id,
-                message,
-            } => crate::error::IngestError::BadSchema {
-                name,
-                message: format!("version {version_id}: {message}"),
-            },
-        }
-    }
-}
-
-impl Catalog {
-    /// A new, empty catalog.
-    pub fn new() -> Catalog {
-        Catalog::default()
-    }
-
-    /// Compiles (once per version id) a registered schema.
-    pub fn compile(&self, registered: &RegisteredSchema) -> Result<Arc<Dataset>, CatalogError> {
-        let mut compiled = self
-            .compiled
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(ds) = compiled.get(&registered.version_id) {
-            return Ok(ds.clone());
-        }
-        let ds =
-            Dataset::from_registered(registered).map_err(|message| CatalogError::BadSchema {
-                name: registered.name.clone(),
-                version_id: registered.version_id.clone(),
-                message,
-            })?;
-        let ds = Arc::new(ds);
-        compiled.insert(registered.version_id.clone(), ds.clone());
-        Ok(ds)
-    }
-
-    /// Parses (once per version id) a writer schema; an error says why it cannot be used.
-    pub fn writer(&self, registered: &RegisteredSchema) -> Result<Arc<WriterSchema>, String> {
-        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = writers.get(&registered.version_id) {
-            return Ok(w.clone());
-        }
-        let avro = Schema::parse_str(&registered.definition)
-            .map_err(|e| format!("not a valid Avro schema: {e}"))?;
-        let decoder: serde_avro_fast::Schema = registered
-            .definition
-            .parse()
-            .map_err(|e| format!("not a usable Avro schema: {e}"))?;
-        let w = Arc::new(WriterSchema {
-            registered: registered.clone(),
-            decoder,
-            avro,
-        });
-        writers.insert(registered.version_id.clone(), w.clone());
-        Ok(w)
-    }
-
-    /// Whether data written with `writer` can be read as `reader` (checked once per pair).
-    pub fn check_compatible(&self, writer: &WriterSchema, reader: &Dataset) -> Result<(), String> {
-        let key = (
-            writer.registered.version_id.clone(),
-            reader.version_id.clone(),
-        );
-        let mut verdicts = self.compatible.lock().unwrap_or_else(|p| p.into_inner());
-        verdicts
-            .entry(key)
-            .or_insert_with(|| {
-                match crate::formats::avro::resolution_problem(&writer.avro, &reader.schema) {
-                    Some(problem) => Err(problem),
-                    None => Ok(()),
-                }
-            })
-            .clone()
-    }
-
-    /// The dataset `name` at its latest version for routing data: a schema that is missing or
-    /// not usable as a dataset gives the reason (the data goes to quarantine, rather than the
-    /// invocation failing and being retried forever); only a registry fault is an error.
-    pub fn route(
-        &self,
-        registry: &dyn SchemaRegistry,
-        name: &str,
-    ) -> Result<Result<Arc<Dataset>, String>, RegistryError> {
-        match self.latest(registry, name) {
-            Ok(Some(ds)) => Ok(Ok(ds)),
-            Ok(None) => Ok(Err(format!("no schema named `{name}` is registered"))),
-            Err(CatalogError::Registry(e)) => Err(e),
-            Err(CatalogError::BadSchema {
-                name,
-                version_id,
-                message,
-            }) => {
-                tracing::warn!(schema = %name, version = %version_id, "registered schema is not a usable dataset: {message}");
-                Ok(Err(format!(
-                    "schema `{name}` (version {version_id}) is not a usable dataset: {message}"
-                )))
-            }
-        }
-    }
-
-    /// The dataset `name` at its latest registered version, or `None` when there is none.
-    pub fn latest(
-        &self,
-        registry: &dyn SchemaRegistry,
-        name: &str,
-    ) -> Result<Option<Arc<Dataset>>, CatalogError> {
-        match registry.latest(name)? {
-            Some(registered) => self.compile(&registered).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::convert::json::json_to_record;
     use serde_json::{Value, json};
 
-    const CLICKS: &str = include_str!("../../../schemas/click_conversions.avsc");
-    const IMPRESSIONS: &str = include_str!("../../../schemas/ad_impressions.avsc");
-    const BIDS: &str = include_str!("../../../schemas/bid_requests.avsc");
+    const CLICKS: &str = include_str!("../../../../schemas/click_conversions.avsc");
+    const IMPRESSIONS: &str = include_str!("../../../../schemas/ad_impressions.avsc");
+    const BIDS: &str = include_str!("../../../../schemas/bid_requests.avsc");
 
     /// 2023-11-14T22:13:20Z.
     const ARRIVAL: i64 = 1_700_000_000_000;
@@ -459,7 +344,9 @@ mod tests {
     }
 
     fn refused(name: &str, definition: &str) -> String {
-        Dataset::from_registered(&registered(name, definition)).unwrap_err()
+        Dataset::from_registered(&registered(name, definition))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -853,23 +740,5 @@ mod tests {
             Some(&7i64.to_le_bytes()[..])
         );
         ds.validate(&record, ARRIVAL, 0).unwrap();
-    }
-
-    #[test]
-    fn the_catalog_compiles_once_per_version() {
-        let catalog = Catalog::new();
-        let a = catalog
-            .compile(&registered("click_conversions", CLICKS))
-            .unwrap();
-        let b = catalog
-            .compile(&registered("click_conversions", CLICKS))
-            .unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        let e = catalog.compile(&registered("wrong", CLICKS)).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("schema wrong (version wrong-v1): "),
-            "{e}"
-        );
     }
 }

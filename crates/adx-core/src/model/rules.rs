@@ -12,10 +12,10 @@
 //! A path is a dotted list of field names; `name[]` steps into every item of an array. A rule
 //! skips a null value: whether a value may be null is the schema's business.
 
-use crate::datum::Datum;
 use crate::error::{FieldError, shorten};
+use crate::model::datum::Datum;
+use crate::model::shape::{Kind, RecordShape, Ty};
 use crate::pattern::Pattern;
-use crate::shape::{Kind, RecordShape, Ty};
 use serde::Deserialize;
 
 /// A rule as written in the schema file.
@@ -115,6 +115,66 @@ struct When {
     checks: Vec<FieldCheck>,
 }
 
+/// Why the rules of a schema cannot be compiled against its shape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    /// A path steps into a field that is not a record.
+    #[error("path {path}: {segment} is not inside a record")]
+    NotInsideRecord {
+        /// The path as written.
+        path: String,
+        /// The segment that cannot be reached.
+        segment: String,
+    },
+    /// A path names a field the record does not have.
+    #[error("path {path}: no field {name}")]
+    NoField {
+        /// The path as written.
+        path: String,
+        /// The missing field.
+        name: String,
+    },
+    /// A path has `[]` after a field that is not an array.
+    #[error("path {path}: {name} is not an array")]
+    NotAnArray {
+        /// The path as written.
+        path: String,
+        /// The field that is not an array.
+        name: String,
+    },
+    /// A path with no segment.
+    #[error("empty path")]
+    EmptyPath,
+    /// A rule on a field whose type it cannot check.
+    #[error("rule on {path}: the field is not {expected}")]
+    WrongType {
+        /// The path as written.
+        path: String,
+        /// The type the rule needs (`a string`, `a number`, `an array`).
+        expected: &'static str,
+    },
+    /// A `pattern` rule whose regular expression does not compile.
+    #[error("pattern {regex}: {error}")]
+    BadPattern {
+        /// The regular expression as written.
+        regex: String,
+        /// Why it does not compile.
+        error: regex::Error,
+    },
+    /// A `when` condition on a path with `[]`.
+    #[error("condition on {field}: `[]` is not allowed")]
+    EachInCondition {
+        /// The condition's path.
+        field: String,
+    },
+    /// A `when` condition with both or neither of `equals` and `present`.
+    #[error("condition on {field}: give exactly one of equals, present")]
+    ConditionTest {
+        /// The condition's path.
+        field: String,
+    },
+}
+
 /// The compiled rules of one dataset.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
@@ -122,7 +182,7 @@ pub struct Rules {
     whens: Vec<When>,
 }
 
-fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
+fn compile_path(root: &RecordShape, text: &str) -> Result<Path, RuleError> {
     let mut steps = Vec::new();
     let mut record: Option<std::sync::Arc<RecordShape>> = None;
     let mut current: Option<Ty> = None;
@@ -130,7 +190,12 @@ fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
         if let Some(ty) = &current {
             match &ty.kind {
                 Kind::Record(r) => record = Some(r.clone()),
-                _ => return Err(format!("path {text}: {segment} is not inside a record")),
+                _ => {
+                    return Err(RuleError::NotInsideRecord {
+                        path: text.to_string(),
+                        segment: segment.to_string(),
+                    });
+                }
             }
         }
         let here = record.as_deref().unwrap_or(root);
@@ -138,14 +203,18 @@ fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
             Some(name) => (name, true),
             None => (segment, false),
         };
-        let pos = here
-            .position(name)
-            .ok_or_else(|| format!("path {text}: no field {name}"))?;
+        let pos = here.position(name).ok_or_else(|| RuleError::NoField {
+            path: text.to_string(),
+            name: name.to_string(),
+        })?;
         steps.push(Step::Field(pos, name.to_string()));
         let mut ty = here.fields[pos].ty.clone();
         if each {
             let Kind::Array(item) = &ty.kind else {
-                return Err(format!("path {text}: {name} is not an array"));
+                return Err(RuleError::NotAnArray {
+                    path: text.to_string(),
+                    name: name.to_string(),
+                });
             };
             let item = (**item).clone();
             steps.push(Step::Each);
@@ -153,7 +222,7 @@ fn compile_path(root: &RecordShape, text: &str) -> Result<Path, String> {
         }
         current = Some(ty);
     }
-    let ty = current.ok_or_else(|| "empty path".to_string())?;
+    let ty = current.ok_or(RuleError::EmptyPath)?;
     Ok(Path { steps, ty })
 }
 
@@ -162,14 +231,17 @@ fn compile_checks(
     fields: &[String],
     check: &Check,
     fits: fn(&Kind) -> bool,
-    what: &str,
-) -> Result<Vec<FieldCheck>, String> {
+    what: &'static str,
+) -> Result<Vec<FieldCheck>, RuleError> {
     fields
         .iter()
         .map(|f| {
             let path = compile_path(root, f)?;
             if !fits(&path.ty.kind) {
-                return Err(format!("rule on {f}: the field is not {what}"));
+                return Err(RuleError::WrongType {
+                    path: f.clone(),
+                    expected: what,
+                });
             }
             Ok(FieldCheck {
                 path,
@@ -181,7 +253,7 @@ fn compile_checks(
 
 impl Rules {
     /// Compiles rule specs against the dataset's record shape.
-    pub fn compile(root: &RecordShape, specs: &[RuleSpec]) -> Result<Rules, String> {
+    pub fn compile(root: &RecordShape, specs: &[RuleSpec]) -> Result<Rules, RuleError> {
         let mut rules = Rules::default();
         let string = |k: &Kind| matches!(k, Kind::Str);
         let number = |k: &Kind| matches!(k, Kind::Int | Kind::Long | Kind::Float | Kind::Double);
@@ -204,7 +276,10 @@ impl Rules {
                     "a number",
                 )?),
                 RuleSpec::Pattern { fields, regex } => {
-                    let re = Pattern::new(regex).map_err(|e| format!("pattern {regex}: {e}"))?;
+                    let re = Pattern::new(regex).map_err(|error| RuleError::BadPattern {
+                        regex: regex.clone(),
+                        error,
+                    })?;
                     rules.checks.extend(compile_checks(
                         root,
                         fields,
@@ -227,10 +302,9 @@ impl Rules {
                 } => {
                     let path = compile_path(root, &condition.field)?;
                     if path.steps.iter().any(|s| matches!(s, Step::Each)) {
-                        return Err(format!(
-                            "condition on {}: `[]` is not allowed",
-                            condition.field
-                        ));
+                        return Err(RuleError::EachInCondition {
+                            field: condition.field.clone(),
+                        });
                     }
                     let (cond, said) = match (&condition.equals, condition.present) {
                         (Some(v), None) => (
@@ -246,10 +320,9 @@ impl Rules {
                             ),
                         ),
                         _ => {
-                            return Err(format!(
-                                "condition on {}: give exactly one of equals, present",
-                                condition.field
-                            ));
+                            return Err(RuleError::ConditionTest {
+                                field: condition.field.clone(),
+                            });
                         }
                     };
                     let mut checks =
@@ -508,11 +581,10 @@ fn apply(check: &Check, d: &Datum, ty: &Ty) -> Result<(), FieldError> {
 mod tests {
     use super::*;
     use crate::convert::json::json_to_record;
-    use apache_avro::Schema;
     use serde_json::{Value, json};
     use std::sync::Arc;
 
-    const SCHEMA: &str = r#"{"type":"record","name":"r","fields":[
+    const FIELDS: &str = r#"
         {"name":"s","type":["null","string"],"default":null},
         {"name":"i","type":"int"},
         {"name":"l","type":["null","long"],"default":null},
@@ -527,15 +599,15 @@ mod tests {
             {"name":"domain","type":"string"},
             {"name":"page","type":["null","string"],"default":null}
         ]}],"default":null}
-    ]}"#;
+    "#;
 
     fn shape() -> Arc<RecordShape> {
-        RecordShape::from_avro(&Schema::parse_str(SCHEMA).unwrap()).unwrap()
+        crate::test_support::shape(FIELDS)
     }
 
     fn compile(specs: Value) -> Result<Rules, String> {
         let specs: Vec<RuleSpec> = serde_json::from_value(specs).unwrap();
-        Rules::compile(&shape(), &specs)
+        Rules::compile(&shape(), &specs).map_err(|e| e.to_string())
     }
 
     /// A valid record (`i` 1, `kind` A, no imps) with `overrides` laid over it.

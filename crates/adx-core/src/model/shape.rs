@@ -1,13 +1,7 @@
-//! The reader schema compiled into the shapes the decoders fill: [`Ty`], [`RecordShape`].
-//!
-//! Supported Avro types: null unions `["null", T]`, boolean, int, long, float, double, string,
-//! enum, `timestamp-millis`, record and array. Anything else is refused when the schema loads,
-//! with the path of the field, so a bad contract fails the deployment and not a record.
+//! The shapes the decoders fill, compiled from the reader schema ([`crate::model::compile`]):
+//! [`Ty`], [`RecordShape`].
 
-use crate::convert::json::json_to_datum;
-use crate::datum::Datum;
-use apache_avro::Schema;
-use apache_avro::schema::{RecordSchema, UnionSchema};
+use crate::model::datum::Datum;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -149,6 +143,22 @@ fn word4(s: &[u8], at: usize) -> u32 {
 }
 
 impl RecordShape {
+    /// A record shape of `fields`, in schema order, with its lookup tables.
+    pub fn new(name: String, fields: Vec<FieldShape>) -> RecordShape {
+        let index = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
+        let signatures = fields.iter().map(|f| signature(&f.name)).collect();
+        RecordShape {
+            name,
+            fields,
+            index,
+            signatures,
+        }
+    }
+
     /// Position of field `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
@@ -178,114 +188,6 @@ impl RecordShape {
             .iter()
             .position(|f| f.aliases.iter().any(|a| a == name))
     }
-
-    /// Compiles an Avro record schema.
-    pub fn from_avro(schema: &Schema) -> Result<Arc<RecordShape>, String> {
-        match compile(schema, &mut HashMap::new())?.kind {
-            Kind::Record(r) => Ok(r),
-            other => Err(format!(
-                "the top-level schema must be a record, not {}",
-                other.describe()
-            )),
-        }
-    }
-}
-
-type Named = HashMap<String, Kind>;
-
-fn compile(schema: &Schema, named: &mut Named) -> Result<Ty, String> {
-    let plain = |kind| {
-        Ok(Ty {
-            kind,
-            nullable: false,
-        })
-    };
-    match schema {
-        Schema::Boolean => plain(Kind::Bool),
-        Schema::Int => plain(Kind::Int),
-        Schema::Long => plain(Kind::Long),
-        Schema::Float => plain(Kind::Float),
-        Schema::Double => plain(Kind::Double),
-        Schema::String => plain(Kind::Str),
-        Schema::TimestampMillis => plain(Kind::TimestampMillis),
-        Schema::Enum(e) => {
-            let default = e
-                .default
-                .as_ref()
-                .and_then(|d| e.symbols.iter().position(|s| s == d))
-                .map(|i| i as u32);
-            let shape = Arc::new(EnumShape {
-                name: e.name.name().to_string(),
-                symbols: e.symbols.clone(),
-                default,
-            });
-            named.insert(e.name.fullname(None), Kind::Enum(shape.clone()));
-            plain(Kind::Enum(shape))
-        }
-        Schema::Array(a) => {
-            let items = compile(&a.items, named).map_err(|e| format!("array items: {e}"))?;
-            plain(Kind::Array(Box::new(items)))
-        }
-        Schema::Record(r) => compile_record(r, named),
-        Schema::Union(u) => compile_union(u, named),
-        Schema::Ref { name } => match named.get(&name.fullname(None)) {
-            Some(kind) => plain(kind.clone()),
-            None => Err(format!("unknown named type {}", name.fullname(None))),
-        },
-        other => Err(format!("unsupported Avro type {other:?}")),
-    }
-}
-
-fn compile_union(u: &UnionSchema, named: &mut Named) -> Result<Ty, String> {
-    let variants = u.variants();
-    let non_null: Vec<&Schema> = variants
-        .iter()
-        .filter(|s| !matches!(s, Schema::Null))
-        .collect();
-    if variants.len() != 2 || non_null.len() != 1 {
-        return Err("only unions of null and one type are supported".into());
-    }
-    let mut ty = compile(non_null[0], named)?;
-    ty.nullable = true;
-    Ok(ty)
-}
-
-fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, String> {
-    let mut fields = Vec::with_capacity(r.fields.len());
-    for f in &r.fields {
-        let ty = compile(&f.schema, named).map_err(|e| format!("field {}: {e}", f.name))?;
-        let default = match &f.default {
-            None if ty.nullable => Some(Datum::Null),
-            None => None,
-            Some(value) => Some(
-                json_to_datum(value, &ty)
-                    .map_err(|e| format!("field {}: default does not fit: {e}", f.name))?,
-            ),
-        };
-        fields.push(FieldShape {
-            name: f.name.clone(),
-            ty,
-            default,
-            aliases: f.aliases.clone(),
-        });
-    }
-    let index = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.clone(), i))
-        .collect();
-    let signatures = fields.iter().map(|f| signature(&f.name)).collect();
-    let shape = Arc::new(RecordShape {
-        name: r.name.name().to_string(),
-        fields,
-        index,
-        signatures,
-    });
-    named.insert(r.name.fullname(None), Kind::Record(shape.clone()));
-    Ok(Ty {
-        kind: Kind::Record(shape),
-        nullable: false,
-    })
 }
 
 #[cfg(test)]
