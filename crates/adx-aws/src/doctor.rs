@@ -4,7 +4,7 @@
 use crate::error::{describe, status};
 use crate::glue_admin::GlueAdmin;
 use crate::{AwsContext, msk};
-use adx_core::evolution::{Change, compare};
+use adx_core::{SchemaChange, compare_schemas};
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,23 +121,23 @@ pub fn examine(context: &AwsContext, deployment: &Deployment) -> Vec<Finding> {
             Ok(None) => finding(what, Verdict::Fail, "not registered (adx schemas push)"),
             Ok(Some(latest)) => {
                 let version = latest.version_number;
-                match compare(name, Some(&latest.definition), definition) {
-                    Ok(Change::Unchanged) => finding(
+                match compare_schemas(name, Some(&latest.definition), definition) {
+                    Ok(SchemaChange::Unchanged) => finding(
                         what,
                         Verdict::Ok,
                         format!("version {version} matches schemas/"),
                     ),
-                    Ok(Change::Compatible) => finding(
+                    Ok(SchemaChange::Compatible) => finding(
                         what,
                         Verdict::Warn,
                         format!("version {version} differs from schemas/ (adx schemas push)"),
                     ),
-                    Ok(Change::Breaking(reason)) => finding(
+                    Ok(SchemaChange::Breaking(reason)) => finding(
                         what,
                         Verdict::Fail,
                         format!("schemas/ breaks version {version}: {reason}"),
                     ),
-                    Ok(Change::New) => finding(what, Verdict::Fail, "not registered"),
+                    Ok(SchemaChange::New) => finding(what, Verdict::Fail, "not registered"),
                     Err(reason) => finding(what, Verdict::Fail, format!("schemas/: {reason}")),
                 }
             }

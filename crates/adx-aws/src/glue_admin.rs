@@ -4,8 +4,8 @@
 
 use crate::error::{code, describe};
 use crate::{AwsContext, AwsError, GlueRegistry};
-use adx_core::evolution::{Change, compare};
-use adx_core::ports::{RegisteredSchema, SchemaRegistry};
+use adx_core::{RegisteredSchema, SchemaRegistry};
+use adx_core::{SchemaChange, compare_schemas};
 use aws_sdk_glue::types::{Compatibility, DataFormat, RegistryId, SchemaId, SchemaVersionStatus};
 
 /// What pushing one schema file did.
@@ -103,7 +103,7 @@ impl<'a> GlueAdmin<'a> {
     /// breaking change or an invalid schema with the reason.
     pub fn push(&self, name: &str, definition: &str) -> Result<PushOutcome, AwsError> {
         let latest = self.latest(name)?;
-        let change = match compare(
+        let change = match compare_schemas(
             name,
             latest.as_ref().map(|l| l.definition.as_str()),
             definition,
@@ -113,14 +113,14 @@ impl<'a> GlueAdmin<'a> {
         };
         let target = format!("{}/{name}", self.registry.name());
         match change {
-            Change::Unchanged => Ok(PushOutcome::Unchanged {
+            SchemaChange::Unchanged => Ok(PushOutcome::Unchanged {
                 version: latest.map_or(0, |l| l.version_number),
             }),
-            Change::Breaking(reason) => Ok(PushOutcome::Refused(format!(
+            SchemaChange::Breaking(reason) => Ok(PushOutcome::Refused(format!(
                 "breaks BACKWARD compatibility with version {}: {reason}",
                 latest.map_or(0, |l| l.version_number)
             ))),
-            Change::New => {
+            SchemaChange::New => {
                 let request = self
                     .context
                     .glue()
@@ -141,7 +141,7 @@ impl<'a> GlueAdmin<'a> {
                         .unwrap_or(1),
                 })
             }
-            Change::Compatible => {
+            SchemaChange::Compatible => {
                 let request = self
                     .context
                     .glue()

@@ -4,7 +4,7 @@
 
 use crate::AwsContext;
 use crate::error::{code, describe};
-use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
+use adx_core::{RegisteredSchema, RegistryError, SchemaRegistry};
 use aws_sdk_glue::operation::get_schema_version::GetSchemaVersionOutput;
 use aws_sdk_glue::types::{SchemaId, SchemaVersionNumber};
 use tokio::runtime::Handle;

@@ -5,7 +5,7 @@ use crate::AwsContext;
 use crate::error::{code, describe, status};
 use crate::s3_read::S3BodyReader;
 use crate::s3_write::{S3Writer, STORE_PARTS_IN_FLIGHT};
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
+use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
 use std::io::Read;
 use std::sync::Arc;
 use tokio::runtime::Handle;

@@ -13,7 +13,7 @@
 //! was) and its upload is aborted.
 
 use crate::error::describe;
-use adx_core::ports::{ObjectWriter, PendingObject, StoreError};
+use adx_core::{ObjectWriter, PendingObject, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use std::collections::VecDeque;

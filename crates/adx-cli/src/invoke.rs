@@ -2,7 +2,7 @@
 //! configuration from the environment; prints the handler's JSON answer.
 
 use crate::stats::{ProcessStats, cpu_seconds};
-use adx_core::report::WrittenObject;
+use adx_core::WrittenObject;
 use adx_handlers::{
     Adapters, HandlerConfig, handle_kafka_event, handle_s3_event, s3_event::parse_event,
 };

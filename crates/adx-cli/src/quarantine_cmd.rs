@@ -2,7 +2,7 @@
 //! schema fix, say), with the handlers' configuration and adapters (S3 and Glue, or the
 //! embedded default); what still fails stays in quarantine, and nothing is lost or doubled.
 
-use adx_core::replay::{ReplayReport, replay_object};
+use adx_core::{ReplayReport, replay_object};
 use adx_handlers::{Adapters, HandlerConfig};
 use clap::{Args, Subcommand};
 use serde_json::json;

@@ -4,7 +4,7 @@
 use crate::schema_files::{SchemaFile, read_dir};
 use adx_aws::glue_admin::{GlueAdmin, PushOutcome};
 use adx_aws::{AwsContext, AwsSettings};
-use adx_core::evolution::{Change, compare};
+use adx_core::{SchemaChange, compare_schemas};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -125,11 +125,13 @@ fn check(dir: &Path, revision: &str) -> Result<(), String> {
     let mut bad = 0;
     for file in &files {
         let previous = at_revision(file, revision)?;
-        let line = match compare(&file.name, previous.as_deref(), &file.definition) {
-            Ok(Change::New) => format!("new (not in {revision})"),
-            Ok(Change::Unchanged) => format!("unchanged since {revision}"),
-            Ok(Change::Compatible) => format!("changed since {revision}, BACKWARD compatible"),
-            Ok(Change::Breaking(reason)) => {
+        let line = match compare_schemas(&file.name, previous.as_deref(), &file.definition) {
+            Ok(SchemaChange::New) => format!("new (not in {revision})"),
+            Ok(SchemaChange::Unchanged) => format!("unchanged since {revision}"),
+            Ok(SchemaChange::Compatible) => {
+                format!("changed since {revision}, BACKWARD compatible")
+            }
+            Ok(SchemaChange::Breaking(reason)) => {
                 bad += 1;
                 format!("BREAKING since {revision}: {reason}")
             }
@@ -158,7 +160,7 @@ fn columns(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", file.path.display()))?;
         println!("# {}", file.name);
         println!("Columns:");
-        for (name, ty) in adx_core::curated::table_columns::table_columns(&dataset.shape) {
+        for (name, ty) in adx_core::table_columns(&dataset.shape) {
             println!("  - {{ Name: {name}, Type: \"{ty}\" }}");
         }
     }

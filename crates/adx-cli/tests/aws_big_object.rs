@@ -7,7 +7,7 @@
 mod common;
 
 use adx_aws::S3Store;
-use adx_core::ports::ObjectStore;
+use adx_core::ObjectStore;
 use common::aws::{World, context, event_file};
 use serde_json::Value;
 use std::fmt::Write as _;

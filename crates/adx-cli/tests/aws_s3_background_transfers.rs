@@ -11,7 +11,7 @@
 mod common;
 
 use adx_aws::{AwsContext, AwsSettings, PARTS_IN_FLIGHT, READ_AHEAD_BYTES, S3Store};
-use adx_core::ports::ObjectStore;
+use adx_core::ObjectStore;
 use common::aws::{context, create_bucket, get, keys, put, unique, wait_for_s3};
 use common::localstack::{LocalStack, Resume};
 use std::io::Read;

@@ -9,9 +9,9 @@
 mod common;
 
 use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
+use adx_core::CachedRegistry;
 use adx_core::Catalog;
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
 use adx_handlers::{Adapters, HandlerConfig, file_ingest::handle_s3_event};
 use common::aws::{
     World, contents, context, create_bucket, event_file, keys, put, try_get, unique, wait_for_s3,

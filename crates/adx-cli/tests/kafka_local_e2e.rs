@@ -10,9 +10,9 @@
 
 mod common;
 
+use adx_core::CachedRegistry;
 use adx_core::Catalog;
-use adx_core::ports::{ObjectStore, ObjectWriter, StoreError};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::{ObjectStore, ObjectWriter, StoreError};
 use adx_handlers::{Adapters, HandlerConfig, handle_kafka_event, kafka_event::parse_event};
 use adx_kafka::Connection;
 use adx_kafka::event::EventSource;

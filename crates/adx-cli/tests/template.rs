@@ -5,7 +5,7 @@
 
 mod common;
 
-use adx_core::curated::table_columns::table_columns;
+use adx_core::table_columns;
 use adx_core::{Dataset, RegisteredSchema};
 use adx_handlers::config::{LOCAL_ONLY_VARIABLES, variables_read};
 use common::schema_dir;

@@ -10,7 +10,7 @@
 //!
 //! `cargo bench -p adx-core --bench dedup`
 
-use adx_core::dedup::key_set;
+use adx_core::internals::key_set;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;

@@ -7,14 +7,14 @@
 //! `cargo bench -p adx-core --bench pipeline` (add `-- decode`, `-- ingest` or `-- encode` to
 //! pick a group).
 
-use adx_core::curated::WriterLimits;
-use adx_core::curated::encoder::{Command, PartEncoder};
-use adx_core::formats::{Decoded, Stop, avro::decode_avro, csv::decode_csv, json::decode_json};
-use adx_core::ingest::Ports;
-use adx_core::naming::PartNames;
-use adx_core::ports::{Pin, RegisteredSchema};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::CachedRegistry;
+use adx_core::Ports;
+use adx_core::WriterLimits;
+use adx_core::internals::PartNames;
+use adx_core::internals::{Command, PartEncoder};
+use adx_core::internals::{Decoded, Stop, decode_avro, decode_csv, decode_json};
 use adx_core::{Catalog, Dataset, IngestConfig, ObjectSource, SchemaRegistry, ingest_object};
+use adx_core::{Pin, RegisteredSchema};
 use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
 use adx_local::{LocalSchemaFolder, MemoryStore};
 use arrow_array::RecordBatch;

@@ -76,14 +76,6 @@ impl Source {
             schema_metadata: record.schema_metadata.clone(),
         })
     }
-
-    /// The record's arrival time, epoch millis (the S3 event time, the Kafka timestamp).
-    pub fn arrival_ms(&self) -> i64 {
-        match self {
-            Source::Object(o) => o.arrival_ms,
-            Source::Kafka(k) => k.timestamp_ms,
-        }
-    }
 }
 
 /// The JSON form of a [`Source`]: every member of either kind, in name order, so that
@@ -360,11 +352,6 @@ impl<'a> QuarantineWriter<'a> {
         }
     }
 
-    /// Lines written so far.
-    pub fn records(&self) -> u64 {
-        self.records
-    }
-
     /// Writes one entry; `source` says where the record came from.
     pub fn write(
         &mut self,
@@ -583,7 +570,6 @@ mod tests {
         let line = r#"{"dataset":"ds","error":{"kind":"parse","message":"m"},"payload_base64":"/wA=","source":{"offset":5,"partition":3,"timestamp":9,"topic":"t"}}"#;
         let entry: Entry = serde_json::from_str(line).unwrap();
         assert_eq!(entry.payload_bytes(), Some(vec![0xff, 0]));
-        assert_eq!(entry.source.arrival_ms(), 9);
         let error = RecordError::from(entry.error);
         assert_eq!(
             (error.kind, error.message.as_str()),

@@ -5,12 +5,12 @@
 //! the same way on both paths. Avro files of every compressing codec (their blocks inflated on
 //! the decoding thread), whole or with a damaged block, also give the same outputs both ways.
 
+use adx_core::DatasetReport;
 use adx_core::IngestError;
-use adx_core::curated::WriterLimits;
-use adx_core::formats::read_ahead::CHUNK_BYTES;
-use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
-use adx_core::report::DatasetReport;
+use adx_core::WriterLimits;
+use adx_core::internals::CHUNK_BYTES;
+use adx_core::{IngestConfig, ObjectSource, ingest_object};
+use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
 use adx_gen::{AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig};
 use adx_local::MemoryStore;
 use common::{ports, schema_text};

@@ -4,11 +4,11 @@
 //! flushes (to 262,144 slots). Every duplicate the generator wrote is counted as one, and
 //! every good record, and only those, is curated exactly once.
 
+use adx_core::CachedRegistry;
 use adx_core::Catalog;
-use adx_core::curated::WriterLimits;
-use adx_core::ingest::{IngestConfig, ObjectSource, Ports, ingest_object};
-use adx_core::ports::{Pin, SchemaRegistry};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::WriterLimits;
+use adx_core::{IngestConfig, ObjectSource, Ports, ingest_object};
+use adx_core::{Pin, SchemaRegistry};
 use adx_gen::{Compression, Dataset as GenDataset, Expected, Format, GenConfig, RecordValue};
 use adx_local::{LocalSchemaFolder, MemoryStore};
 use arrow_array::{Array, StringArray};

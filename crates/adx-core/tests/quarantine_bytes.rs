@@ -8,11 +8,11 @@
 //!
 //! `ADX_BLESS=1 cargo test -p adx-core --test quarantine_bytes` writes the files anew.
 
-use adx_core::curated::WriterLimits;
-use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
-use adx_core::ports::{Pin, SchemaRegistry};
-use adx_core::replay::replay_object;
-use adx_core::stream::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};
+use adx_core::WriterLimits;
+use adx_core::replay_object;
+use adx_core::{IngestConfig, ObjectSource, ingest_object};
+use adx_core::{Pin, SchemaRegistry};
+use adx_core::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};
 use adx_gen::{
     AvroCodec, Compression, Dataset as GenDataset, Format, GenConfig, MskConfig, StreamEncoding,
     stream_values,

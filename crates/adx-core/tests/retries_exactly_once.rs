@@ -22,11 +22,11 @@
 //! record once, but can curate records twice when an hour's records rolled into several parts
 //! (`known_gap_a_smaller_retry_curates_records_twice_when_parts_roll` pins that case).
 
-use adx_core::curated::WriterLimits;
-use adx_core::ingest::{IngestConfig, ObjectSource, ingest_object};
-use adx_core::ports::{ObjectStore, ObjectWriter, Pin, StoreError};
-use adx_core::stream::{StreamConfig, StreamRecord, ingest_batch};
+use adx_core::WriterLimits;
+use adx_core::{IngestConfig, ObjectSource, ingest_object};
 use adx_core::{IngestError, InvocationReport};
+use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
+use adx_core::{StreamConfig, StreamRecord, ingest_batch};
 use adx_local::MemoryStore;
 use arrow_array::cast::AsArray;
 use common::ports;

@@ -2,13 +2,13 @@
 //! store in memory, the handler configuration, and the checks of a run's answer against what
 //! the store holds afterwards.
 
-use adx_core::catalog::WriterSchema;
-use adx_core::convert::seed::SeedContext;
-use adx_core::formats::avro_datum::decode_datum;
-use adx_core::formats::avro_direct::DirectPlan;
-use adx_core::model::shape::Ty;
-use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
+use adx_core::internals::DirectPlan;
+use adx_core::internals::SeedContext;
+use adx_core::internals::Ty;
+use adx_core::internals::WriterSchema;
+use adx_core::internals::decode_datum;
 use adx_core::{Catalog, DatasetReport, InvocationReport};
+use adx_core::{RegisteredSchema, RegistryError, SchemaRegistry};
 use adx_handlers::{Adapters, HandlerConfig};
 use adx_local::schema_folder::version_id_of;
 use adx_local::{LocalSchemaFolder, MemoryStore};

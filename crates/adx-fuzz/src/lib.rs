@@ -13,9 +13,9 @@
 
 pub mod harness;
 
-use adx_core::ports::Pin;
-use adx_core::stream::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};
+use adx_core::Pin;
 use adx_core::{InvocationReport, ObjectSource, ingest_object};
+use adx_core::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};
 use adx_handlers::{HandlerConfig, HandlerError, handle_s3_event, kafka_event, s3_event};
 use harness::{ARRIVAL_MS, DATASETS, Harness, LANDING};
 use std::io::Write;
@@ -334,7 +334,7 @@ mod tests {
     fn version_ids_turn_into_header_bytes() {
         let id = "12345678-9abc-def0-1122-334455667788";
         let bytes = uuid_bytes(id);
-        assert_eq!(adx_core::formats::glue::uuid_text(&bytes), id);
+        assert_eq!(adx_core::uuid_text(&bytes), id);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use crate::{HandlerConfig, HandlerError};
 use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
-use adx_core::registry_cache::CachedRegistry;
-use adx_core::{Catalog, ObjectStore, SchemaRegistry, ingest::Ports};
+use adx_core::CachedRegistry;
+use adx_core::{Catalog, ObjectStore, Ports, SchemaRegistry};
 use adx_local::{LocalSchemaFolder, LocalStore};
 
 /// Size of the parts in which large objects are uploaded to S3.

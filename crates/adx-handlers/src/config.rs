@@ -3,8 +3,8 @@
 
 use crate::HandlerError;
 use adx_core::IngestConfig;
-use adx_core::curated::WriterLimits;
-use adx_core::curated::part_writer::MAX_ENCODE_WORKERS;
+use adx_core::MAX_ENCODE_WORKERS;
+use adx_core::WriterLimits;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -97,8 +97,8 @@ impl HandlerConfig {
     }
 
     /// The settings of stream ingestion (and of quarantine replay).
-    pub fn stream_config(&self) -> adx_core::stream::StreamConfig {
-        adx_core::stream::StreamConfig {
+    pub fn stream_config(&self) -> adx_core::StreamConfig {
+        adx_core::StreamConfig {
             ingest: self.ingest.clone(),
             topic_datasets: self.topic_datasets.clone(),
             max_datum_bytes: self.max_datum_bytes,

@@ -3,7 +3,7 @@
 
 use crate::s3_event::object_source;
 use crate::{Adapters, HandlerConfig, HandlerError};
-use adx_core::ports::StoreError;
+use adx_core::StoreError;
 use adx_core::{IngestError, InvocationReport, ingest_object};
 use aws_lambda_events::event::s3::S3Event;
 

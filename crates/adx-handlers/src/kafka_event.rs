@@ -7,8 +7,8 @@
 //! Lambda mains parse with this too, so an event that aws_lambda_events would panic on (a
 //! timestamp with a fraction of a millisecond) is an error here, never a crash.
 
-use adx_core::convert::skip::Skip;
-use adx_core::stream::{SchemaMetadata, StreamRecord};
+use adx_core::Skip;
+use adx_core::{SchemaMetadata, StreamRecord};
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};

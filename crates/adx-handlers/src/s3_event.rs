@@ -2,7 +2,7 @@
 //! and the object's identity (version id, else ETag) and arrival time.
 
 use adx_core::ObjectSource;
-use adx_core::ports::Pin;
+use adx_core::Pin;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 use crate::kafka_event::MskEvent;
 use crate::{Adapters, HandlerConfig, HandlerError};
 use adx_core::InvocationReport;
-use adx_core::stream::ingest_batch;
+use adx_core::ingest_batch;
 
 /// Handles one MSK event; fails (so Lambda retries the batch) on any store or registry fault.
 pub fn handle_kafka_event(

@@ -1,7 +1,7 @@
 //! An object store in memory: for fuzzing, property tests and benchmarks that must not touch
 //! the disk. Objects appear only when their writer finishes, as in S3 and the directory store.
 
-use adx_core::ports::{ObjectStore, ObjectWriter, StoreError};
+use adx_core::{ObjectStore, ObjectWriter, StoreError};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

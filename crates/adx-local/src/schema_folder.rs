@@ -4,8 +4,8 @@
 //! version's id is derived from its text, so it is stable across processes and machines, as
 //! Glue's version ids are.
 
-use adx_core::formats::glue::uuid_text;
-use adx_core::ports::{RegisteredSchema, RegistryError, SchemaRegistry};
+use adx_core::uuid_text;
+use adx_core::{RegisteredSchema, RegistryError, SchemaRegistry};
 use std::fs;
 use std::path::PathBuf;
 use xxhash_rust::xxh3::xxh3_128;

@@ -2,7 +2,7 @@
 //! temporary file that is renamed into place on `finish`, so a reader never sees a partial
 //! object and a failed invocation leaves none behind.
 
-use adx_core::ports::{ObjectStore, ObjectWriter, StoreError};
+use adx_core::{ObjectStore, ObjectWriter, StoreError};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};

@@ -1,4 +1,4 @@
-//! JSON value → [`Datum`], for tests and tools: the same conversion as the streaming
+//! JSON value → [`Datum`], for tests: the same conversion as the streaming
 //! [`crate::convert::seed`] decoder, run over an already parsed `serde_json::Value`. (Schema
 //! defaults are converted by the model itself, [`crate::model::default_value`].)
 

@@ -2,7 +2,8 @@
 //! the serde seed (JSON texts and values, Avro data decoded with its writer schema, where it
 //! also performs Avro schema resolution), and CSV text cells.
 
-pub mod json;
-pub mod seed;
-pub mod skip;
-pub mod text;
+#[cfg(test)]
+pub(crate) mod json;
+pub(crate) mod seed;
+pub(crate) mod skip;
+pub(crate) mod text;

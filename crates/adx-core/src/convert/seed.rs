@@ -116,6 +116,7 @@ pub enum SeedFailure {
     Syntax(String),
 }
 
+#[cfg(test)]
 /// Runs the seed for `ty` over `deserializer`; `finish` then checks what the deserializer
 /// left (trailing input).
 pub fn decode_with<'de, 's, D: Deserializer<'de>>(

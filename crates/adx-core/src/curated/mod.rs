@@ -1,16 +1,18 @@
 //! Curated output: the Arrow shape of a dataset, column builders fed from [`crate::Datum`]
 //! records, and the Parquet writer that rolls part objects per event-time hour.
 
-pub mod arrow_schema;
-pub mod columns;
-pub mod dictionary_choice;
-pub mod encoder;
-pub mod limits;
-pub mod lineage;
-pub mod part_writer;
-pub mod table_columns;
-pub mod writer;
+pub(crate) mod arrow_schema;
+pub(crate) mod columns;
+pub(crate) mod dictionary_choice;
+pub(crate) mod encoder;
+pub(crate) mod limits;
+pub(crate) mod lineage;
+pub(crate) mod part_writer;
+pub(crate) mod table_columns;
+pub(crate) mod writer;
 
 pub use limits::WriterLimits;
 pub use lineage::Lineage;
-pub use writer::{CuratedWriter, EncoderThread};
+pub use part_writer::MAX_ENCODE_WORKERS;
+pub use table_columns::table_columns;
+pub use writer::CuratedWriter;

@@ -144,6 +144,7 @@ impl<R: BufRead> Blocks<R> {
         &self.schema
     }
 
+    #[cfg(test)]
     /// The codec of the blocks.
     pub fn codec(&self) -> Codec {
         self.codec

@@ -65,9 +65,9 @@ pub enum Raw<'r> {
     None,
 }
 
-impl Raw<'_> {
+impl<'r> Raw<'r> {
     /// The payload bytes, if the format keeps any.
-    pub fn to_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+    pub fn to_bytes(self) -> Option<std::borrow::Cow<'r, [u8]>> {
         match self {
             Raw::Bytes(b) => Some(std::borrow::Cow::Borrowed(b)),
             Raw::Csv { header, row } => {

@@ -8,12 +8,12 @@
 //! The model depends on nothing of the formats, the conversions, the curated writer or the
 //! ingestion pipeline: they all depend on it.
 
-pub mod avro_compat;
-pub mod compile;
-pub mod dataset;
-pub mod datum;
-pub mod datum_json;
-pub mod default_value;
-pub mod rules;
-pub mod shape;
-pub mod timestamp;
+pub(crate) mod avro_compat;
+pub(crate) mod compile;
+pub(crate) mod dataset;
+pub(crate) mod datum;
+pub(crate) mod datum_json;
+pub(crate) mod default_value;
+pub(crate) mod rules;
+pub(crate) mod shape;
+pub(crate) mod timestamp;

@@ -7,7 +7,7 @@
 //! ([`finishers`]); the objects are the same bytes either way.
 
 mod finishers;
-pub mod record;
+pub(crate) mod record;
 mod routing;
 mod unit;
 

@@ -5,10 +5,10 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+use adx_core::CachedRegistry;
 use adx_core::Catalog;
-use adx_core::ingest::Ports;
-use adx_core::ports::{ObjectStore, SchemaRegistry};
-use adx_core::registry_cache::CachedRegistry;
+use adx_core::Ports;
+use adx_core::{ObjectStore, SchemaRegistry};
 use adx_local::LocalSchemaFolder;
 use std::sync::LazyLock;
 use std::time::Duration;
