@@ -16,6 +16,7 @@ mod error;
 mod evolution;
 mod formats;
 mod ingest;
+mod kafka_record;
 mod model;
 mod naming;
 mod pattern;

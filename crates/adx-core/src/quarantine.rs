@@ -4,10 +4,10 @@
 
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Position;
+use crate::kafka_record::{SchemaMetadata, StreamRecord};
 use crate::naming::quarantine_key;
 use crate::ports::{ObjectStore, ObjectWriter};
 use crate::report::WrittenObject;
-use crate::stream::record::{SchemaMetadata, StreamRecord};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 

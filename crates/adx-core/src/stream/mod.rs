@@ -7,16 +7,15 @@
 //! ([`finishers`]); the objects are the same bytes either way.
 
 mod finishers;
-pub(crate) mod record;
 mod routing;
 mod unit;
 
 use crate::error::IngestError;
+pub use crate::kafka_record::{SchemaMetadata, StreamRecord};
 use crate::model::datum::Datum;
 use crate::pipeline::{IngestConfig, Ports};
 use crate::report::InvocationReport;
 use finishers::{Finishers, MAX_UNITS_FINISHING};
-pub use record::{SchemaMetadata, StreamRecord};
 pub(crate) use routing::{Routed, Router};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -4,7 +4,6 @@
 //! catalog answer is remembered for the batch.
 
 use super::StreamConfig;
-use super::record::StreamRecord;
 use crate::catalog::WriterSchema;
 use crate::convert::seed::SeedContext;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
@@ -12,6 +11,7 @@ use crate::formats::avro_datum::decode_datum;
 use crate::formats::avro_direct::DirectPlan;
 use crate::formats::glue::{Framing, inflate, parse_framing, uuid_text};
 use crate::formats::json::decode_one;
+use crate::kafka_record::StreamRecord;
 use crate::model::dataset::Dataset;
 use crate::model::datum::Datum;
 use crate::model::shape::Ty;
@@ -401,7 +401,7 @@ impl<'a> Router<'a> {
 mod tests {
     use super::*;
     use crate::pipeline::IngestConfig;
-    use crate::stream::record::SchemaMetadata;
+    use crate::kafka_record::SchemaMetadata;
     use crate::test_support::{MemoryStore, ingest_config, ports, version_id};
     use std::io::Write;
 

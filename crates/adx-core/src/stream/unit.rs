@@ -3,11 +3,11 @@
 //! overwrites its earlier output), and a quarantine object for the records of no dataset.
 //! De-duplication spans the batch: the key sets live in [`BatchKeys`], outside the units.
 
-use super::record::StreamRecord;
 use super::routing::Routed;
 use crate::curated::CuratedWriter;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
+use crate::kafka_record::StreamRecord;
 use crate::model::dataset::Dataset;
 use crate::naming::PartNames;
 use crate::pipeline::{IngestConfig, Ports, UNROUTED};

@@ -1,4 +1,4 @@
-//! A Kafka record as the stream path takes it (what the MSK event holds, its value decoded from
+//! A Kafka record as the stream path and replay take it (what the MSK event holds, its value decoded from
 //! base64), and the schema facts the event source mapping may add to it.
 
 use crate::curated::Lineage;
