@@ -239,15 +239,7 @@ mod tests {
 
     const CLICKS: &str = include_str!("../../../schemas/click_conversions.avsc");
 
-    fn registered(name: &str, definition: &str) -> RegisteredSchema {
-        RegisteredSchema {
-            name: name.into(),
-            version_id: format!("{name}-v1"),
-            version_number: 1,
-            data_format: "AVRO".into(),
-            definition: definition.into(),
-        }
-    }
+    use crate::test_support::registered_as as registered;
 
     #[test]
     fn the_catalog_compiles_once_per_version() {

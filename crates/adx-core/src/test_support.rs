@@ -167,19 +167,6 @@ impl ObjectStore for MemoryStore {
             bytes: Vec::new(),
         }))
     }
-
-    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .objects(bucket)
-            .into_keys()
-            .filter(|k| k.starts_with(prefix))
-            .collect())
-    }
-
-    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
-        lock(&self.inner.objects).remove(&(bucket.to_string(), key.to_string()));
-        Ok(())
-    }
 }
 
 /// The shape of a record named `r` with the given Avro fields (a JSON array's content).
@@ -200,6 +187,17 @@ pub(crate) const SAMPLE_FIELDS: &str = r#"
     {"name":"xs","type":{"type":"array","items":{"type":"record","name":"X","fields":[{"name":"v","type":"int"}]}}},
     {"name":"d","type":"double","default":1.5}
 "#;
+
+/// `definition` registered as `name`, version id `<name>-v1`.
+pub(crate) fn registered_as(name: &str, definition: &str) -> RegisteredSchema {
+    RegisteredSchema {
+        name: name.into(),
+        version_id: format!("{name}-v1"),
+        version_number: 1,
+        data_format: "AVRO".into(),
+        definition: definition.into(),
+    }
+}
 
 /// The repo's schema of `dataset`, registered under a version id made of its name.
 pub(crate) fn registered(dataset: &str) -> RegisteredSchema {

@@ -14,7 +14,7 @@ use crate::convert::skip::Skip;
 use crate::error::{FieldError, shorten};
 use crate::model::datum::{Datum, Text};
 use crate::model::shape::{Kind, RecordShape, Ty};
-use crate::model::timestamp::parse_timestamp_millis;
+use crate::model::text_value::from_text;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::fmt;
@@ -252,22 +252,9 @@ impl<'de> Visitor<'de> for DatumSeed<'_, '_> {
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Datum<'de>, E> {
         let parsed = match &self.ty.kind {
-            Kind::Str => Some(Datum::Str(v.into())),
-            Kind::Enum(e) => e
-                .index_of(v)
-                .or(if self.ctx.avro { e.default } else { None })
-                .map(Datum::Enum),
-            Kind::TimestampMillis => parse_timestamp_millis(v).map(Datum::Timestamp),
-            Kind::Long => v.trim().parse().ok().map(Datum::Long),
-            Kind::Int => v.trim().parse().ok().map(Datum::Int),
-            Kind::Double => v.trim().parse().ok().map(Datum::Double),
-            Kind::Float => v.trim().parse().ok().map(Datum::Float),
-            Kind::Bool => match v.trim() {
-                "true" => Some(Datum::Bool(true)),
-                "false" => Some(Datum::Bool(false)),
-                _ => None,
-            },
-            Kind::Record(_) | Kind::Array(_) => None,
+            // Avro reads an unknown symbol as the enum's default, when it has one.
+            Kind::Enum(e) if self.ctx.avro => e.index_of(v).or(e.default).map(Datum::Enum),
+            kind => from_text(v, kind),
         };
         Ok(parsed.unwrap_or_else(|| {
             self.ctx

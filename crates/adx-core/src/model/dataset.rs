@@ -258,15 +258,7 @@ mod tests {
     const ARRIVAL: i64 = 1_700_000_000_000;
     const SKEW: i64 = 300_000;
 
-    fn registered(name: &str, definition: &str) -> RegisteredSchema {
-        RegisteredSchema {
-            name: name.into(),
-            version_id: format!("{name}-v1"),
-            version_number: 1,
-            data_format: "AVRO".into(),
-            definition: definition.into(),
-        }
-    }
+    use crate::test_support::registered_as as registered;
 
     fn dataset(name: &str, definition: &str) -> Dataset {
         Dataset::from_registered(&registered(name, definition)).unwrap()

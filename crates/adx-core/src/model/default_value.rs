@@ -6,7 +6,7 @@
 use crate::error::{FieldError, shorten};
 use crate::model::datum::Datum;
 use crate::model::shape::{Kind, RecordShape, Ty};
-use crate::model::timestamp::parse_timestamp_millis;
+use crate::model::text_value::from_text;
 use serde_json::{Map, Number, Value};
 
 /// Converts `value` to a datum of type `ty` (owning its strings).
@@ -79,21 +79,7 @@ fn integer(v: i64, ty: &Ty) -> Result<Datum<'static>, FieldError> {
 
 /// A JSON string: text, an enum symbol, or a number, boolean or timestamp written as text.
 fn string(v: &str, ty: &Ty) -> Result<Datum<'static>, FieldError> {
-    let parsed = match &ty.kind {
-        Kind::Str => Some(Datum::Str(v.into())),
-        Kind::Enum(e) => e.index_of(v).map(Datum::Enum),
-        Kind::TimestampMillis => parse_timestamp_millis(v).map(Datum::Timestamp),
-        Kind::Long => v.trim().parse().ok().map(Datum::Long),
-        Kind::Int => v.trim().parse().ok().map(Datum::Int),
-        Kind::Double => v.trim().parse().ok().map(Datum::Double),
-        Kind::Float => v.trim().parse().ok().map(Datum::Float),
-        Kind::Bool => match v.trim() {
-            "true" => Some(Datum::Bool(true)),
-            "false" => Some(Datum::Bool(false)),
-            _ => None,
-        },
-        Kind::Record(_) | Kind::Array(_) => None,
-    };
+    let parsed = from_text(v, &ty.kind);
     parsed.ok_or_else(|| mismatch(ty, format!("string \"{}\"", shorten(v))))
 }
 

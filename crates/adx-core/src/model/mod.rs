@@ -2,7 +2,7 @@
 //! shapes the decoders fill ([`shape`]), the values they produce ([`datum`]), the dataset read
 //! from a schema's `adx` block ([`dataset`]) and its rules beyond types ([`rules`]); with what
 //! compiling them needs: Avro schema → shape ([`compile`]), field defaults → datum
-//! ([`default_value`]), timestamp text ([`timestamp`]), writer-to-reader compatibility
+//! ([`default_value`]), timestamp text ([`timestamp`]), scalars written as text ([`text_value`]), writer-to-reader compatibility
 //! ([`avro_compat`]), and a datum rendered as JSON ([`datum_json`]).
 //!
 //! The model depends on nothing of the formats, the conversions, the curated writer or the
@@ -16,4 +16,5 @@ pub(crate) mod datum_json;
 pub(crate) mod default_value;
 pub(crate) mod rules;
 pub(crate) mod shape;
+pub(crate) mod text_value;
 pub(crate) mod timestamp;

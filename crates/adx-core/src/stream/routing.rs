@@ -400,8 +400,8 @@ impl<'a> Router<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::IngestConfig;
     use crate::kafka_record::SchemaMetadata;
+    use crate::pipeline::IngestConfig;
     use crate::test_support::{MemoryStore, ingest_config, ports, version_id};
     use std::io::Write;
 
