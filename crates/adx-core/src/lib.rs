@@ -46,7 +46,9 @@ pub use model::dataset::Dataset;
 pub use model::datum::Datum;
 
 // The pipeline: an S3 object, a Kafka batch, a quarantine object replayed.
-pub use curated::{MAX_ENCODE_WORKERS, WriterLimits, table_columns};
+pub use curated::{
+    LINEAGE_FIELD_IDS, MAX_DATA_FIELD_ID, MAX_ENCODE_WORKERS, WriterLimits, table_columns,
+};
 pub use ingest::{ObjectSource, ingest_object};
 pub use pipeline::{IngestConfig, Ports, UNROUTED};
 pub use replay::{ReplayReport, replay_object};

@@ -1,6 +1,6 @@
 //! Column builders fed straight from [`Datum`] values, one per field, nested as the schema is.
 
-use crate::curated::arrow_schema::{data_type, struct_fields};
+use crate::curated::arrow_schema::{data_type as arrow_type, struct_fields};
 use crate::model::datum::Datum;
 use crate::model::shape::{Kind, Ty};
 use arrow_array::builder::{
@@ -9,7 +9,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, ListArray, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
-use arrow_schema::{ArrowError, Field, Fields};
+use arrow_schema::{ArrowError, DataType, Field, Fields};
 use std::sync::Arc;
 
 /// Builds one column of a given reader type.
@@ -53,8 +53,9 @@ pub enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    /// A builder for values of `ty`.
-    pub fn new(ty: &Ty) -> ColumnBuilder {
+    /// A builder for values of `ty`, whose Arrow type is `data_type` (the schema's: nested
+    /// fields carry their column ids).
+    pub fn new(ty: &Ty, data_type: &DataType) -> ColumnBuilder {
         match &ty.kind {
             Kind::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
             Kind::Int => ColumnBuilder::Int(Int32Builder::new()),
@@ -66,17 +67,34 @@ impl ColumnBuilder {
             Kind::TimestampMillis => {
                 ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC"))
             }
-            Kind::Record(r) => ColumnBuilder::Struct {
-                fields: struct_fields(r),
-                children: r.fields.iter().map(|f| ColumnBuilder::new(&f.ty)).collect(),
-                nulls: NullBufferBuilder::new(0),
-            },
-            Kind::Array(item) => ColumnBuilder::List {
-                item: Arc::new(Field::new("item", data_type(item), item.nullable)),
-                child: Box::new(ColumnBuilder::new(item)),
-                offsets: vec![0],
-                nulls: NullBufferBuilder::new(0),
-            },
+            Kind::Record(r) => {
+                let fields = match data_type {
+                    DataType::Struct(fields) => fields.clone(),
+                    _ => struct_fields(r),
+                };
+                ColumnBuilder::Struct {
+                    children: r
+                        .fields
+                        .iter()
+                        .zip(fields.iter())
+                        .map(|(f, arrow)| ColumnBuilder::new(&f.ty, arrow.data_type()))
+                        .collect(),
+                    fields,
+                    nulls: NullBufferBuilder::new(0),
+                }
+            }
+            Kind::Array(item) => {
+                let field = match data_type {
+                    DataType::List(field) => field.clone(),
+                    _ => Arc::new(Field::new("item", arrow_type(item), item.nullable)),
+                };
+                ColumnBuilder::List {
+                    child: Box::new(ColumnBuilder::new(item, field.data_type())),
+                    item: field,
+                    offsets: vec![0],
+                    nulls: NullBufferBuilder::new(0),
+                }
+            }
         }
     }
 

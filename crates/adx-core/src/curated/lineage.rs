@@ -1,6 +1,7 @@
 //! Lineage columns added to every curated row (their names start with `_`): where the record
 //! came from and when it arrived. No wall-clock value: a rerun writes the same bytes.
 
+use crate::curated::arrow_schema::with_field_id;
 use arrow_schema::{DataType, Field, TimeUnit};
 
 /// Where one record came from.
@@ -26,9 +27,16 @@ pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "
 /// The lineage column of the arrival time.
 pub const ARRIVAL_TIME_COLUMN: &str = "_arrival_time";
 
-/// The Arrow fields of the lineage columns, in order.
+/// The column ids of the lineage columns, in order: above every dataset field's (a schema's
+/// `field-id`s stay at or below [`MAX_DATA_FIELD_ID`]).
+pub const LINEAGE_FIELD_IDS: [i32; 5] = [10_001, 10_002, 10_003, 10_004, 10_005];
+
+/// The largest column id a dataset's own fields may have.
+pub const MAX_DATA_FIELD_ID: i32 = 10_000;
+
+/// The Arrow fields of the lineage columns, in order, with their column ids.
 pub fn lineage_fields() -> Vec<Field> {
-    vec![
+    let fields = [
         Field::new("_source", DataType::Utf8, false),
         Field::new("_source_version", DataType::Utf8, true),
         Field::new("_partition", DataType::Int32, true),
@@ -38,5 +46,10 @@ pub fn lineage_fields() -> Vec<Field> {
             DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         ),
-    ]
+    ];
+    fields
+        .into_iter()
+        .zip(LINEAGE_FIELD_IDS)
+        .map(|(f, id)| with_field_id(f, Some(id)))
+        .collect()
 }

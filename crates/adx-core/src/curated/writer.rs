@@ -235,11 +235,13 @@ impl<'a> CuratedWriter<'a> {
         }
         self.pushes += 1;
         let shape = &self.dataset.shape;
+        let schema = &self.schema;
         let hw = self.hours.entry(hour).or_insert_with(|| HourBuilders {
             columns: shape
                 .fields
                 .iter()
-                .map(|f| ColumnBuilder::new(&f.ty))
+                .zip(schema.fields().iter())
+                .map(|(f, arrow)| ColumnBuilder::new(&f.ty, arrow.data_type()))
                 .collect(),
             lineage: LineageBuilders::new(),
             rows: 0,

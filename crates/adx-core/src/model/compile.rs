@@ -50,6 +50,14 @@ pub enum SchemaError {
     /// A union other than `["null", T]`.
     #[error("only unions of null and one type are supported")]
     Union,
+    /// A `field-id` or `element-id` that is not a positive 32-bit integer.
+    #[error("field {field}: a column id must be a positive 32-bit integer, not {found}")]
+    BadColumnId {
+        /// Field name.
+        field: String,
+        /// The attribute's value.
+        found: String,
+    },
 }
 
 impl RecordShape {
@@ -124,6 +132,36 @@ fn compile_union(u: &UnionSchema, named: &mut Named) -> Result<Ty, SchemaError> 
     Ok(ty)
 }
 
+/// A `field-id` or `element-id` attribute: a positive 32-bit integer, if present.
+fn column_id(value: Option<&serde_json::Value>, field: &str) -> Result<Option<i32>, SchemaError> {
+    match value {
+        None => Ok(None),
+        Some(v) => match v.as_i64().and_then(|n| i32::try_from(n).ok()) {
+            Some(id) if id > 0 => Ok(Some(id)),
+            _ => Err(SchemaError::BadColumnId {
+                field: field.to_string(),
+                found: v.to_string(),
+            }),
+        },
+    }
+}
+
+/// The `element-id` of an array field's array (under a null union too).
+fn element_id(schema: &Schema, field: &str) -> Result<Option<i32>, SchemaError> {
+    match schema {
+        Schema::Array(a) => column_id(a.attributes.get("element-id"), field),
+        Schema::Union(u) => {
+            for variant in u.variants() {
+                if let Schema::Array(a) = variant {
+                    return column_id(a.attributes.get("element-id"), field);
+                }
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
 fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, SchemaError> {
     let mut fields = Vec::with_capacity(r.fields.len());
     for f in &r.fields {
@@ -147,6 +185,8 @@ fn compile_record(r: &RecordSchema, named: &mut Named) -> Result<Ty, SchemaError
             ty,
             default,
             aliases: f.aliases.clone(),
+            id: column_id(f.custom_attributes.get("field-id"), &f.name)?,
+            element_id: element_id(&f.schema, &f.name)?,
         });
     }
     let shape = Arc::new(RecordShape::new(r.name.name().to_string(), fields));

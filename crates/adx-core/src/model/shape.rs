@@ -89,6 +89,10 @@ pub struct FieldShape {
     pub default: Option<Datum<'static>>,
     /// Other names a writer may give the field (Avro aliases).
     pub aliases: Vec<String>,
+    /// The field's table column id (its `field-id` in the schema: stable across versions).
+    pub id: Option<i32>,
+    /// For an array field, the id of its elements (the array's `element-id`).
+    pub element_id: Option<i32>,
 }
 
 /// A record's fields, in schema order.
