@@ -20,6 +20,7 @@ mod kafka_record;
 mod model;
 mod naming;
 mod pattern;
+mod pending;
 mod pipeline;
 mod ports;
 mod quarantine;
@@ -50,6 +51,9 @@ pub use curated::{
     LINEAGE_FIELD_IDS, MAX_DATA_FIELD_ID, MAX_ENCODE_WORKERS, WriterLimits, table_columns,
 };
 pub use ingest::{ObjectSource, ingest_object};
+pub use pending::{
+    ColumnMetrics, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, pending_key,
+};
 pub use pipeline::{IngestConfig, Ports, UNROUTED};
 pub use replay::{ReplayReport, replay_object};
 pub use stream::{SchemaMetadata, StreamConfig, StreamRecord, ingest_batch};

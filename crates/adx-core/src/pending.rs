@@ -1,0 +1,92 @@
+//! Pending manifests: what one invocation produced for one dataset from one source unit (an S3
+//! object, or one topic-partition's share of a Kafka batch), written once its data files are
+//! complete, for the committer to add to the dataset's table. They hold the data files with the
+//! metrics a table needs (per column id: size, value and null counts, bounds) and the source they
+//! cover, so that the committer can tell what it has already committed.
+//!
+//! A manifest is named after its source unit, like the data files: a retried invocation writes
+//! the same name again, and a committer never sees two manifests of the same unit.
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of pending manifests in the curated bucket (outside every dataset's prefix).
+pub const PENDING_PREFIX: &str = "_pending/";
+
+/// The key of the pending manifest of `dataset` for the source unit named `unit`.
+pub fn pending_key(dataset: &str, unit: &str) -> String {
+    format!("{PENDING_PREFIX}{dataset}/{unit}.json")
+}
+
+/// What one source unit produced for one dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingManifest {
+    /// The dataset (the table's name).
+    pub dataset: String,
+    /// The registry version id of the reader schema the files were written with.
+    pub schema_version_id: String,
+    /// The source the files hold records of.
+    pub source: PendingSource,
+    /// The data files, complete.
+    pub files: Vec<PendingFile>,
+}
+
+/// The source unit a pending manifest covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PendingSource {
+    /// A landing object (one version of it).
+    Object {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// Version id, else ETag.
+        version: Option<String>,
+    },
+    /// One topic-partition's records of a Kafka batch.
+    Kafka {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The first offset of the batch's records of this partition.
+        first_offset: i64,
+        /// The last offset of the batch's records of this partition.
+        last_offset: i64,
+    },
+}
+
+/// One data file: where it is, what it holds, and its column metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFile {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Rows.
+    pub records: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// The event-time hour its rows fall in, epoch millis of the hour's start.
+    pub hour_ms: i64,
+    /// Metrics of each leaf column that has a column id.
+    pub columns: Vec<ColumnMetrics>,
+}
+
+/// The metrics of one leaf column of a data file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMetrics {
+    /// The column id (the schema's `field-id` or `element-id`, or a lineage column's).
+    pub id: i32,
+    /// Compressed bytes of its column chunks.
+    pub bytes: u64,
+    /// Values, nulls included.
+    pub values: u64,
+    /// Nulls, when the file says.
+    pub nulls: Option<u64>,
+    /// The smallest value, in the table format's single-value form (Iceberg: little-endian
+    /// numbers, timestamps in microseconds, strings as UTF-8), base64; none inside lists.
+    pub lower: Option<String>,
+    /// The largest value, in the same form.
+    pub upper: Option<String>,
+}
