@@ -47,9 +47,7 @@ pub use model::dataset::Dataset;
 pub use model::datum::Datum;
 
 // The pipeline: an S3 object, a Kafka batch, a quarantine object replayed.
-pub use curated::{
-    LINEAGE_FIELD_IDS, MAX_DATA_FIELD_ID, MAX_ENCODE_WORKERS, WriterLimits, table_columns,
-};
+pub use curated::{MAX_ENCODE_WORKERS, WriterLimits, table_columns};
 pub use ingest::{ObjectSource, ingest_object};
 pub use pending::{
     ColumnMetrics, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, pending_key,

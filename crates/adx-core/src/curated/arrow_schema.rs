@@ -56,12 +56,12 @@ pub fn struct_fields(shape: &RecordShape) -> Fields {
     shape.fields.iter().map(field_of).collect()
 }
 
-/// The curated schema of a dataset: its fields, then the lineage columns.
-pub fn arrow_schema(shape: &RecordShape) -> SchemaRef {
+/// The curated schema of a dataset: its fields, then the lineage columns (with `lineage_ids`).
+pub fn arrow_schema(shape: &RecordShape, lineage_ids: Option<[i32; 5]>) -> SchemaRef {
     let mut fields: Vec<Field> = struct_fields(shape)
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
-    fields.extend(lineage_fields());
+    fields.extend(lineage_fields(lineage_ids));
     Arc::new(Schema::new(fields))
 }

@@ -252,7 +252,7 @@ impl<'a> PartEncoder<'a> {
         let dictionary_candidates = dictionary_candidates(&dataset);
         PartEncoder {
             dictionary_candidates,
-            schema: arrow_schema(&dataset.shape),
+            schema: arrow_schema(&dataset.shape, dataset.lineage_ids),
             dataset,
             store,
             bucket: bucket.to_string(),

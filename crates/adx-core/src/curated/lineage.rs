@@ -27,15 +27,8 @@ pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "
 /// The lineage column of the arrival time.
 pub const ARRIVAL_TIME_COLUMN: &str = "_arrival_time";
 
-/// The column ids of the lineage columns, in order: above every dataset field's (a schema's
-/// `field-id`s stay at or below [`MAX_DATA_FIELD_ID`]).
-pub const LINEAGE_FIELD_IDS: [i32; 5] = [10_001, 10_002, 10_003, 10_004, 10_005];
-
-/// The largest column id a dataset's own fields may have.
-pub const MAX_DATA_FIELD_ID: i32 = 10_000;
-
-/// The Arrow fields of the lineage columns, in order, with their column ids.
-pub fn lineage_fields() -> Vec<Field> {
+/// The Arrow fields of the lineage columns, in order, with their column ids when given.
+pub fn lineage_fields(ids: Option<[i32; 5]>) -> Vec<Field> {
     let fields = [
         Field::new("_source", DataType::Utf8, false),
         Field::new("_source_version", DataType::Utf8, true),
@@ -49,7 +42,7 @@ pub fn lineage_fields() -> Vec<Field> {
     ];
     fields
         .into_iter()
-        .zip(LINEAGE_FIELD_IDS)
-        .map(|(f, id)| with_field_id(f, Some(id)))
+        .enumerate()
+        .map(|(i, f)| with_field_id(f, ids.map(|ids| ids[i])))
         .collect()
 }

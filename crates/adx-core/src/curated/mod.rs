@@ -13,7 +13,6 @@ pub(crate) mod writer;
 
 pub use limits::WriterLimits;
 pub use lineage::Lineage;
-pub use lineage::{LINEAGE_FIELD_IDS, MAX_DATA_FIELD_ID};
 pub use part_writer::MAX_ENCODE_WORKERS;
 pub use table_columns::table_columns;
 pub use writer::CuratedWriter;

@@ -30,7 +30,7 @@ pub fn hive_type(data_type: &DataType) -> String {
 /// Every column of a dataset's curated Parquet (its fields, then the lineage columns), with
 /// its Glue type, in order.
 pub fn table_columns(shape: &RecordShape) -> Vec<(String, String)> {
-    arrow_schema(shape)
+    arrow_schema(shape, None)
         .fields()
         .iter()
         .map(|f| (f.name().clone(), hive_type(f.data_type())))

@@ -27,6 +27,10 @@ pub struct DatasetSpec {
     /// Rules beyond types.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// The table column ids of the five lineage columns (`_source`, `_source_version`,
+    /// `_partition`, `_offset`, `_arrival_time`), as the table was created with them.
+    #[serde(default)]
+    pub lineage_field_ids: Option<[i32; 5]>,
 }
 
 /// A dataset ready for ingestion.
@@ -48,6 +52,8 @@ pub struct Dataset {
     pub not_before_ms: i64,
     /// The compiled rules.
     pub rules: Rules,
+    /// The table column ids of the lineage columns, when the schema gives them.
+    pub lineage_ids: Option<[i32; 5]>,
 }
 
 /// Why a registered schema is not a usable dataset.
@@ -170,6 +176,7 @@ impl Dataset {
             event_time,
             not_before_ms,
             rules,
+            lineage_ids: spec.lineage_field_ids,
         })
     }
 
