@@ -45,9 +45,10 @@ pub use catalog::Catalog;
 pub use evolution::{Change as SchemaChange, EvolutionError, compare as compare_schemas};
 pub use model::dataset::Dataset;
 pub use model::datum::Datum;
+pub use model::shape::{EnumShape, FieldShape, Kind, RecordShape, Ty};
 
 // The pipeline: an S3 object, a Kafka batch, a quarantine object replayed.
-pub use curated::{MAX_ENCODE_WORKERS, WriterLimits, table_columns};
+pub use curated::{LINEAGE_COLUMNS, MAX_ENCODE_WORKERS, WriterLimits, table_columns};
 pub use ingest::{ObjectSource, ingest_object};
 pub use pending::{
     ColumnMetrics, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, pending_key,
@@ -80,6 +81,5 @@ pub mod internals {
     pub use crate::formats::json::decode_json;
     pub use crate::formats::read_ahead::CHUNK_BYTES;
     pub use crate::formats::{Decoded, Stop};
-    pub use crate::model::shape::Ty;
     pub use crate::naming::PartNames;
 }

@@ -2,9 +2,9 @@
 //! store in memory, the handler configuration, and the checks of a run's answer against what
 //! the store holds afterwards.
 
+use adx_core::Ty;
 use adx_core::internals::DirectPlan;
 use adx_core::internals::SeedContext;
-use adx_core::internals::Ty;
 use adx_core::internals::WriterSchema;
 use adx_core::internals::decode_datum;
 use adx_core::{Catalog, DatasetReport, InvocationReport};

@@ -27,15 +27,25 @@ pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "
 /// The lineage column of the arrival time.
 pub const ARRIVAL_TIME_COLUMN: &str = "_arrival_time";
 
+/// The names of the lineage columns, in order: the source object's URI or the Kafka topic, the
+/// object's version, the Kafka partition, the line, item, record or offset, the arrival time.
+pub const LINEAGE_COLUMNS: [&str; 5] = [
+    "_source",
+    "_source_version",
+    "_partition",
+    "_offset",
+    ARRIVAL_TIME_COLUMN,
+];
+
 /// The Arrow fields of the lineage columns, in order, with their column ids when given.
 pub fn lineage_fields(ids: Option<[i32; 5]>) -> Vec<Field> {
     let fields = [
-        Field::new("_source", DataType::Utf8, false),
-        Field::new("_source_version", DataType::Utf8, true),
-        Field::new("_partition", DataType::Int32, true),
-        Field::new("_offset", DataType::Int64, false),
+        Field::new(LINEAGE_COLUMNS[0], DataType::Utf8, false),
+        Field::new(LINEAGE_COLUMNS[1], DataType::Utf8, true),
+        Field::new(LINEAGE_COLUMNS[2], DataType::Int32, true),
+        Field::new(LINEAGE_COLUMNS[3], DataType::Int64, false),
         Field::new(
-            ARRIVAL_TIME_COLUMN,
+            LINEAGE_COLUMNS[4],
             DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         ),

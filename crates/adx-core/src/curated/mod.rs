@@ -12,6 +12,7 @@ pub(crate) mod table_columns;
 pub(crate) mod writer;
 
 pub use limits::WriterLimits;
+pub use lineage::LINEAGE_COLUMNS;
 pub use lineage::Lineage;
 pub use part_writer::MAX_ENCODE_WORKERS;
 pub use table_columns::table_columns;
