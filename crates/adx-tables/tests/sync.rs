@@ -3,7 +3,7 @@
 //! ids are the ones it assigns), partitioned by the event time's hour; a second sync changes
 //! nothing; a table whose schema disagrees with its contract is refused with the reason.
 
-use adx_core::{Catalog as Datasets, CachedRegistry, Dataset};
+use adx_core::{CachedRegistry, Catalog as Datasets, Dataset};
 use adx_local::LocalSchemaFolder;
 use adx_tables::local::{namespace, open, table_location};
 use adx_tables::schema::{HOUR_PARTITION, table_schema};
@@ -63,7 +63,9 @@ async fn tables_are_made_from_the_contracts_with_their_column_ids() {
     for name in DATASETS {
         let ds = dataset(name);
         let location = table_location(root.path(), "curated", name);
-        let outcome = sync_table(&catalog, &namespace(), &ds, location).await.unwrap();
+        let outcome = sync_table(&catalog, &namespace(), &ds, location)
+            .await
+            .unwrap();
         assert_eq!(outcome, Synced::Unchanged, "{name}");
     }
     assert!(root.path().join("_tables/catalog.db").is_file());
@@ -76,6 +78,11 @@ async fn a_table_that_disagrees_with_its_contract_is_refused() {
     let clicks = table_schema(&dataset("click_conversions")).unwrap();
     // The same schema passes; another dataset's fails on the first column that differs.
     check_schema(&ident, &bids, &bids).unwrap();
-    let e = check_schema(&ident, &clicks, &bids).unwrap_err().to_string();
-    assert!(e.contains("id 1") && e.contains("event_id") && e.contains("request_id"), "{e}");
+    let e = check_schema(&ident, &clicks, &bids)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("id 1") && e.contains("event_id") && e.contains("request_id"),
+        "{e}"
+    );
 }
