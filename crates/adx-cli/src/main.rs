@@ -2,7 +2,8 @@
 //! generates sample data (`gen`), runs the whole file path on the embedded default (`demo`)
 //! and measures it (`bench`), registers the schemas (`schemas`), checks a deployment
 //! (`doctor`), replays quarantined records (`quarantine replay`), and publishes to and
-//! consumes from Kafka as the MSK trigger does (`produce`, `consume`).
+//! consumes from Kafka as the MSK trigger does (`produce`, `consume`), and keeps the curated
+//! Iceberg tables in step with the contracts (`tables sync`).
 
 mod bench;
 mod bench_kafka;
@@ -20,6 +21,7 @@ mod samples;
 mod schema_files;
 mod schemas_cmd;
 mod stats;
+mod tables_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -54,6 +56,8 @@ enum Command {
     Consume(consume_cmd::ConsumeArgs),
     /// Shows how a curated Parquet file is laid out: row groups, encodings, statistics.
     Layout(layout_cmd::LayoutArgs),
+    /// The curated datasets as Iceberg tables: `sync` creates them from the contracts.
+    Tables(tables_cmd::TablesArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => produce_cmd::run(args),
         Command::Consume(args) => consume_cmd::run(args),
         Command::Layout(args) => layout_cmd::run(args),
+        Command::Tables(args) => tables_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
