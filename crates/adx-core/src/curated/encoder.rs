@@ -400,9 +400,10 @@ impl<'a> PartEncoder<'a> {
         let Some(mut part) = self.open.remove(&hour) else {
             return Ok(());
         };
-        if let Err(e) = part.writer.finish() {
-            return Err(part_err(&mut part)(e));
-        }
+        let metadata = match part.writer.finish() {
+            Ok(metadata) => metadata,
+            Err(e) => return Err(part_err(&mut part)(e)),
+        };
         // The footer is written and flushed: the object can be completed.
         let sink = part.writer.inner_mut();
         let bytes = sink.bytes;
@@ -413,7 +414,7 @@ impl<'a> PartEncoder<'a> {
         // Completed in the background while the next parts are encoded, a bounded number at once.
         let written = PendingFile {
             bucket: self.bucket.clone(),
-            columns: column_metrics(part.writer.flushed_row_groups()),
+            columns: column_metrics(metadata.row_groups()),
             key: part.key,
             records: part.rows,
             bytes,
