@@ -309,6 +309,23 @@ mod tests {
         assert_eq!(rendered["event_id"], "e-2");
         assert_eq!(entries[1]["payload"], "row 4");
         assert!(entries[2].get("payload").is_none());
+        // The unit's pending manifest, naming the curated part, after it.
+        let manifest: PendingManifest = serde_json::from_slice(
+            &store
+                .object(
+                    "curated",
+                    &crate::pending::pending_key("click_conversions", "f"),
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest.files.len(), 1);
+        assert_eq!(manifest.files[0].written(), report.objects[0]);
+        assert_eq!(
+            manifest.schema_version_id,
+            dataset("click_conversions").version_id
+        );
+        assert_eq!(store.objects("curated").len(), 2);
     }
 
     #[test]
