@@ -54,7 +54,7 @@ fn click(n: u32) -> String {
         "event_id": format!("evt-{n:04}"), "event_type": "CLICK", "event_time": event_ms,
         "campaign_id": format!("c-{}", n % 3), "click_id": format!("k-{n}"),
     });
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         v["user_id"] = json!(format!("u-{}", n % 5));
     }
     if n % 10 == 9 {
