@@ -52,9 +52,10 @@ pub enum PendingSource {
         topic: String,
         /// Partition.
         partition: i32,
-        /// The first offset of the batch's records of this partition.
+        /// The first offset of the batch's records of this partition that went to the dataset
+        /// (curated, quarantined or duplicates; tombstones are not counted).
         first_offset: i64,
-        /// The last offset of the batch's records of this partition.
+        /// The last offset of the batch's records of this partition that went to the dataset.
         last_offset: i64,
     },
 }
