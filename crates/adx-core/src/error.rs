@@ -156,6 +156,14 @@ pub enum IngestError {
         /// Why it did not start.
         source: std::io::Error,
     },
+    /// A pending manifest could not be rendered as JSON (a bug: its types always can be).
+    #[error("rendering the pending manifest {key}: {source}")]
+    PendingManifest {
+        /// Its key.
+        key: String,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
     /// The reconciliation of counts failed: a bug, never to be hidden.
     #[error("counts do not add up for {dataset}: {detail}")]
     CountMismatch {

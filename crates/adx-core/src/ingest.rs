@@ -14,6 +14,7 @@ use crate::formats::{
 };
 use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
+use crate::pending::PendingUnit;
 pub use crate::pipeline::{IngestConfig, Ports, UNROUTED};
 use crate::ports::{ObjectStore, Pin, StoreError};
 use crate::quarantine::{ObjectOrigin, Payload, QuarantineWriter, Source};
@@ -222,13 +223,19 @@ impl<'a> Run<'a> {
         curated: CuratedWriter<'a>,
     ) -> Self {
         let qkey = quarantine_key(&dataset.name, source.arrival_ms, base);
+        let unit = PendingUnit::Object {
+            bucket: source.bucket.clone(),
+            key: source.key.clone(),
+            version: source.version.clone(),
+            name: base.to_string(),
+        };
         let quarantine =
             QuarantineWriter::new(store, &config.quarantine_bucket, qkey, &dataset.name);
         Run {
             config,
             source,
             source_uri: format!("s3://{}/{}", source.bucket, source.key),
-            sink: DatasetSink::new(dataset.clone(), curated, quarantine),
+            sink: DatasetSink::new(dataset.clone(), curated, quarantine, unit),
             seen: key_set(),
         }
     }

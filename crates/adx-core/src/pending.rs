@@ -7,6 +7,9 @@
 //! A manifest is named after its source unit, like the data files: a retried invocation writes
 //! the same name again, and a committer never sees two manifests of the same unit.
 
+use crate::error::IngestError;
+use crate::ports::ObjectStore;
+use crate::report::WrittenObject;
 use serde::{Deserialize, Serialize};
 
 /// The prefix of pending manifests in the curated bucket (outside every dataset's prefix).
@@ -49,9 +52,10 @@ pub enum PendingSource {
         topic: String,
         /// Partition.
         partition: i32,
-        /// The first offset of the batch's records of this partition.
+        /// The first offset of the batch's records of this partition that went to the dataset
+        /// (curated, quarantined or duplicates; tombstones are not counted).
         first_offset: i64,
-        /// The last offset of the batch's records of this partition.
+        /// The last offset of the batch's records of this partition that went to the dataset.
         last_offset: i64,
     },
 }
@@ -89,4 +93,97 @@ pub struct ColumnMetrics {
     pub lower: Option<String>,
     /// The largest value, in the same form.
     pub upper: Option<String>,
+}
+
+impl PendingFile {
+    /// What the handler's answer says of the file.
+    pub(crate) fn written(&self) -> WrittenObject {
+        WrittenObject {
+            kind: "curated",
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            records: self.records,
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// The source unit whose records a dataset's sink takes: what its pending manifest is named
+/// after, and the source it says the files cover.
+#[derive(Debug, Clone)]
+pub(crate) enum PendingUnit {
+    /// A landing object (or a replayed quarantine object), its manifest named like its parts.
+    Object {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// Version id, else ETag (for a replay: the hash of the content replayed).
+        version: Option<String>,
+        /// The base name of its parts ([`crate::naming::object_base_name`]).
+        name: String,
+    },
+    /// One topic-partition of a Kafka batch: its manifest named
+    /// `<topic>+<partition>+<first offset>` after the first of the dataset's records in it,
+    /// as its parts are named after theirs.
+    Kafka {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
+}
+
+impl PendingUnit {
+    /// The unit's name and the source it covers, given the first and last offsets of the
+    /// dataset's records in it (a Kafka unit's name and range need them: `None` without).
+    pub(crate) fn name_and_source(
+        &self,
+        offsets: Option<(i64, i64)>,
+    ) -> Option<(String, PendingSource)> {
+        match self {
+            PendingUnit::Object {
+                bucket,
+                key,
+                version,
+                name,
+            } => Some((
+                name.clone(),
+                PendingSource::Object {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    version: version.clone(),
+                },
+            )),
+            PendingUnit::Kafka { topic, partition } => {
+                let (first_offset, last_offset) = offsets?;
+                Some((
+                    format!("{topic}+{partition}+{first_offset}"),
+                    PendingSource::Kafka {
+                        topic: topic.clone(),
+                        partition: *partition,
+                        first_offset,
+                        last_offset,
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// Writes `manifest` (compact JSON) at [`pending_key`] of its dataset and `unit` in `bucket`,
+/// replacing the one an earlier attempt wrote.
+pub(crate) fn write_manifest(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    unit: &str,
+    manifest: &PendingManifest,
+) -> Result<(), IngestError> {
+    let key = pending_key(&manifest.dataset, unit);
+    let bytes = serde_json::to_vec(manifest).map_err(|source| IngestError::PendingManifest {
+        key: key.clone(),
+        source,
+    })?;
+    store.put(bucket, &key, &bytes)?;
+    Ok(())
 }

@@ -16,6 +16,7 @@ use crate::formats::json::decode_one;
 use crate::formats::{Decoded, Format, Raw, Stop, csv::decode_csv, detect};
 use crate::model::dataset::Dataset;
 use crate::naming::{PartNames, object_base_name, quarantine_key};
+use crate::pending::PendingUnit;
 use crate::pipeline::{Ports, UNROUTED};
 use crate::ports::StoreError;
 use crate::quarantine::{Entry, KafkaOrigin, ObjectOrigin, Payload, QuarantineWriter, Source};
@@ -105,6 +106,8 @@ struct Outputs<'a> {
     key: &'a str,
     home: String,
     base: String,
+    /// The hash of the replayed object's content (the version its pending manifests name).
+    content: String,
     day_ms: i64,
     sinks: Vec<(DatasetSink<'a>, KeySet)>,
     /// Entries of no dataset, written back to the replayed object (when its home is not a dataset).
@@ -138,8 +141,14 @@ impl<'a> Outputs<'a> {
                 );
                 let quarantine =
                     QuarantineWriter::new(self.ports.store, self.bucket, qkey, &dataset.name);
+                let unit = PendingUnit::Object {
+                    bucket: self.bucket.to_string(),
+                    key: self.key.to_string(),
+                    version: Some(self.content.clone()),
+                    name: self.base.clone(),
+                };
                 self.sinks.push((
-                    DatasetSink::new(dataset.clone(), curated, quarantine),
+                    DatasetSink::new(dataset.clone(), curated, quarantine, unit),
                     key_set(),
                 ));
                 self.sinks.len() - 1
@@ -243,6 +252,7 @@ pub fn replay_object(
         bucket,
         key,
         base: format!("replay-{}", object_base_name(bucket, key, Some(&content))),
+        content,
         day_ms: day_of_key(key),
         home,
         sinks: Vec::new(),

@@ -1,12 +1,15 @@
 //! Where the records of one dataset from one source unit (an S3 object, a Kafka partition's
 //! share of a batch) go: validated records to curated Parquet, refused ones to quarantine,
-//! repeated keys to the duplicate count, with the counts reconciled at the end.
+//! repeated keys to the duplicate count, with the counts reconciled at the end; then, when
+//! curated files were written, the unit's pending manifest of the dataset (after the files are
+//! complete, before the invocation answers).
 
 use crate::curated::{CuratedWriter, Lineage};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::model::dataset::Dataset;
 use crate::model::datum::Datum;
+use crate::pending::{PendingFile, PendingManifest, PendingUnit, write_manifest};
 use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use std::sync::Arc;
@@ -20,20 +23,27 @@ pub struct DatasetSink<'a> {
     curated: CuratedWriter<'a>,
     quarantine: QuarantineWriter<'a>,
     report: DatasetReport,
+    /// The source unit, which names the pending manifest.
+    unit: PendingUnit,
+    /// The smallest and largest lineage offsets of the records taken (a Kafka unit's range).
+    offsets: Option<(i64, i64)>,
 }
 
 impl<'a> DatasetSink<'a> {
-    /// A sink over the given writers.
+    /// A sink over the given writers, of the records of `unit`.
     pub fn new(
         dataset: Arc<Dataset>,
         curated: CuratedWriter<'a>,
         quarantine: QuarantineWriter<'a>,
+        unit: PendingUnit,
     ) -> Self {
         DatasetSink {
             dataset,
             curated,
             quarantine,
             report: DatasetReport::default(),
+            unit,
+            offsets: None,
         }
     }
 
@@ -63,6 +73,10 @@ impl<'a> DatasetSink<'a> {
         source: &dyn Fn() -> Source,
     ) -> Result<(), IngestError> {
         self.report.received += 1;
+        self.offsets = Some(match self.offsets {
+            None => (lineage.offset, lineage.offset),
+            Some((first, last)) => (first.min(lineage.offset), last.max(lineage.offset)),
+        });
         let record = match outcome {
             Ok(record) => record,
             Err(error) => return self.reject(&source(), &error, raw, None),
@@ -133,19 +147,18 @@ impl<'a> DatasetSink<'a> {
         Ok(())
     }
 
-    /// Closes every object and checks `received = curated + quarantined + duplicates`.
+    /// Closes every object, checks `received = curated + quarantined + duplicates`, and (when
+    /// curated files were written) writes the unit's pending manifest of the dataset, once
+    /// every file it names is complete.
     pub fn finish(mut self) -> Result<DatasetReport, IngestError> {
-        self.report.objects = self.curated.finish()?;
+        let (store, bucket) = self.curated.target();
+        let bucket = bucket.to_string();
+        let files = self.curated.finish()?;
+        self.report.objects = files.iter().map(PendingFile::written).collect();
         if let Some(q) = self.quarantine.finish()? {
             self.report.objects.push(q);
         }
-        let written: u64 = self
-            .report
-            .objects
-            .iter()
-            .filter(|o| o.kind == "curated")
-            .map(|o| o.records)
-            .sum();
+        let written: u64 = files.iter().map(|f| f.records).sum();
         if !self.report.reconciles() || written != self.report.curated {
             return Err(IngestError::CountMismatch {
                 dataset: self.dataset.name.clone(),
@@ -158,6 +171,22 @@ impl<'a> DatasetSink<'a> {
                 ),
             });
         }
+        if files.is_empty() {
+            return Ok(self.report);
+        }
+        let Some((unit, source)) = self.unit.name_and_source(self.offsets) else {
+            return Err(IngestError::CountMismatch {
+                dataset: self.dataset.name.clone(),
+                detail: format!("{} curated files of no record offset", files.len()),
+            });
+        };
+        let manifest = PendingManifest {
+            dataset: self.dataset.name.clone(),
+            schema_version_id: self.dataset.version_id.clone(),
+            source,
+            files,
+        };
+        write_manifest(store, &bucket, &unit, &manifest)?;
         Ok(self.report)
     }
 }
@@ -203,7 +232,13 @@ mod tests {
             WriterLimits::default(),
         );
         let quarantine = QuarantineWriter::new(store, "quarantine", "q.jsonl".into(), &ds.name);
-        DatasetSink::new(ds, curated, quarantine)
+        let unit = PendingUnit::Object {
+            bucket: "landing".into(),
+            key: "click_conversions/f.csv".into(),
+            version: None,
+            name: "f".into(),
+        };
+        DatasetSink::new(ds, curated, quarantine, unit)
     }
 
     /// The quarantine lines written, parsed.
@@ -274,6 +309,23 @@ mod tests {
         assert_eq!(rendered["event_id"], "e-2");
         assert_eq!(entries[1]["payload"], "row 4");
         assert!(entries[2].get("payload").is_none());
+        // The unit's pending manifest, naming the curated part, after it.
+        let manifest: PendingManifest = serde_json::from_slice(
+            &store
+                .object(
+                    "curated",
+                    &crate::pending::pending_key("click_conversions", "f"),
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest.files.len(), 1);
+        assert_eq!(manifest.files[0].written(), report.objects[0]);
+        assert_eq!(
+            manifest.schema_version_id,
+            dataset("click_conversions").version_id
+        );
+        assert_eq!(store.objects("curated").len(), 2);
     }
 
     #[test]

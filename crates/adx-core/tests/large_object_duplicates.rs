@@ -8,6 +8,7 @@ use adx_core::CachedRegistry;
 use adx_core::Catalog;
 use adx_core::WriterLimits;
 use adx_core::{IngestConfig, ObjectSource, Ports, ingest_object};
+use adx_core::{PENDING_PREFIX, PendingManifest};
 use adx_core::{Pin, SchemaRegistry};
 use adx_gen::{Compression, Dataset as GenDataset, Expected, Format, GenConfig, RecordValue};
 use adx_local::{LocalSchemaFolder, MemoryStore};
@@ -98,9 +99,32 @@ fn every_duplicate_of_a_large_object_is_caught_and_every_good_record_curated_onc
     assert_eq!(report.quarantined, bad, "{report:?}");
     assert_eq!(report.curated, good.len() as u64, "{report:?}");
 
+    // One pending manifest, naming exactly the report's curated objects.
+    let (parts, manifests): (Vec<_>, Vec<_>) = store
+        .objects("curated")
+        .into_iter()
+        .partition(|(k, _)| !k.starts_with(PENDING_PREFIX));
+    let [(_, manifest)] = manifests.as_slice() else {
+        panic!("one pending manifest expected: {manifests:?}");
+    };
+    let manifest: PendingManifest = serde_json::from_slice(manifest).expect("a manifest");
+    let named: Vec<(&str, u64, u64)> = manifest
+        .files
+        .iter()
+        .map(|f| (f.key.as_str(), f.records, f.bytes))
+        .collect();
+    let reported: Vec<(&str, u64, u64)> = report
+        .objects
+        .iter()
+        .filter(|o| o.kind == "curated")
+        .map(|o| (o.key.as_str(), o.records, o.bytes))
+        .collect();
+    assert_eq!(named, reported);
+    assert_eq!(parts.len(), reported.len());
+
     // Each good key exactly once in the curated Parquet, and no other.
     let mut curated: BTreeMap<String, usize> = BTreeMap::new();
-    for (object, parquet) in store.objects("curated") {
+    for (object, parquet) in parts {
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(parquet.to_vec()))
             .and_then(|b| b.build())
             .unwrap_or_else(|e| panic!("{object}: {e}"));

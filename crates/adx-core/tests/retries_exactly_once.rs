@@ -13,8 +13,11 @@
 //! - the successful reports add up to the inputs (`received = curated + quarantined +
 //!   duplicates`, no duplicates).
 //!
-//! Self-checks show that these checks catch a duplicated or lost object and a store whose
-//! names change between attempts.
+//! - every curated object the successful reports name is in exactly one pending manifest
+//!   (`_pending/`), with its records and bytes, and no manifest names anything else.
+//!
+//! Self-checks show that these checks catch a duplicated or lost object, a lost manifest and a
+//! store whose names change between attempts.
 //!
 //! Where the guarantee stops: it holds for a retry of the SAME batch (what Lambda does by
 //! default). A retry that holds FEWER records than the failed attempt (an event source mapping
@@ -26,6 +29,7 @@ use adx_core::WriterLimits;
 use adx_core::{IngestConfig, ObjectSource, ingest_object};
 use adx_core::{IngestError, InvocationReport};
 use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
+use adx_core::{PENDING_PREFIX, PendingManifest};
 use adx_core::{StreamConfig, StreamRecord, ingest_batch};
 use adx_local::MemoryStore;
 use arrow_array::cast::AsArray;
@@ -580,9 +584,12 @@ fn check_delivery(
     let exactly_once = guarantee == Guarantee::ExactlyOnce;
     let mut problems = Vec::new();
 
-    // Curated: every row's key.
+    // Curated: every row's key (pending manifests are checked below).
     let mut curated: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, bytes) in store.objects(CURATED) {
+        if key.starts_with(PENDING_PREFIX) {
+            continue;
+        }
         let Some(ds) = key.split('/').next().and_then(Ds::from_name) else {
             problems.push(format!("curated object of no dataset: {key}"));
             continue;
@@ -658,6 +665,8 @@ fn check_delivery(
     // Reports: counts add up to the inputs, and name exactly the objects held.
     let mut totals: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
     let mut named = BTreeSet::new();
+    // Curated objects named, with their records and bytes.
+    let mut reported: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for report in reports {
         for (dataset, r) in &report.datasets {
             if !r.reconciles() {
@@ -670,6 +679,9 @@ fn check_delivery(
             t.3 += r.duplicates;
             for o in &r.objects {
                 named.insert((o.bucket.clone(), o.key.clone()));
+                if o.kind == "curated" {
+                    reported.insert(o.key.clone(), (o.records, o.bytes));
+                }
             }
         }
     }
@@ -693,6 +705,7 @@ fn check_delivery(
             store
                 .objects(b)
                 .into_keys()
+                .filter(|k| !k.starts_with(PENDING_PREFIX))
                 .map(move |k| (b.to_string(), k))
         })
         .collect();
@@ -704,12 +717,95 @@ fn check_delivery(
     for missing in named.difference(&held) {
         problems.push(format!("object named by a report but missing: {missing:?}"));
     }
+    check_manifests(store, &reported, exactly_once, &mut problems);
 
     if problems.is_empty() {
         Ok(())
     } else {
         problems.truncate(20);
         Err(problems.join("\n"))
+    }
+}
+
+/// Checks the pending manifests against the curated objects the reports name (`reported`, with
+/// their records and bytes): each such object is in a manifest of its dataset (exactly once:
+/// in exactly one, with the report's records and bytes, and no manifest names any other
+/// object); every object a manifest names is held, with the bytes it says.
+fn check_manifests(
+    store: &MemoryStore,
+    reported: &BTreeMap<String, (u64, u64)>,
+    exactly_once: bool,
+    problems: &mut Vec<String>,
+) {
+    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, bytes) in store.objects(CURATED) {
+        if !key.starts_with(PENDING_PREFIX) {
+            continue;
+        }
+        let manifest: PendingManifest = match serde_json::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("{key}: not a pending manifest: {e}"));
+                continue;
+            }
+        };
+        if !key.starts_with(&format!("{PENDING_PREFIX}{}/", manifest.dataset))
+            || manifest.files.is_empty()
+        {
+            problems.push(format!(
+                "{key}: a manifest of {} with {} files",
+                manifest.dataset,
+                manifest.files.len()
+            ));
+        }
+        for file in &manifest.files {
+            let at = format!("{key} names {}", file.key);
+            if file.bucket != CURATED || !file.key.starts_with(&format!("{}/", manifest.dataset)) {
+                problems.push(format!(
+                    "{at} in bucket {}: not an object of its dataset",
+                    file.bucket
+                ));
+            }
+            match store.object(CURATED, &file.key) {
+                None => problems.push(format!("{at}, which is missing")),
+                Some(b) if exactly_once && b.len() as u64 != file.bytes => problems.push(format!(
+                    "{at} of {} bytes; it holds {}",
+                    file.bytes,
+                    b.len()
+                )),
+                Some(_) => {}
+            }
+            match reported.get(&file.key) {
+                Some(&(records, bytes))
+                    if exactly_once && (records, bytes) != (file.records, file.bytes) =>
+                {
+                    problems.push(format!(
+                        "{at} with (records, bytes) {:?}, the report says {:?}",
+                        (file.records, file.bytes),
+                        (records, bytes)
+                    ))
+                }
+                None if exactly_once => {
+                    problems.push(format!("{at}, which no successful report names"))
+                }
+                _ => {}
+            }
+            listed
+                .entry(file.key.clone())
+                .or_default()
+                .push(key.clone());
+        }
+    }
+    for key in reported.keys() {
+        match listed.get(key).map(Vec::as_slice) {
+            None => problems.push(format!("curated {key} is in no pending manifest")),
+            Some([_]) => {}
+            Some(_) if !exactly_once => {}
+            Some(manifests) => problems.push(format!(
+                "curated {key} is in {} pending manifests: {manifests:?}",
+                manifests.len()
+            )),
+        }
     }
 }
 
@@ -1452,7 +1548,13 @@ fn the_checks_catch_a_duplicate_a_loss_and_names_that_change_between_attempts() 
     check_outputs(&memory, &expected, &reports).expect("a clean run passes");
     assert!(!expected.bad.is_empty() && !expected.good.is_empty());
 
-    let first = |bucket: &str| memory.objects(bucket).into_iter().next().unwrap();
+    let first = |bucket: &str| {
+        memory
+            .objects(bucket)
+            .into_iter()
+            .find(|(k, _)| !k.starts_with(PENDING_PREFIX))
+            .unwrap()
+    };
     let expect_caught = |what: &str, needle: &str| {
         let e = check_outputs(&memory, &expected, &reports).expect_err(what);
         assert!(e.contains(needle), "{what}: {e}");
@@ -1475,6 +1577,20 @@ fn the_checks_catch_a_duplicate_a_loss_and_names_that_change_between_attempts() 
     memory.remove(QUARANTINE, &key);
     expect_caught("a lost quarantine object", "was lost");
     memory.insert(QUARANTINE, &key, bytes.as_ref().clone());
+    check_outputs(&memory, &expected, &reports).expect("restored");
+    // A pending manifest gone: its curated objects would never reach the table.
+    let (key, bytes) = memory
+        .objects(CURATED)
+        .into_iter()
+        .find(|(k, _)| k.starts_with(PENDING_PREFIX))
+        .expect("a pending manifest");
+    memory.remove(CURATED, &key);
+    expect_caught("a lost pending manifest", "is in no pending manifest");
+    // The same manifest under another unit's name: its objects would be committed twice.
+    memory.insert(CURATED, &format!("{key}.copy"), bytes.as_ref().clone());
+    memory.insert(CURATED, &key, bytes.as_ref().clone());
+    expect_caught("a duplicated pending manifest", "pending manifests");
+    memory.remove(CURATED, &format!("{key}.copy"));
     check_outputs(&memory, &expected, &reports).expect("restored");
     // Reports that do not add up.
     let mut wrong = reports.clone();

@@ -10,13 +10,14 @@ use crate::curated::arrow_schema::arrow_schema;
 use crate::curated::dictionary_choice::{SMALL_DICTIONARY, choose_columns};
 use crate::curated::limits::WriterLimits;
 use crate::curated::lineage::{ARRIVAL_TIME_COLUMN, CONSTANT_LINEAGE_COLUMNS};
+use crate::curated::metrics::column_metrics;
 use crate::curated::part_writer::PartWriter;
 use crate::error::IngestError;
 use crate::model::dataset::Dataset;
 use crate::model::shape::Kind;
 use crate::naming::{PartNames, curated_key};
+use crate::pending::PendingFile;
 use crate::ports::{ObjectStore, ObjectWriter, PendingObject, StoreError};
-use crate::report::WrittenObject;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::basic::{Compression, ZstdLevel};
@@ -214,10 +215,10 @@ pub struct PartEncoder<'a> {
     ratio: f64,
     /// The next part number of every hour seen.
     next_parts: BTreeMap<i64, u32>,
-    /// Parts closed and being completed by the store, oldest first, with what the report will
-    /// say of each.
-    completing: VecDeque<(Box<dyn PendingObject>, WrittenObject)>,
-    written: Vec<WrittenObject>,
+    /// Parts closed and being completed by the store, oldest first, with what the report and
+    /// the pending manifest will say of each.
+    completing: VecDeque<(Box<dyn PendingObject>, PendingFile)>,
+    written: Vec<PendingFile>,
 }
 
 impl<'a> PartEncoder<'a> {
@@ -399,9 +400,10 @@ impl<'a> PartEncoder<'a> {
         let Some(mut part) = self.open.remove(&hour) else {
             return Ok(());
         };
-        if let Err(e) = part.writer.finish() {
-            return Err(part_err(&mut part)(e));
-        }
+        let metadata = match part.writer.finish() {
+            Ok(metadata) => metadata,
+            Err(e) => return Err(part_err(&mut part)(e)),
+        };
         // The footer is written and flushed: the object can be completed.
         let sink = part.writer.inner_mut();
         let bytes = sink.bytes;
@@ -410,12 +412,13 @@ impl<'a> PartEncoder<'a> {
             source: ParquetError::General("the part was closed twice".into()),
         })?;
         // Completed in the background while the next parts are encoded, a bounded number at once.
-        let written = WrittenObject {
-            kind: "curated",
+        let written = PendingFile {
             bucket: self.bucket.clone(),
+            columns: column_metrics(metadata.row_groups()),
             key: part.key,
             records: part.rows,
             bytes,
+            hour_ms: hour,
         };
         self.completing
             .push_back((object.finish_in_background(), written));
@@ -435,8 +438,8 @@ impl<'a> PartEncoder<'a> {
     }
 
     /// Closes every open part, in hour order, and waits until all are complete; returns the
-    /// objects written, in order.
-    pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
+    /// objects written, in order, with their hours and column metrics.
+    pub fn finish(mut self) -> Result<Vec<PendingFile>, IngestError> {
         let hours: Vec<i64> = self.open.keys().copied().collect();
         for hour in hours {
             self.close_part(hour)?;

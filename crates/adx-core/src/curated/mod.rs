@@ -7,6 +7,7 @@ pub(crate) mod dictionary_choice;
 pub(crate) mod encoder;
 pub(crate) mod limits;
 pub(crate) mod lineage;
+pub(crate) mod metrics;
 pub(crate) mod part_writer;
 pub(crate) mod table_columns;
 pub(crate) mod writer;

@@ -13,7 +13,7 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
 use parquet::errors::ParquetError;
-use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use std::io::Write;
@@ -163,10 +163,11 @@ impl<W: Write + Send> PartWriter<W> {
         Ok(())
     }
 
-    /// Flushes the row group in progress and writes the footer.
-    pub fn finish(&mut self) -> Result<(), ParquetError> {
+    /// Flushes the row group in progress and writes the footer; returns the file's metadata
+    /// (its row groups, which [`Self::flushed_row_groups`] no longer gives once finished).
+    pub fn finish(&mut self) -> Result<ParquetMetaData, ParquetError> {
         self.flush()?;
-        self.file.finish().map(|_| ())
+        self.file.finish()
     }
 
     /// The row groups written so far.

@@ -15,8 +15,8 @@ use crate::error::IngestError;
 use crate::model::dataset::Dataset;
 use crate::model::datum::Datum;
 use crate::naming::PartNames;
+use crate::pending::PendingFile;
 use crate::ports::ObjectStore;
-use crate::report::WrittenObject;
 use arrow_array::builder::{
     Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
@@ -87,7 +87,7 @@ struct HourBuilders {
 }
 
 /// What the encoder thread answers once it has stopped.
-type EncoderResult = Result<Vec<WrittenObject>, IngestError>;
+type EncoderResult = Result<Vec<PendingFile>, IngestError>;
 
 /// Where full batches go.
 enum Encoder<'a> {
@@ -150,6 +150,9 @@ pub struct CuratedWriter<'a> {
     /// Arrow bytes of a row's fixed-width values (strings are counted as they are gathered).
     fixed_row_bytes: usize,
     encoder: Encoder<'a>,
+    /// The store and bucket the parts go to (where their pending manifest goes too).
+    store: &'a dyn ObjectStore,
+    bucket: String,
 }
 
 /// Arrow bytes of one row's fixed-width values (and string offsets), nested columns included.
@@ -178,7 +181,13 @@ impl<'a> CuratedWriter<'a> {
     ) -> Self {
         let encoder = PartEncoder::new(dataset.clone(), store, bucket, names, limits);
         let schema = encoder.schema().clone();
-        Self::with_encoder(dataset, schema, limits, Encoder::Inline(Box::new(encoder)))
+        Self::with_encoder(
+            dataset,
+            schema,
+            limits,
+            Encoder::Inline(Box::new(encoder)),
+            (store, bucket),
+        )
     }
 
     /// A writer whose Parquet encoding runs on another thread: run the returned
@@ -199,6 +208,7 @@ impl<'a> CuratedWriter<'a> {
             schema,
             limits,
             Encoder::Piped { tx: Some(tx), done },
+            (store, bucket),
         );
         let thread = EncoderThread {
             encoder,
@@ -213,8 +223,11 @@ impl<'a> CuratedWriter<'a> {
         schema: SchemaRef,
         limits: WriterLimits,
         encoder: Encoder<'a>,
+        (store, bucket): (&'a dyn ObjectStore, &str),
     ) -> Self {
         CuratedWriter {
+            store,
+            bucket: bucket.to_string(),
             fixed_row_bytes: fixed_row_bytes(&schema),
             dataset,
             schema,
@@ -223,6 +236,11 @@ impl<'a> CuratedWriter<'a> {
             pushes: 0,
             encoder,
         }
+    }
+
+    /// The store and bucket the parts are written to.
+    pub fn target(&self) -> (&'a dyn ObjectStore, &str) {
+        (self.store, &self.bucket)
     }
 
     /// Adds a valid record (a `Datum::Record` of the dataset's shape).
@@ -344,8 +362,9 @@ impl<'a> CuratedWriter<'a> {
         Ok(())
     }
 
-    /// Flushes and closes every part; returns the objects written, in order.
-    pub fn finish(mut self) -> Result<Vec<WrittenObject>, IngestError> {
+    /// Flushes and closes every part; returns the objects written, in order, with their hours
+    /// and column metrics.
+    pub fn finish(mut self) -> Result<Vec<PendingFile>, IngestError> {
         let hours: Vec<i64> = self.hours.keys().copied().collect();
         for hour in hours {
             self.flush_batch(hour)?;

@@ -10,6 +10,7 @@ use crate::formats::Raw;
 use crate::kafka_record::StreamRecord;
 use crate::model::dataset::Dataset;
 use crate::naming::PartNames;
+use crate::pending::PendingUnit;
 use crate::pipeline::{IngestConfig, Ports, UNROUTED};
 use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
@@ -135,7 +136,16 @@ impl<'a> UnitSinks<'a> {
             },
             self.config.limits,
         );
-        DatasetSink::new(dataset.clone(), curated, self.quarantine(&dataset.name))
+        let unit = PendingUnit::Kafka {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+        };
+        DatasetSink::new(
+            dataset.clone(),
+            curated,
+            self.quarantine(&dataset.name),
+            unit,
+        )
     }
 
     /// The unit's quarantine writer for `dataset`.
