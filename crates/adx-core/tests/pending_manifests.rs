@@ -136,6 +136,7 @@ fn check_file(store: &MemoryStore, file: &PendingFile) {
     assert_eq!(file.records, footer.file_metadata().num_rows() as u64);
     let by_id: BTreeMap<i32, &ColumnMetrics> = file.columns.iter().map(|m| (m.id, m)).collect();
     let mut event_time_id = None;
+    let mut lineage_ids = Vec::new();
     for (leaf, descr) in footer
         .file_metadata()
         .schema_descr()
@@ -166,9 +167,13 @@ fn check_file(store: &MemoryStore, file: &PendingFile) {
         if descr.name() == "event_time" {
             event_time_id = Some(info.id());
         }
+        if adx_core::LINEAGE_COLUMNS.contains(&descr.name()) {
+            lineage_ids.push(info.id());
+        }
     }
     assert_eq!(by_id.len(), file.columns.len(), "one entry per column id");
-    for id in 10_001..=10_005 {
+    assert_eq!(lineage_ids.len(), 5, "every lineage column has its id");
+    for id in lineage_ids {
         assert!(by_id.contains_key(&id), "lineage column {id}");
     }
     let times: Vec<i64> = ParquetRecordBatchReaderBuilder::try_new(data)
