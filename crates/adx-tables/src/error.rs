@@ -24,6 +24,9 @@ pub enum TableError {
     /// The catalog or the table format failed.
     #[error("iceberg: {0}")]
     Iceberg(#[from] iceberg::Error),
+    /// The object store failed (reading or settling pending manifests).
+    #[error("object store: {0}")]
+    Store(String),
     /// The local catalog could not be set up.
     #[error("local catalog {path}: {message}")]
     Local {

@@ -1,0 +1,366 @@
+//! The committer: gathers the pending manifests that the handlers wrote
+//! (`adx_core::PendingManifest`) and adds their data files to each dataset's table, in one
+//! fast-append snapshot per table and run, exactly once. What a table holds is recorded in the
+//! same transaction as the append, in table properties (which compaction and snapshot expiry
+//! leave alone): per Kafka topic-partition the last committed offset
+//! (`adx.kafka.<topic>.<partition>`), and the identities of the last committed landing objects
+//! (`adx.objects`, the most recent [`MAX_OBJECTS_KEPT`]). A manifest already committed is
+//! dropped; one that cannot be read, or whose offsets overlap what is committed, is set aside
+//! under `_pending_set_aside/` with the reason and never blocks the others.
+
+use crate::TableError;
+use crate::local::namespace;
+use adx_core::{ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource};
+use base64::Engine;
+use iceberg::spec::{
+    DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, Literal, Schema, Struct,
+    Type,
+};
+use iceberg::transaction::{ApplyTransactionAction, Transaction};
+use iceberg::{Catalog, TableIdent};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+/// Where manifests that cannot be committed are moved, with the reason.
+pub const SET_ASIDE_PREFIX: &str = "_pending_set_aside/";
+
+/// How many landing objects' identities a table keeps (S3 events are redelivered within hours;
+/// a day of objects at a few thousand an hour fits).
+pub const MAX_OBJECTS_KEPT: usize = 50_000;
+
+/// The table property of the committed landing objects.
+pub const OBJECTS_PROPERTY: &str = "adx.objects";
+
+/// The table property of a topic-partition's last committed offset.
+pub fn watermark_property(topic: &str, partition: i32) -> String {
+    format!("adx.kafka.{topic}.{partition}")
+}
+
+/// A pending manifest as read from the store.
+pub struct Pending {
+    /// Its key in the curated bucket.
+    pub key: String,
+    /// The manifest, or why it cannot be read.
+    pub manifest: Result<PendingManifest, String>,
+}
+
+/// What a commit run did, per table.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableCommit {
+    /// Manifests whose files were added.
+    pub committed: u64,
+    /// Manifests already in the table (dropped).
+    pub already_committed: u64,
+    /// Data files added.
+    pub files: u64,
+    /// Records added.
+    pub records: u64,
+}
+
+/// What a commit run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitReport {
+    /// Per table.
+    pub tables: BTreeMap<String, TableCommit>,
+    /// Manifests set aside, with the reason.
+    pub set_aside: BTreeMap<String, String>,
+    /// Manifests to remove now that their table holds their files.
+    #[serde(skip)]
+    pub done: Vec<String>,
+}
+
+/// Reads every pending manifest of the curated bucket, in key order.
+pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending>, TableError> {
+    let store_err = |e: adx_core::StoreError| TableError::Store(e.to_string());
+    let mut keys = store.list(bucket, PENDING_PREFIX).map_err(store_err)?;
+    keys.sort();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let mut bytes = Vec::new();
+        store
+            .get(bucket, &key)
+            .map_err(store_err)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| TableError::Store(format!("reading {bucket}/{key}: {e}")))?;
+        let manifest = serde_json::from_slice(&bytes).map_err(|e| format!("not a manifest: {e}"));
+        out.push(Pending { key, manifest });
+    }
+    Ok(out)
+}
+
+/// Commits `pending` to the tables of `catalog`: one fast append per table, with the record of
+/// what it holds updated in the same transaction. `file_uri` turns a (bucket, key) into the
+/// data file's location. Manifests of a dataset without a table are left pending.
+pub async fn commit(
+    catalog: &dyn Catalog,
+    pending: Vec<Pending>,
+    file_uri: &dyn Fn(&str, &str) -> String,
+) -> Result<CommitReport, TableError> {
+    let mut report = CommitReport::default();
+    let mut by_table: BTreeMap<String, Vec<(String, PendingManifest)>> = BTreeMap::new();
+    for p in pending {
+        match p.manifest {
+            Ok(m) => by_table
+                .entry(m.dataset.clone())
+                .or_default()
+                .push((p.key, m)),
+            Err(reason) => {
+                report.set_aside.insert(p.key, reason);
+            }
+        }
+    }
+    for (dataset, manifests) in by_table {
+        let ident = TableIdent::new(namespace(), dataset.clone());
+        if !catalog.table_exists(&ident).await? {
+            tracing::warn!(%dataset, "no table: its pending manifests wait (run `adx tables sync`)");
+            continue;
+        }
+        let table = catalog.load_table(&ident).await?;
+        let metadata = table.metadata();
+        let schema = metadata.current_schema().clone();
+        let spec_id = metadata.default_partition_spec_id();
+        let mut state = TableState::from_properties(metadata.properties());
+        let mut files = Vec::new();
+        let mut commit = TableCommit::default();
+        let mut done = Vec::new();
+        let mut ordered = manifests;
+        ordered.sort_by_key(|(_, m)| match &m.source {
+            PendingSource::Kafka {
+                topic,
+                partition,
+                first_offset,
+                ..
+            } => (1, topic.clone(), *partition, *first_offset),
+            PendingSource::Object { .. } => (0, String::new(), 0, 0),
+        });
+        for (key, manifest) in ordered {
+            match state.admit(&manifest.source) {
+                Admit::New => {
+                    for f in &manifest.files {
+                        match data_file(f, &schema, spec_id, file_uri) {
+                            Ok(df) => files.push(df),
+                            Err(reason) => {
+                                report.set_aside.insert(key.clone(), reason);
+                            }
+                        }
+                        commit.records += f.records;
+                        commit.files += 1;
+                    }
+                    commit.committed += 1;
+                    done.push(key);
+                }
+                Admit::AlreadyCommitted => {
+                    commit.already_committed += 1;
+                    done.push(key);
+                }
+                Admit::Overlaps(reason) => {
+                    report.set_aside.insert(key, reason);
+                }
+            }
+        }
+        if !files.is_empty() {
+            let tx = Transaction::new(&table);
+            let mut props = tx.update_table_properties();
+            for (k, v) in state.properties() {
+                props = props.set(k, v);
+            }
+            let tx = props.apply(tx)?;
+            let append = tx
+                .fast_append()
+                .add_data_files(files)
+                .set_snapshot_properties(HashMap::from([(
+                    "adx.manifests".to_string(),
+                    commit.committed.to_string(),
+                )]));
+            let tx = append.apply(tx)?;
+            tx.commit(catalog).await?;
+        }
+        report.done.extend(done);
+        report.tables.insert(dataset, commit);
+    }
+    Ok(report)
+}
+
+/// Removes the committed manifests and moves the set-aside ones, with their reason.
+pub fn settle(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    report: &CommitReport,
+) -> Result<(), TableError> {
+    let store_err = |e: adx_core::StoreError| TableError::Store(e.to_string());
+    for (key, reason) in &report.set_aside {
+        let mut bytes = Vec::new();
+        if let Ok(mut body) = store.get(bucket, key) {
+            let _ = body.read_to_end(&mut bytes);
+        }
+        let aside = serde_json::json!({
+            "reason": reason,
+            "manifest": String::from_utf8_lossy(&bytes),
+        });
+        let name = key.strip_prefix(PENDING_PREFIX).unwrap_or(key);
+        store
+            .put(
+                bucket,
+                &format!("{SET_ASIDE_PREFIX}{name}"),
+                aside.to_string().as_bytes(),
+            )
+            .map_err(store_err)?;
+        store.delete(bucket, key).map_err(store_err)?;
+    }
+    for key in &report.done {
+        store.delete(bucket, key).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// Whether a manifest's source is new to the table.
+enum Admit {
+    New,
+    AlreadyCommitted,
+    Overlaps(String),
+}
+
+/// What a table holds, as its properties record it, updated as manifests are admitted.
+struct TableState {
+    watermarks: BTreeMap<(String, i32), i64>,
+    objects: Vec<String>,
+    changed: bool,
+}
+
+impl TableState {
+    fn from_properties(props: &HashMap<String, String>) -> TableState {
+        let mut watermarks = BTreeMap::new();
+        for (k, v) in props {
+            let Some(rest) = k.strip_prefix("adx.kafka.") else {
+                continue;
+            };
+            if let Some((topic, partition)) = rest.rsplit_once('.')
+                && let (Ok(partition), Ok(offset)) = (partition.parse(), v.parse())
+            {
+                watermarks.insert((topic.to_string(), partition), offset);
+            }
+        }
+        let objects = props
+            .get(OBJECTS_PROPERTY)
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        TableState {
+            watermarks,
+            objects,
+            changed: false,
+        }
+    }
+
+    fn admit(&mut self, source: &PendingSource) -> Admit {
+        match source {
+            PendingSource::Kafka {
+                topic,
+                partition,
+                first_offset,
+                last_offset,
+            } => {
+                let key = (topic.clone(), *partition);
+                let watermark = self.watermarks.get(&key).copied();
+                match watermark {
+                    Some(w) if *last_offset <= w => Admit::AlreadyCommitted,
+                    Some(w) if *first_offset <= w => Admit::Overlaps(format!(
+                        "offsets {first_offset} to {last_offset} of {topic}-{partition} overlap \
+                         what the table holds (up to {w})"
+                    )),
+                    _ => {
+                        self.watermarks.insert(key, *last_offset);
+                        self.changed = true;
+                        Admit::New
+                    }
+                }
+            }
+            PendingSource::Object {
+                bucket,
+                key,
+                version,
+            } => {
+                let id = format!("s3://{bucket}/{key}#{}", version.as_deref().unwrap_or(""));
+                if self.objects.contains(&id) {
+                    return Admit::AlreadyCommitted;
+                }
+                self.objects.push(id);
+                if self.objects.len() > MAX_OBJECTS_KEPT {
+                    let excess = self.objects.len() - MAX_OBJECTS_KEPT;
+                    self.objects.drain(..excess);
+                }
+                self.changed = true;
+                Admit::New
+            }
+        }
+    }
+
+    fn properties(&self) -> Vec<(String, String)> {
+        if !self.changed {
+            return Vec::new();
+        }
+        let mut out: Vec<(String, String)> = self
+            .watermarks
+            .iter()
+            .map(|((t, p), o)| (watermark_property(t, *p), o.to_string()))
+            .collect();
+        out.push((
+            OBJECTS_PROPERTY.to_string(),
+            serde_json::to_string(&self.objects).unwrap_or_else(|_| "[]".into()),
+        ));
+        out
+    }
+}
+
+/// The table's data file for a pending file: its location, hour partition and metrics.
+fn data_file(
+    f: &PendingFile,
+    schema: &Schema,
+    spec_id: i32,
+    file_uri: &dyn Fn(&str, &str) -> String,
+) -> Result<DataFile, String> {
+    let hour = i32::try_from(f.hour_ms.div_euclid(3_600_000))
+        .map_err(|_| format!("{}: hour out of range", f.key))?;
+    let (mut sizes, mut values, mut nulls) = (HashMap::new(), HashMap::new(), HashMap::new());
+    let (mut lower, mut upper) = (HashMap::new(), HashMap::new());
+    for c in &f.columns {
+        sizes.insert(c.id, c.bytes);
+        values.insert(c.id, c.values);
+        if let Some(n) = c.nulls {
+            nulls.insert(c.id, n);
+        }
+        let Some(Type::Primitive(ty)) = schema.field_by_id(c.id).map(|f| (*f.field_type).clone())
+        else {
+            continue;
+        };
+        let bound = |b: &Option<String>| -> Result<Option<Datum>, String> {
+            let Some(b) = b else { return Ok(None) };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| format!("{}: column {} bound: {e}", f.key, c.id))?;
+            Datum::try_from_bytes(&bytes, ty.clone())
+                .map(Some)
+                .map_err(|e| format!("{}: column {} bound: {e}", f.key, c.id))
+        };
+        if let Some(d) = bound(&c.lower)? {
+            lower.insert(c.id, d);
+        }
+        if let Some(d) = bound(&c.upper)? {
+            upper.insert(c.id, d);
+        }
+    }
+    DataFileBuilder::default()
+        .content(DataContentType::Data)
+        .file_path(file_uri(&f.bucket, &f.key))
+        .file_format(DataFileFormat::Parquet)
+        .partition(Struct::from_iter([Some(Literal::int(hour))]))
+        .partition_spec_id(spec_id)
+        .record_count(f.records)
+        .file_size_in_bytes(f.bytes)
+        .column_sizes(sizes)
+        .value_counts(values)
+        .null_value_counts(nulls)
+        .lower_bounds(lower)
+        .upper_bounds(upper)
+        .build()
+        .map_err(|e| format!("{}: {e}", f.key))
+}

@@ -1,0 +1,195 @@
+//! Pending data files committed to the tables, exactly once, on the embedded default: landing
+//! objects of every dataset are ingested by the core (which writes Parquet and one pending
+//! manifest per dataset and object), the committer adds the files to the tables, and a reader
+//! of the tables (iceberg-rust's own scan) sees every good record of the generator exactly
+//! once. A retried invocation writes its manifest again: the next commit drops it, and the
+//! tables do not change.
+
+use adx_core::{
+    CachedRegistry, Catalog as Datasets, IngestConfig, ObjectSource, Pin, Ports, SchemaRegistry,
+    WriterLimits, ingest_object,
+};
+use adx_gen::{Compression, Dataset as GenDataset, Expected, Format, GenConfig, RecordValue};
+use adx_local::{LocalSchemaFolder, LocalStore};
+use adx_tables::commit::{commit, read_pending, settle};
+use adx_tables::local::{namespace, open, table_location};
+use adx_tables::sync::sync_table;
+use adx_tables::{Catalog, TableIdent};
+use futures::TryStreamExt;
+use iceberg_arrow_array::{Array, StringArray};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+const ARRIVAL_MS: i64 = 1_795_845_600_000;
+
+fn config() -> IngestConfig {
+    IngestConfig {
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        max_future_skew_ms: 300_000,
+        limits: WriterLimits::default(),
+        max_record_bytes: 1 << 20,
+        max_inflated_bytes: 1 << 30,
+        encode_thread: false,
+    }
+}
+
+/// Writes a generated object of `dataset` into the landing bucket; its source and good keys.
+fn landing_object(root: &Path, dataset: GenDataset, format: Format) -> (ObjectSource, Vec<String>) {
+    let cfg = GenConfig {
+        seed: 5,
+        records: 2_000,
+        bad_share: 0.05,
+        duplicate_share: 0.02,
+        arrival_ms: ARRIVAL_MS,
+    };
+    let schema = std::fs::read_to_string(format!("{SCHEMA_DIR}/{}.avsc", dataset.name())).unwrap();
+    let mut bytes = Vec::new();
+    adx_gen::encode(
+        dataset,
+        format,
+        Compression::None,
+        &cfg,
+        &schema,
+        &mut bytes,
+    )
+    .unwrap();
+    let key = format!("{}/part-1.{}", dataset.name(), format.extension());
+    let path = root.join("landing").join(&key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let good = adx_gen::records_for(dataset, &format, &cfg)
+        .filter_map(|r| match (r.expected, r.value) {
+            (Expected::Good, RecordValue::Json(v)) => {
+                Some(v[dataset.key_field()].as_str().unwrap().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let source = ObjectSource {
+        bucket: "landing".into(),
+        key,
+        version: Some("v1".into()),
+        pin: Pin::Latest,
+        arrival_ms: ARRIVAL_MS,
+        size: Some(bytes.len() as u64),
+    };
+    (source, good)
+}
+
+/// Every key of `dataset`'s table, as iceberg-rust's scan reads them, with their counts.
+async fn table_keys(catalog: &dyn Catalog, dataset: GenDataset) -> BTreeMap<String, usize> {
+    let table = catalog
+        .load_table(&TableIdent::new(namespace(), dataset.name().to_string()))
+        .await
+        .unwrap();
+    let batches: Vec<_> = table
+        .scan()
+        .select([dataset.key_field()])
+        .build()
+        .unwrap()
+        .to_arrow()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut keys = BTreeMap::new();
+    for batch in batches {
+        let column = batch.column(0);
+        let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..strings.len() {
+            *keys.entry(strings.value(i).to_string()).or_default() += 1;
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn committed_files_are_in_the_tables_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let registry = CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
+    let datasets = Datasets::new();
+    let ports = Ports {
+        store: &store,
+        registry: &registry as &dyn SchemaRegistry,
+        catalog: &datasets,
+    };
+    let catalog = open(&root, "curated").await.unwrap();
+    let cases = [
+        (GenDataset::ClickConversions, Format::Csv),
+        (GenDataset::AdImpressions, Format::JsonLines),
+        (
+            GenDataset::BidRequests,
+            Format::Avro(adx_gen::AvroCodec::Null),
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (dataset, format) in cases {
+        let ds = datasets
+            .latest(&registry as &dyn SchemaRegistry, dataset.name())
+            .unwrap()
+            .unwrap();
+        let location = table_location(&root, "curated", dataset.name());
+        sync_table(&catalog, &namespace(), &ds, location)
+            .await
+            .unwrap();
+        let (source, good) = landing_object(&root, dataset, format);
+        ingest_object(ports, &config(), &source).unwrap();
+        expected.push((dataset, source, good));
+    }
+    let file_uri =
+        |bucket: &str, key: &str| format!("file://{}", root.join(bucket).join(key).display());
+
+    let pending = read_pending(&store, "curated").unwrap();
+    assert_eq!(pending.len(), 3, "one manifest per dataset and object");
+    let report = commit(&catalog, pending, &file_uri).await.unwrap();
+    assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
+    settle(&store, "curated", &report).unwrap();
+    assert!(read_pending(&store, "curated").unwrap().is_empty());
+    for (dataset, _, good) in &expected {
+        let keys = table_keys(&catalog, *dataset).await;
+        let mut want: BTreeMap<String, usize> = BTreeMap::new();
+        for k in good {
+            want.insert(k.clone(), 1);
+        }
+        assert_eq!(
+            keys,
+            want,
+            "{}: every good record exactly once",
+            dataset.name()
+        );
+        assert_eq!(report.tables[dataset.name()].records, good.len() as u64);
+    }
+
+    // A retried invocation (an S3 event delivered twice) writes its manifest again.
+    let (dataset, source, good) = &expected[0];
+    ingest_object(ports, &config(), source).unwrap();
+    let pending = read_pending(&store, "curated").unwrap();
+    assert_eq!(pending.len(), 1);
+    let again = commit(&catalog, pending, &file_uri).await.unwrap();
+    settle(&store, "curated", &again).unwrap();
+    assert_eq!(again.tables[dataset.name()].already_committed, 1);
+    assert_eq!(again.tables[dataset.name()].committed, 0);
+    assert_eq!(
+        table_keys(&catalog, *dataset).await.len(),
+        good.len(),
+        "the table did not change"
+    );
+    let table = catalog
+        .load_table(&TableIdent::new(namespace(), dataset.name().to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        table.metadata().snapshots().count(),
+        1,
+        "no second snapshot"
+    );
+    // Nothing left to do: a commit of nothing changes nothing.
+    let nothing = commit(&catalog, Vec::new(), &file_uri).await.unwrap();
+    assert!(nothing.tables.is_empty());
+}
