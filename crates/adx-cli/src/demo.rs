@@ -43,7 +43,14 @@ pub struct DemoArgs {
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<(), String> {
     let started = Instant::now();
-    for sub in ["landing", "curated", "quarantine", "events", "schemas"] {
+    for sub in [
+        "landing",
+        "curated",
+        "quarantine",
+        "events",
+        "schemas",
+        "_tables",
+    ] {
         let path = args.dir.join(sub);
         if path.exists() {
             std::fs::remove_dir_all(&path)
@@ -52,6 +59,9 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     }
     let schema_dir = args.dir.join("schemas");
     write_schemas(&schema_dir)?;
+    // The curated tables (Iceberg, in the local SQL catalog), made from the contracts.
+    std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
+    crate::tables_cmd::sync_local(&args.dir, &schema_dir, "curated")?;
     let landing = args.dir.join("landing");
     let events = args.dir.join("events");
     let spec = SampleSpec {
@@ -188,6 +198,22 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     }
     println!("\nStream ingestion (one MSK batch per dataset and encoding, 3 partitions):");
     print_summary(&stream_totals);
+
+    // The committer: the handlers' pending data files into the tables.
+    let committed = crate::tables_cmd::commit_local(&args.dir, "curated")?;
+    println!(
+        "\nIceberg tables ({}, namespace advertisex), after `adx commit`:",
+        adx_tables::local::catalog_file(&args.dir).display()
+    );
+    for (table, c) in &committed.tables {
+        println!(
+            "  {table:<18} {:>8} records in {:>3} data files committed ({} manifests; {} already in)",
+            c.records, c.files, c.committed, c.already_committed
+        );
+    }
+    for (manifest, reason) in &committed.set_aside {
+        println!("  set aside: {manifest}: {reason}");
+    }
     println!();
     for dataset in totals.keys() {
         println!(

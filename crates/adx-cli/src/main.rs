@@ -58,6 +58,8 @@ enum Command {
     Layout(layout_cmd::LayoutArgs),
     /// The curated datasets as Iceberg tables: `sync` creates them from the contracts.
     Tables(tables_cmd::TablesArgs),
+    /// Commits the handlers' pending data files to the tables, exactly once.
+    Commit(tables_cmd::CommitArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Consume(args) => consume_cmd::run(args),
         Command::Layout(args) => layout_cmd::run(args),
         Command::Tables(args) => tables_cmd::run(args),
+        Command::Commit(args) => tables_cmd::run_commit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,11 @@
 //! `adx tables sync`: makes every dataset of a schema folder a table of the curated catalog, or
-//! checks the table it has against its contract (column ids, names, types). On the embedded
-//! default (`ADX_STORE_ROOT`): the SQL catalog in `<root>/_tables/catalog.db`.
+//! checks the table it has against its contract (column ids, names, types); `adx commit`: adds
+//! the handlers' pending data files to the tables, exactly once. On the embedded default
+//! (`ADX_STORE_ROOT`): the SQL catalog in `<root>/_tables/catalog.db`.
 
 use adx_core::{CachedRegistry, Catalog as Datasets, SchemaRegistry};
-use adx_local::LocalSchemaFolder;
+use adx_local::{LocalSchemaFolder, LocalStore};
+use adx_tables::commit::{CommitReport, commit, read_pending, settle};
 use adx_tables::local::{namespace, open, table_location};
 use adx_tables::sync::{Synced, sync_table};
 use clap::{Args, Subcommand};
@@ -91,4 +93,48 @@ pub fn sync_local(
         }
         Ok(done)
     })
+}
+
+/// Arguments of `adx commit`.
+#[derive(Args)]
+pub struct CommitArgs {
+    /// The local store's root (the embedded default's buckets are folders below it).
+    #[arg(long, env = "ADX_STORE_ROOT")]
+    root: PathBuf,
+    /// The curated bucket: the pending manifests and the tables' data lie in its folder.
+    #[arg(long, env = "CURATED_BUCKET", default_value = "curated")]
+    curated_bucket: String,
+}
+
+/// Runs `adx commit`: prints what was committed, per table, as JSON.
+pub fn run_commit(args: CommitArgs) -> Result<(), String> {
+    let report = commit_local(&args.root, &args.curated_bucket)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// Commits the pending manifests of the local store at `root` to its tables.
+pub fn commit_local(root: &Path, curated_bucket: &str) -> Result<CommitReport, String> {
+    let root = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let store = LocalStore::new(&root);
+    let pending = read_pending(&store, curated_bucket).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    let file_uri =
+        |bucket: &str, key: &str| format!("file://{}", root.join(bucket).join(key).display());
+    let report = runtime.block_on(async {
+        let catalog = open(&root, curated_bucket)
+            .await
+            .map_err(|e| e.to_string())?;
+        commit(&catalog, pending, &file_uri)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    settle(&store, curated_bucket, &report).map_err(|e| e.to_string())?;
+    Ok(report)
 }

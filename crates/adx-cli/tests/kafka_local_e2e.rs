@@ -219,6 +219,9 @@ type Delivered = BTreeMap<String, (Seen, Seen)>;
 fn delivered(root: &Path) -> Delivered {
     let mut out = Delivered::new();
     for (path, _) in tree(&root.join("curated")) {
+        if path.starts_with(adx_core::PENDING_PREFIX) {
+            continue; // the pending manifests of the table committer
+        }
         let dataset = path.split('/').next().unwrap().to_string();
         for row in parquet_rows(&root.join("curated").join(&path)) {
             let at = (
