@@ -58,7 +58,7 @@ pub fn sync_local(
     root: &Path,
     schemas: &Path,
     curated_bucket: &str,
-) -> Result<Vec<(String, &'static str)>, String> {
+) -> Result<Vec<(String, String)>, String> {
     let folder = LocalSchemaFolder::new(schemas);
     let names = folder.names().map_err(|e| e.to_string())?;
     let registry = CachedRegistry::new(folder, Duration::from_secs(60));
@@ -86,8 +86,9 @@ pub fn sync_local(
             done.push((
                 name,
                 match outcome {
-                    Synced::Created => "created",
-                    Synced::Unchanged => "in step with its contract",
+                    Synced::Created => "created".to_string(),
+                    Synced::Unchanged => "in step with its contract".to_string(),
+                    Synced::Evolved(n) => format!("evolved: {n} new columns"),
                 },
             ));
         }
