@@ -51,7 +51,8 @@ pub use model::shape::{EnumShape, FieldShape, Kind, RecordShape, Ty};
 pub use curated::{LINEAGE_COLUMNS, MAX_ENCODE_WORKERS, WriterLimits, table_columns};
 pub use ingest::{ObjectSource, ingest_object};
 pub use pending::{
-    ColumnMetrics, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, pending_key,
+    ColumnMetrics, KafkaRange, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource,
+    pending_key,
 };
 pub use pipeline::{IngestConfig, Ports, UNROUTED};
 pub use replay::{ReplayReport, replay_object};

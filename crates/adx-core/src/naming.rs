@@ -29,6 +29,22 @@ pub fn object_base_name(bucket: &str, key: &str, version: Option<&str>) -> Strin
     format!("{safe}-{:016x}", (hash >> 64) as u64)
 }
 
+/// The name of a Kafka batch's outputs: `kafka-` and a hash of every topic-partition's first and
+/// last offset in the batch. A batch delivered again as it was gives the same name (its files
+/// are written again, the same bytes); a batch composed otherwise gives another, so that no file
+/// of an earlier attempt, which a table may hold, is ever written over.
+pub fn batch_name<'a>(ranges: impl IntoIterator<Item = (&'a str, i32, i64, i64)>) -> String {
+    let mut identity = Vec::new();
+    for (topic, partition, first, last) in ranges {
+        identity.extend_from_slice(topic.as_bytes());
+        identity.push(0);
+        identity.extend_from_slice(&partition.to_le_bytes());
+        identity.extend_from_slice(&first.to_le_bytes());
+        identity.extend_from_slice(&last.to_le_bytes());
+    }
+    format!("kafka-{:016x}", (xxh3_128(&identity) >> 64) as u64)
+}
+
 fn date_parts(ms: i64) -> (i32, u32, u32, u32) {
     let t = DateTime::from_timestamp_millis(ms).unwrap_or_default();
     (t.year(), t.month(), t.day(), t.hour())

@@ -46,18 +46,24 @@ pub enum PendingSource {
         /// Version id, else ETag.
         version: Option<String>,
     },
-    /// One topic-partition's records of a Kafka batch.
+    /// A Kafka batch's records of the dataset: one offset range per topic-partition.
     Kafka {
-        /// Topic.
-        topic: String,
-        /// Partition.
-        partition: i32,
-        /// The first offset of the batch's records of this partition that went to the dataset
-        /// (curated, quarantined or duplicates; tombstones are not counted).
-        first_offset: i64,
-        /// The last offset of the batch's records of this partition that went to the dataset.
-        last_offset: i64,
+        /// The ranges, by topic and partition.
+        ranges: Vec<KafkaRange>,
     },
+}
+
+/// The offsets of a batch's records of one topic-partition (of one dataset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaRange {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The first offset.
+    pub first_offset: i64,
+    /// The last offset.
+    pub last_offset: i64,
 }
 
 /// One data file: where it is, what it holds, and its column metrics.
@@ -123,24 +129,17 @@ pub(crate) enum PendingUnit {
         /// The base name of its parts ([`crate::naming::object_base_name`]).
         name: String,
     },
-    /// One topic-partition of a Kafka batch: its manifest named
-    /// `<topic>+<partition>+<first offset>` after the first of the dataset's records in it,
-    /// as its parts are named after theirs.
+    /// A Kafka batch: its manifest named like its parts, after the batch's offset ranges.
     Kafka {
-        /// Topic.
-        topic: String,
-        /// Partition.
-        partition: i32,
+        /// The batch's name ([`crate::naming::batch_name`]).
+        name: String,
     },
 }
 
 impl PendingUnit {
-    /// The unit's name and the source it covers, given the first and last offsets of the
-    /// dataset's records in it (a Kafka unit's name and range need them: `None` without).
-    pub(crate) fn name_and_source(
-        &self,
-        offsets: Option<(i64, i64)>,
-    ) -> Option<(String, PendingSource)> {
+    /// The unit's name and the source it covers, given the offset ranges of the dataset's
+    /// records in it (a Kafka batch's source is its ranges: `None` without any).
+    pub(crate) fn name_and_source(&self, ranges: &[KafkaRange]) -> Option<(String, PendingSource)> {
         match self {
             PendingUnit::Object {
                 bucket,
@@ -155,15 +154,14 @@ impl PendingUnit {
                     version: version.clone(),
                 },
             )),
-            PendingUnit::Kafka { topic, partition } => {
-                let (first_offset, last_offset) = offsets?;
+            PendingUnit::Kafka { name } => {
+                if ranges.is_empty() {
+                    return None;
+                }
                 Some((
-                    format!("{topic}+{partition}+{first_offset}"),
+                    name.clone(),
                     PendingSource::Kafka {
-                        topic: topic.clone(),
-                        partition: *partition,
-                        first_offset,
-                        last_offset,
+                        ranges: ranges.to_vec(),
                     },
                 ))
             }

@@ -1,15 +1,15 @@
-//! Where the records of one dataset from one source unit (an S3 object, a Kafka partition's
-//! share of a batch) go: validated records to curated Parquet, refused ones to quarantine,
-//! repeated keys to the duplicate count, with the counts reconciled at the end; then, when
-//! curated files were written, the unit's pending manifest of the dataset (after the files are
-//! complete, before the invocation answers).
+//! Where the records of one dataset from one source unit (an S3 object, a Kafka batch) go:
+//! validated records to curated Parquet, refused ones to quarantine (a Kafka batch's, to one
+//! quarantine object per topic-partition), repeated keys to the duplicate count, with the counts
+//! reconciled at the end; then, when curated files were written, the unit's pending manifest of
+//! the dataset (after the files are complete, before the invocation answers).
 
 use crate::curated::{CuratedWriter, Lineage};
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::model::dataset::Dataset;
 use crate::model::datum::Datum;
-use crate::pending::{PendingFile, PendingManifest, PendingUnit, write_manifest};
+use crate::pending::{KafkaRange, PendingFile, PendingManifest, PendingUnit, write_manifest};
 use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use std::sync::Arc;
@@ -21,12 +21,13 @@ pub use crate::dedup::{KeySet, key_set};
 pub struct DatasetSink<'a> {
     dataset: Arc<Dataset>,
     curated: CuratedWriter<'a>,
-    quarantine: QuarantineWriter<'a>,
+    /// The quarantine writers, the one in use last (a Kafka batch has one per topic-partition).
+    quarantines: Vec<QuarantineWriter<'a>>,
     report: DatasetReport,
     /// The source unit, which names the pending manifest.
     unit: PendingUnit,
-    /// The smallest and largest lineage offsets of the records taken (a Kafka unit's range).
-    offsets: Option<(i64, i64)>,
+    /// The offsets of the Kafka records taken, per topic-partition, in the order first seen.
+    ranges: Vec<KafkaRange>,
 }
 
 impl<'a> DatasetSink<'a> {
@@ -40,10 +41,46 @@ impl<'a> DatasetSink<'a> {
         DatasetSink {
             dataset,
             curated,
-            quarantine,
+            quarantines: vec![quarantine],
             report: DatasetReport::default(),
             unit,
-            offsets: None,
+            ranges: Vec::new(),
+        }
+    }
+
+    /// Sends the refused records from now on to `quarantine` (the next topic-partition's).
+    pub(crate) fn switch_quarantine(&mut self, quarantine: QuarantineWriter<'a>) {
+        self.quarantines.push(quarantine);
+    }
+
+    /// Extends the offset range of the record's topic-partition (Kafka lineage only).
+    fn track_offset(&mut self, lineage: &Lineage<'_>) {
+        let Some(partition) = lineage.partition else {
+            return;
+        };
+        let offset = lineage.offset;
+        // A batch's records come partition by partition: almost always the last range.
+        let at = match self.ranges.last() {
+            Some(r) if r.partition == partition && r.topic == lineage.source => {
+                Some(self.ranges.len() - 1)
+            }
+            _ => self
+                .ranges
+                .iter()
+                .position(|r| r.partition == partition && r.topic == lineage.source),
+        };
+        match at {
+            Some(i) => {
+                let r = &mut self.ranges[i];
+                r.first_offset = r.first_offset.min(offset);
+                r.last_offset = r.last_offset.max(offset);
+            }
+            None => self.ranges.push(KafkaRange {
+                topic: lineage.source.to_string(),
+                partition,
+                first_offset: offset,
+                last_offset: offset,
+            }),
         }
     }
 
@@ -73,10 +110,7 @@ impl<'a> DatasetSink<'a> {
         source: &dyn Fn() -> Source,
     ) -> Result<(), IngestError> {
         self.report.received += 1;
-        self.offsets = Some(match self.offsets {
-            None => (lineage.offset, lineage.offset),
-            Some((first, last)) => (first.min(lineage.offset), last.max(lineage.offset)),
-        });
+        self.track_offset(lineage);
         let record = match outcome {
             Ok(record) => record,
             Err(error) => return self.reject(&source(), &error, raw, None),
@@ -128,9 +162,20 @@ impl<'a> DatasetSink<'a> {
         } else {
             Payload::None
         };
-        self.quarantine.write(source, error, payload)?;
+        self.quarantine()?.write(source, error, payload)?;
         self.report.quarantined += 1;
         Ok(())
+    }
+
+    /// The quarantine writer in use.
+    fn quarantine(&mut self) -> Result<&mut QuarantineWriter<'a>, IngestError> {
+        let dataset = &self.dataset.name;
+        self.quarantines
+            .last_mut()
+            .ok_or_else(|| IngestError::CountMismatch {
+                dataset: dataset.clone(),
+                detail: "a sink without a quarantine writer".into(),
+            })
     }
 
     /// Quarantines something received that is not a decodable record (an unreadable object,
@@ -142,7 +187,7 @@ impl<'a> DatasetSink<'a> {
         payload: Payload<'_>,
     ) -> Result<(), IngestError> {
         self.report.received += 1;
-        self.quarantine.write(source, error, payload)?;
+        self.quarantine()?.write(source, error, payload)?;
         self.report.quarantined += 1;
         Ok(())
     }
@@ -155,8 +200,10 @@ impl<'a> DatasetSink<'a> {
         let bucket = bucket.to_string();
         let files = self.curated.finish()?;
         self.report.objects = files.iter().map(PendingFile::written).collect();
-        if let Some(q) = self.quarantine.finish()? {
-            self.report.objects.push(q);
+        for quarantine in std::mem::take(&mut self.quarantines) {
+            if let Some(q) = quarantine.finish()? {
+                self.report.objects.push(q);
+            }
         }
         let written: u64 = files.iter().map(|f| f.records).sum();
         if !self.report.reconciles() || written != self.report.curated {
@@ -174,7 +221,7 @@ impl<'a> DatasetSink<'a> {
         if files.is_empty() {
             return Ok(self.report);
         }
-        let Some((unit, source)) = self.unit.name_and_source(self.offsets) else {
+        let Some((unit, source)) = self.unit.name_and_source(&self.ranges) else {
             return Err(IngestError::CountMismatch {
                 dataset: self.dataset.name.clone(),
                 detail: format!("{} curated files of no record offset", files.len()),

@@ -4,9 +4,9 @@
 //! match the Parquet files), and written again byte for byte by a retried invocation.
 
 use adx_core::{
-    ColumnMetrics, DatasetReport, IngestConfig, InvocationReport, ObjectSource, PENDING_PREFIX,
-    PendingFile, PendingManifest, PendingSource, Pin, SchemaRegistry, StreamConfig, StreamRecord,
-    WriterLimits, ingest_batch, ingest_object, pending_key,
+    ColumnMetrics, DatasetReport, IngestConfig, InvocationReport, KafkaRange, ObjectSource,
+    PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, Pin, SchemaRegistry, StreamConfig,
+    StreamRecord, WriterLimits, ingest_batch, ingest_object, pending_key,
 };
 use adx_local::MemoryStore;
 use arrow_array::cast::AsArray;
@@ -309,7 +309,7 @@ fn kafka(topic: &str, partition: i32, offset: i64, value: String) -> StreamRecor
 }
 
 #[test]
-fn a_kafka_batch_gives_one_manifest_per_dataset_and_partition_with_its_offsets() {
+fn a_kafka_batch_gives_one_manifest_per_dataset_with_the_offsets_of_each_partition() {
     // Three partitions of clicks and two of impressions, offsets from 500 (partition p's from
     // 500 + 100 p); a bad click here and there.
     let mut batch = Vec::new();
@@ -335,7 +335,7 @@ fn a_kafka_batch_gives_one_manifest_per_dataset_and_partition_with_its_offsets()
             ));
         }
     }
-    for limits in [WriterLimits::default(), small_parts()] {
+    for (limits, one_per_hour) in [(WriterLimits::default(), true), (small_parts(), false)] {
         let stream = StreamConfig {
             ingest: config(limits),
             topic_datasets: BTreeMap::new(),
@@ -345,40 +345,53 @@ fn a_kafka_batch_gives_one_manifest_per_dataset_and_partition_with_its_offsets()
         let report: InvocationReport =
             ingest_batch(ports(&store), &stream, &batch).expect("the batch is ingested");
         let written = manifests(&store);
-        assert_eq!(written.len(), 5, "{:?} {report:?}", written.keys());
+        assert_eq!(written.len(), 2, "{:?} {report:?}", written.keys());
         let mut named = Vec::new();
         for (topic, partitions) in [("click_conversions", 3), ("ad_impressions", 2)] {
-            for p in 0..partitions {
-                let offsets: Vec<i64> = batch
-                    .iter()
-                    .filter(|r| &*r.topic == topic && r.partition == p)
-                    .map(|r| r.offset)
-                    .collect();
-                let (first, last) = (offsets[0], *offsets.last().unwrap());
-                let key = pending_key(topic, &format!("{topic}+{p}+{first}"));
-                let manifest = parse(written.get(&key).unwrap_or_else(|| panic!("{key}")));
-                assert_eq!(manifest.dataset, topic);
-                assert_eq!(manifest.schema_version_id, version_id(topic));
-                assert_eq!(
-                    manifest.source,
-                    PendingSource::Kafka {
+            let [(key, bytes)] = written
+                .iter()
+                .filter(|(k, _)| k.starts_with(&format!("{PENDING_PREFIX}{topic}/kafka-")))
+                .collect::<Vec<_>>()[..]
+            else {
+                panic!("one manifest of {topic}: {:?}", written.keys());
+            };
+            let manifest = parse(bytes);
+            assert_eq!(manifest.dataset, topic, "{key}");
+            assert_eq!(manifest.schema_version_id, version_id(topic));
+            // The offsets of the dataset's records of every partition.
+            let ranges: Vec<KafkaRange> = (0..partitions)
+                .map(|p| {
+                    let offsets: Vec<i64> = batch
+                        .iter()
+                        .filter(|r| &*r.topic == topic && r.partition == p)
+                        .map(|r| r.offset)
+                        .collect();
+                    KafkaRange {
                         topic: topic.into(),
                         partition: p,
-                        first_offset: first,
-                        last_offset: last,
+                        first_offset: offsets[0],
+                        last_offset: *offsets.last().unwrap(),
                     }
-                );
-                // The unit's parts, those of its partition, in the order written.
-                let unit_parts: Vec<(String, u64, u64)> = curated_of(&report.datasets[topic])
-                    .into_iter()
-                    .filter(|(k, _, _)| k.contains(&format!("/{topic}+{p}+")))
-                    .collect();
-                assert_eq!(files_of(&manifest), unit_parts);
-                for file in &manifest.files {
-                    check_file(&store, file);
-                }
-                named.extend(unit_parts);
+                })
+                .collect();
+            assert_eq!(manifest.source, PendingSource::Kafka { ranges });
+            // The dataset's parts, all of the batch, in the order written.
+            let parts = curated_of(&report.datasets[topic]);
+            assert_eq!(files_of(&manifest), parts);
+            for file in &manifest.files {
+                check_file(&store, file);
             }
+            if one_per_hour {
+                // One data file per event-time hour, however many partitions.
+                let mut hours: Vec<&str> = parts
+                    .iter()
+                    .map(|(k, _, _)| &k[..k.rfind('/').unwrap()])
+                    .collect();
+                let files = hours.len();
+                hours.dedup();
+                assert_eq!(files, hours.len(), "{parts:?}");
+            }
+            named.extend(parts);
         }
         // Every curated object of the report is in a manifest.
         let mut all: Vec<_> = report.datasets.values().flat_map(curated_of).collect();
@@ -386,10 +399,20 @@ fn a_kafka_batch_gives_one_manifest_per_dataset_and_partition_with_its_offsets()
         named.sort();
         assert_eq!(named, all);
 
-        // Retried: the same manifests, byte for byte.
+        // Retried as it was: the same files and manifests, byte for byte.
         let again = ingest_batch(ports(&store), &stream, &batch).unwrap();
         assert_eq!(again, report);
         assert_eq!(manifests(&store), written);
+        // Composed otherwise (without its last record): other names, no file written over.
+        let before = store.objects("curated");
+        let shorter = ingest_batch(ports(&store), &stream, &batch[..batch.len() - 1]).unwrap();
+        for object in report.datasets.values().flat_map(curated_of) {
+            assert_eq!(
+                store.objects("curated").get(&object.0),
+                before.get(&object.0)
+            );
+            assert!(!curated_of(&shorter.datasets["click_conversions"]).contains(&object));
+        }
     }
 }
 

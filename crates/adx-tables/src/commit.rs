@@ -124,14 +124,20 @@ pub async fn commit(
         let mut commit = TableCommit::default();
         let mut done = Vec::new();
         let mut ordered = manifests;
+        // Objects first; then batches by their first offset, the wider first: a batch that a
+        // retry split in two is then taken whole and its halves dropped as already committed.
         ordered.sort_by_key(|(_, m)| match &m.source {
-            PendingSource::Kafka {
-                topic,
-                partition,
-                first_offset,
-                ..
-            } => (1, topic.clone(), *partition, *first_offset),
-            PendingSource::Object { .. } => (0, String::new(), 0, 0),
+            PendingSource::Kafka { ranges } => {
+                let first = ranges.first();
+                (
+                    1,
+                    first.map(|r| r.topic.clone()).unwrap_or_default(),
+                    first.map_or(0, |r| r.partition),
+                    first.map_or(0, |r| r.first_offset),
+                    std::cmp::Reverse(first.map_or(0, |r| r.last_offset)),
+                )
+            }
+            PendingSource::Object { .. } => (0, String::new(), 0, 0, std::cmp::Reverse(0)),
         });
         for (key, manifest) in ordered {
             match state.admit(&manifest.source) {
@@ -253,26 +259,34 @@ impl TableState {
 
     fn admit(&mut self, source: &PendingSource) -> Admit {
         match source {
-            PendingSource::Kafka {
-                topic,
-                partition,
-                first_offset,
-                last_offset,
-            } => {
-                let key = (topic.clone(), *partition);
-                let watermark = self.watermarks.get(&key).copied();
-                match watermark {
-                    Some(w) if *last_offset <= w => Admit::AlreadyCommitted,
-                    Some(w) if *first_offset <= w => Admit::Overlaps(format!(
-                        "offsets {first_offset} to {last_offset} of {topic}-{partition} overlap \
-                         what the table holds (up to {w})"
-                    )),
-                    _ => {
-                        self.watermarks.insert(key, *last_offset);
-                        self.changed = true;
-                        Admit::New
+            PendingSource::Kafka { ranges } => {
+                let mut new = 0;
+                for r in ranges {
+                    match self.watermarks.get(&(r.topic.clone(), r.partition)) {
+                        Some(&w) if r.last_offset <= w => {}
+                        Some(&w) if r.first_offset <= w => {
+                            return Admit::Overlaps(format!(
+                                "offsets {} to {} of {}-{} overlap what the table holds (up to {w})",
+                                r.first_offset, r.last_offset, r.topic, r.partition
+                            ));
+                        }
+                        _ => new += 1,
                     }
                 }
+                if new == 0 {
+                    return Admit::AlreadyCommitted;
+                }
+                if new < ranges.len() {
+                    return Admit::Overlaps(
+                        "some of its partitions' offsets are in the table, others are not".into(),
+                    );
+                }
+                for r in ranges {
+                    self.watermarks
+                        .insert((r.topic.clone(), r.partition), r.last_offset);
+                }
+                self.changed = true;
+                Admit::New
             }
             PendingSource::Object {
                 bucket,

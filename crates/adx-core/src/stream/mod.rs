@@ -1,25 +1,26 @@
 //! Stream ingestion of one batch of Kafka records (what the MSK event source mapping hands to
 //! Lambda): route each value to a dataset and decode it ([`routing`]: Glue-framed Avro, or plain
-//! JSON), and send it through the same sinks as files, one set per topic-partition ([`unit`]).
-//! Objects are named per (dataset, topic, partition) after the Kafka Connect convention, so a
-//! retried batch overwrites its earlier output. With more than one core, a partition's objects
-//! are encoded and stored on a thread of their own while the next partition is read
-//! ([`finishers`]); the objects are the same bytes either way.
+//! JSON), and send it through the same sinks as files, one per dataset for the whole batch
+//! ([`batch`]): the batch writes one data file per dataset and event-time hour, however many
+//! partitions it holds, named after the batch's offsets, and one pending manifest per dataset
+//! with the batch's offset range of each topic-partition. Quarantine objects stay per
+//! (dataset, topic, partition), named after their first entry. With more than one core, each
+//! dataset's Parquet is encoded on a thread of its own while the batch is read; the objects are
+//! the same bytes either way.
 
-mod finishers;
+mod batch;
 mod routing;
-mod unit;
 
 use crate::error::IngestError;
 pub use crate::kafka_record::{SchemaMetadata, StreamRecord};
 use crate::model::datum::Datum;
+use crate::naming::batch_name;
 use crate::pipeline::{IngestConfig, Ports};
 use crate::report::InvocationReport;
-use finishers::{Finishers, MAX_UNITS_FINISHING};
+use batch::BatchSinks;
 pub(crate) use routing::{Routed, Router};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use unit::{BatchKeys, UnitSinks};
 
 /// Settings of stream ingestion.
 #[derive(Debug, Clone)]
@@ -58,29 +59,23 @@ pub fn ingest_batch(
     records: &[StreamRecord],
 ) -> Result<InvocationReport, IngestError> {
     let order = in_unit_order(records);
+    let units: Vec<&[&StreamRecord]> = order
+        .chunk_by(|a, b| a.partition == b.partition && same_topic(a, b))
+        .collect();
+    let name = batch_name(units.iter().filter_map(|unit| {
+        let (first, last) = (unit.first()?, unit.last()?);
+        Some((&*first.topic, first.partition, first.offset, last.offset))
+    }));
     let mut router = Router::new(ports, config);
-    let mut keys = BatchKeys::default();
     let mut report = InvocationReport::default();
-    let ingest = &config.ingest;
-    // One topic-partition at a time: each object is named after the first record it holds.
-    // De-duplication across units stays on this thread, in record order, so the objects are
-    // the same whether units are finished here or on threads of their own.
-    let threads = if ingest.encode_thread {
-        MAX_UNITS_FINISHING
-    } else {
-        0
-    };
     std::thread::scope(|scope| {
-        let mut finishers = Finishers::new(scope, threads);
-        let mut units = order
-            .chunk_by(|a, b| a.partition == b.partition && same_topic(a, b))
-            .peekable();
-        while let Some(unit) = units.next() {
+        let mut sinks = BatchSinks::new(scope, ports, &config.ingest, name);
+        for (number, unit) in units.iter().enumerate() {
             let Some(first) = unit.first() else {
                 continue;
             };
-            let mut sinks = UnitSinks::new(ports, ingest, first.topic.clone(), first.partition);
-            for &record in unit {
+            sinks.begin_unit(number, first.topic.clone(), first.partition);
+            for &record in *unit {
                 let routed = match &record.value {
                     None => Routed {
                         dataset: router.topic_dataset(&record.topic)?,
@@ -88,11 +83,10 @@ pub fn ingest_batch(
                     },
                     Some(value) => router.route(record, value)?,
                 };
-                sinks.take(&mut keys, record, routed)?;
+                sinks.take(record, routed)?;
             }
-            finishers.push(sinks, units.peek().is_none(), &mut report)?;
         }
-        finishers.drain(&mut report)?;
+        sinks.finish(&mut report)?;
         Ok(report)
     })
 }

@@ -1,0 +1,242 @@
+//! A Kafka batch that fails part-way and is retried split in two halves (the event source
+//! mapping's "split batch on error"), through the table: whatever the failed attempt left (data
+//! files, perhaps its pending manifest, committed or not before the retries), a reader of the
+//! table sees every valid record exactly once. The batch holds six clicks of one hour in
+//! partition 0 (small parts, so the hour rolls into several), one in partition 1, and an
+//! impression (another dataset, finished first: failing at a click's write leaves the
+//! impression's manifest of the failed attempt behind).
+
+use adx_core::{
+    CachedRegistry, Catalog as Datasets, IngestConfig, ObjectStore, ObjectWriter, Ports,
+    SchemaRegistry, StoreError, StreamConfig, StreamRecord, WriterLimits, ingest_batch,
+};
+use adx_local::{LocalSchemaFolder, LocalStore};
+use adx_tables::commit::{commit, read_pending, settle};
+use adx_tables::local::{namespace, open, table_location};
+use adx_tables::sync::sync_table;
+use adx_tables::{Catalog, TableIdent};
+use futures::TryStreamExt;
+use iceberg_arrow_array::{Array, StringArray};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+const ARRIVAL_MS: i64 = 1_795_845_600_000;
+
+/// A local store whose `fail_at`-th object write (1-based) fails; 0 never fails.
+struct FailingStore {
+    inner: LocalStore,
+    writes: AtomicU64,
+    fail_at: AtomicU64,
+}
+
+impl ObjectStore for FailingStore {
+    fn get(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        self.inner.get(bucket, key)
+    }
+
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
+        let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.fail_at.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed {
+                operation: "put",
+                bucket: bucket.into(),
+                key: key.into(),
+                message: "injected".into(),
+            });
+        }
+        self.inner.create(bucket, key)
+    }
+
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list(bucket, prefix)
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(bucket, key)
+    }
+}
+
+fn click(id: u32) -> String {
+    format!(
+        r#"{{"event_id":"evt-{id:06}","event_type":"CLICK","event_time":{},"campaign_id":"c-1"}}"#,
+        ARRIVAL_MS - 60_000
+    )
+}
+
+fn record(partition: i32, offset: i64, id: u32) -> StreamRecord {
+    StreamRecord {
+        topic: "click_conversions".into(),
+        partition,
+        offset,
+        timestamp_ms: ARRIVAL_MS,
+        value: Some(click(id).into_bytes().into()),
+        schema_metadata: None,
+    }
+}
+
+fn impression() -> StreamRecord {
+    let value = format!(
+        r#"{{"impression_id":"imp-1","event_time":{},"campaign_id":"c","creative_id":"cr","site_domain":"a.example","ad_format":"BANNER","device_type":"MOBILE"}}"#,
+        ARRIVAL_MS - 60_000
+    );
+    StreamRecord {
+        topic: "ad_impressions".into(),
+        partition: 0,
+        offset: 77,
+        timestamp_ms: ARRIVAL_MS,
+        value: Some(value.into_bytes().into()),
+        schema_metadata: None,
+    }
+}
+
+fn config() -> StreamConfig {
+    StreamConfig {
+        ingest: IngestConfig {
+            curated_bucket: "curated".into(),
+            quarantine_bucket: "quarantine".into(),
+            max_future_skew_ms: 300_000,
+            limits: WriterLimits {
+                batch_rows: 2,
+                part_bytes: 1,
+                ..WriterLimits::default()
+            },
+            max_record_bytes: 1 << 20,
+            max_inflated_bytes: 1 << 30,
+            encode_thread: false,
+        },
+        topic_datasets: BTreeMap::new(),
+        max_datum_bytes: 1 << 20,
+    }
+}
+
+/// Commits what is pending.
+async fn commit_all(root: &Path, store: &dyn ObjectStore, catalog: &dyn Catalog) {
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let pending = read_pending(store, "curated").unwrap();
+    let report = commit(catalog, pending, &file_uri).await.unwrap();
+    assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
+    settle(store, "curated", &report).unwrap();
+}
+
+/// Every key of `dataset`'s table, with its count.
+async fn table_ids(catalog: &dyn Catalog, dataset: &str, key: &str) -> BTreeMap<String, usize> {
+    let table = catalog
+        .load_table(&TableIdent::new(namespace(), dataset.into()))
+        .await
+        .unwrap();
+    let batches: Vec<_> = table
+        .scan()
+        .select([key])
+        .build()
+        .unwrap()
+        .to_arrow()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut ids = BTreeMap::new();
+    for b in batches {
+        let column = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..column.len() {
+            *ids.entry(column.value(i).to_string()).or_default() += 1;
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_retried_in_halves_is_in_the_table_exactly_once() {
+    let batch: Vec<StreamRecord> = (0..6)
+        .map(|i| record(0, 1000 + i64::from(i), i))
+        .chain([record(1, 1000, 6), impression()])
+        .collect();
+    let (first, rest) = (
+        vec![
+            batch[0].clone(),
+            batch[1].clone(),
+            batch[2].clone(),
+            batch[6].clone(),
+            batch[7].clone(),
+        ],
+        batch[3..6].to_vec(),
+    );
+    let want: BTreeMap<String, usize> = (0..7).map(|i| (format!("evt-{i:06}"), 1)).collect();
+    // How many writes the whole batch makes, fault-free.
+    let writes = {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FailingStore {
+            inner: LocalStore::new(dir.path()),
+            writes: AtomicU64::new(0),
+            fail_at: AtomicU64::new(0),
+        };
+        let registry =
+            CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
+        let datasets = Datasets::new();
+        let ports = Ports {
+            store: &store,
+            registry: &registry as &dyn SchemaRegistry,
+            catalog: &datasets,
+        };
+        ingest_batch(ports, &config(), &batch).unwrap();
+        store.writes.load(Ordering::SeqCst)
+    };
+    assert!(writes >= 5, "parts and two manifests at least: {writes}");
+    // Fail at every write of the batch; commit before the retries, or only after them.
+    for fail_at in 1..=writes {
+        for commit_between in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = std::fs::canonicalize(dir.path()).unwrap();
+            let store = FailingStore {
+                inner: LocalStore::new(&root),
+                writes: AtomicU64::new(0),
+                fail_at: AtomicU64::new(fail_at),
+            };
+            let registry =
+                CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
+            let datasets = Datasets::new();
+            let ports = Ports {
+                store: &store,
+                registry: &registry as &dyn SchemaRegistry,
+                catalog: &datasets,
+            };
+            let catalog = open(&root, "curated").await.unwrap();
+            for name in ["click_conversions", "ad_impressions"] {
+                let ds = datasets
+                    .latest(&registry as &dyn SchemaRegistry, name)
+                    .unwrap()
+                    .unwrap();
+                let location = table_location(&root, "curated", name);
+                sync_table(&catalog, &namespace(), &ds, location)
+                    .await
+                    .unwrap();
+            }
+
+            assert!(
+                ingest_batch(ports, &config(), &batch).is_err(),
+                "write {fail_at}"
+            );
+            if commit_between {
+                commit_all(&root, &store, &catalog).await;
+            }
+            ingest_batch(ports, &config(), &first).unwrap();
+            ingest_batch(ports, &config(), &rest).unwrap();
+            commit_all(&root, &store, &catalog).await;
+            let case = format!("failing at write {fail_at}, committing between: {commit_between}");
+            assert_eq!(
+                table_ids(&catalog, "click_conversions", "event_id").await,
+                want,
+                "{case}"
+            );
+            assert_eq!(
+                table_ids(&catalog, "ad_impressions", "impression_id").await,
+                BTreeMap::from([("imp-1".to_string(), 1)]),
+                "{case}"
+            );
+        }
+    }
+}
