@@ -1,7 +1,9 @@
 //! `adx consume`: the local event source mapping. A consumer group on the given topics hands
 //! batches (by size and by window, as the MSK trigger does) to the stream handler, in this
 //! process, with the handlers' configuration; offsets are committed only after the handler
-//! succeeded, and a failed batch is retried.
+//! succeeded, and a failed batch is retried. On the embedded default (`ADX_STORE_ROOT`), the
+//! table committer runs every `--commit-interval` seconds and once more at the end, so that
+//! the tables hold what was consumed (`adx tables sync` first makes them).
 
 use crate::kafka_target::KafkaTarget;
 use adx_handlers::{Adapters, HandlerConfig, handle_kafka_event, kafka_event::parse_event};
@@ -9,7 +11,7 @@ use adx_kafka::event::EventSource;
 use adx_kafka::mapping::{MappingConfig, StartingPosition, StopWhen, run as run_mapping};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `StartingPosition` of the mapping.
 #[derive(Clone, Copy, ValueEnum)]
@@ -49,6 +51,9 @@ pub struct ConsumeArgs {
     /// Stop once this many records were handled.
     #[arg(long)]
     max_records: Option<u64>,
+    /// Seconds between two runs of the table committer (embedded default only).
+    #[arg(long, default_value_t = 60.0)]
+    commit_interval: f64,
 }
 
 /// Runs `adx consume`.
@@ -78,15 +83,29 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
     };
     let mut totals: std::collections::BTreeMap<String, adx_core::DatasetReport> =
         Default::default();
+    let tables = config.store_root.clone();
+    let curated = config.ingest.curated_bucket.clone();
+    let interval = Duration::from_secs_f64(args.commit_interval.max(0.0));
+    let mut committed = 0u64;
+    let mut last_commit = Instant::now();
     let mut handler = |event: &[u8]| -> Result<(), String> {
         let event = parse_event(event)?;
         let report = handle_kafka_event(&adapters, &config, &event).map_err(|e| e.to_string())?;
         for (dataset, r) in report.datasets {
             totals.entry(dataset).or_default().merge(r);
         }
+        if let Some(root) = &tables
+            && last_commit.elapsed() >= interval
+        {
+            committed += records_committed(&crate::tables_cmd::commit_local(root, &curated)?);
+            last_commit = Instant::now();
+        }
         Ok(())
     };
     let report = run_mapping(&connection, &mapping, &mut handler).map_err(|e| e.to_string())?;
+    if let Some(root) = &tables {
+        committed += records_committed(&crate::tables_cmd::commit_local(root, &curated)?);
+    }
     let datasets: serde_json::Map<String, serde_json::Value> = totals
         .iter()
         .map(|(name, r)| {
@@ -97,10 +116,15 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
             )
         })
         .collect();
-    let answer = json!({"mapping": report, "datasets": datasets});
+    let answer = json!({"mapping": report, "datasets": datasets, "committed_to_tables": committed});
     println!(
         "{}",
         serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// Records a commit run added to the tables.
+fn records_committed(report: &adx_tables::commit::CommitReport) -> u64 {
+    report.tables.values().map(|t| t.records).sum()
 }
