@@ -6,8 +6,8 @@
 //! tables do not change.
 
 use adx_core::{
-    CachedRegistry, Catalog as Datasets, IngestConfig, ObjectSource, Pin, Ports, SchemaRegistry,
-    WriterLimits, ingest_object,
+    CachedRegistry, Catalog as Datasets, ObjectSource, Pin, Ports, SchemaRegistry, WriterLimits,
+    ingest_object,
 };
 use adx_gen::{Compression, Dataset as GenDataset, Expected, Format, GenConfig, RecordValue};
 use adx_local::{LocalSchemaFolder, LocalStore};
@@ -15,26 +15,13 @@ use adx_tables::commit::{commit, read_pending, settle};
 use adx_tables::local::{namespace, open, table_location};
 use adx_tables::sync::sync_table;
 use adx_tables::{Catalog, TableIdent};
-use futures::TryStreamExt;
-use iceberg_arrow_array::{Array, StringArray};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
-const ARRIVAL_MS: i64 = 1_795_845_600_000;
+mod common;
 
-fn config() -> IngestConfig {
-    IngestConfig {
-        curated_bucket: "curated".into(),
-        quarantine_bucket: "quarantine".into(),
-        max_future_skew_ms: 300_000,
-        limits: WriterLimits::default(),
-        max_record_bytes: 1 << 20,
-        max_inflated_bytes: 1 << 30,
-        encode_thread: false,
-    }
-}
+use common::{ARRIVAL_MS, SCHEMA_DIR, ingest_config, table_keys};
 
 /// Writes a generated object of `dataset` into the landing bucket; its source and good keys.
 fn landing_object(root: &Path, dataset: GenDataset, format: Format) -> (ObjectSource, Vec<String>) {
@@ -79,34 +66,6 @@ fn landing_object(root: &Path, dataset: GenDataset, format: Format) -> (ObjectSo
     (source, good)
 }
 
-/// Every key of `dataset`'s table, as iceberg-rust's scan reads them, with their counts.
-async fn table_keys(catalog: &dyn Catalog, dataset: GenDataset) -> BTreeMap<String, usize> {
-    let table = catalog
-        .load_table(&TableIdent::new(namespace(), dataset.name().to_string()))
-        .await
-        .unwrap();
-    let batches: Vec<_> = table
-        .scan()
-        .select([dataset.key_field()])
-        .build()
-        .unwrap()
-        .to_arrow()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut keys = BTreeMap::new();
-    for batch in batches {
-        let column = batch.column(0);
-        let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
-        for i in 0..strings.len() {
-            *keys.entry(strings.value(i).to_string()).or_default() += 1;
-        }
-    }
-    keys
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn committed_files_are_in_the_tables_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,7 +98,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
             .await
             .unwrap();
         let (source, good) = landing_object(&root, dataset, format);
-        ingest_object(ports, &config(), &source).unwrap();
+        ingest_object(ports, &ingest_config(WriterLimits::default()), &source).unwrap();
         expected.push((dataset, source, good));
     }
     let file_uri =
@@ -152,7 +111,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     settle(&store, "curated", &report).unwrap();
     assert!(read_pending(&store, "curated").unwrap().is_empty());
     for (dataset, _, good) in &expected {
-        let keys = table_keys(&catalog, *dataset).await;
+        let keys = table_keys(&catalog, dataset.name(), dataset.key_field()).await;
         let mut want: BTreeMap<String, usize> = BTreeMap::new();
         for k in good {
             want.insert(k.clone(), 1);
@@ -168,7 +127,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
 
     // A retried invocation (an S3 event delivered twice) writes its manifest again.
     let (dataset, source, good) = &expected[0];
-    ingest_object(ports, &config(), source).unwrap();
+    ingest_object(ports, &ingest_config(WriterLimits::default()), source).unwrap();
     let pending = read_pending(&store, "curated").unwrap();
     assert_eq!(pending.len(), 1);
     let again = commit(&catalog, pending, &file_uri).await.unwrap();
@@ -176,7 +135,9 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     assert_eq!(again.tables[dataset.name()].already_committed, 1);
     assert_eq!(again.tables[dataset.name()].committed, 0);
     assert_eq!(
-        table_keys(&catalog, *dataset).await.len(),
+        table_keys(&catalog, dataset.name(), dataset.key_field())
+            .await
+            .len(),
         good.len(),
         "the table did not change"
     );

@@ -5,22 +5,21 @@
 //! and leaves the table as it was.
 
 use adx_core::{
-    CachedRegistry, Catalog as Datasets, Dataset, IngestConfig, ObjectSource, Pin, Ports,
-    SchemaRegistry, WriterLimits, ingest_object,
+    CachedRegistry, Catalog as Datasets, Dataset, ObjectSource, Pin, Ports, SchemaRegistry,
+    WriterLimits, ingest_object,
 };
 use adx_local::{LocalSchemaFolder, LocalStore};
-use adx_tables::commit::{commit, read_pending, settle};
 use adx_tables::local::{namespace, open, table_location};
 use adx_tables::sync::{Synced, sync_table};
 use adx_tables::{Catalog, TableIdent};
-use futures::TryStreamExt;
-use iceberg_arrow_array::{Array, StringArray};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 const V1: &str = include_str!("../../../schemas/click_conversions.avsc");
-const ARRIVAL_MS: i64 = 1_795_845_600_000;
+mod common;
+
+use common::{ARRIVAL_MS, commit_all, ingest_config};
 
 /// The contract with one more field after `currency`: `text` is its JSON.
 fn with_field(field: &str) -> String {
@@ -66,54 +65,19 @@ async fn ingest_and_commit(
         arrival_ms: ARRIVAL_MS,
         size: Some(csv.len() as u64),
     };
-    let config = IngestConfig {
-        curated_bucket: "curated".into(),
-        quarantine_bucket: "quarantine".into(),
-        max_future_skew_ms: 300_000,
-        limits: WriterLimits::default(),
-        max_record_bytes: 1 << 20,
-        max_inflated_bytes: 1 << 30,
-        encode_thread: false,
-    };
+    let config = ingest_config(WriterLimits::default());
     let (_, report) = ingest_object(ports, &config, &source).unwrap();
     assert_eq!(report.curated, 2, "{report:?}");
-    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
-    let pending = read_pending(&store, "curated").unwrap();
-    let done = commit(catalog, pending, &file_uri).await.unwrap();
-    assert!(done.set_aside.is_empty(), "{:?}", done.set_aside);
-    settle(&store, "curated", &done).unwrap();
+    commit_all(root, &store, catalog).await;
 }
 
 /// `(event_id, channel)` of every row of the table.
 async fn rows(catalog: &dyn Catalog) -> Vec<(String, Option<String>)> {
-    let table = catalog
-        .load_table(&TableIdent::new(namespace(), "click_conversions".into()))
+    common::rows(catalog, "click_conversions", &["event_id", "channel"])
         .await
-        .unwrap();
-    let batches: Vec<_> = table
-        .scan()
-        .select(["event_id", "channel"])
-        .build()
-        .unwrap()
-        .to_arrow()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for b in batches {
-        let ids = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-        let channel = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
-        for i in 0..b.num_rows() {
-            out.push((
-                ids.value(i).to_string(),
-                (!channel.is_null(i)).then(|| channel.value(i).to_string()),
-            ));
-        }
-    }
-    out.sort();
-    out
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone()))
+        .collect()
 }
 
 const HEADER: &str = "event_id,event_type,event_time,user_id,campaign_id,impression_id,click_id,conversion_type,revenue_micros,currency";

@@ -7,24 +7,20 @@
 //! impression's manifest of the failed attempt behind).
 
 use adx_core::{
-    CachedRegistry, Catalog as Datasets, IngestConfig, ObjectStore, ObjectWriter, Ports,
-    SchemaRegistry, StoreError, StreamConfig, StreamRecord, WriterLimits, ingest_batch,
+    CachedRegistry, Catalog as Datasets, ObjectStore, ObjectWriter, Ports, SchemaRegistry,
+    StoreError, StreamConfig, StreamRecord, WriterLimits, ingest_batch,
 };
 use adx_local::{LocalSchemaFolder, LocalStore};
-use adx_tables::commit::{commit, read_pending, settle};
 use adx_tables::local::{namespace, open, table_location};
 use adx_tables::sync::sync_table;
-use adx_tables::{Catalog, TableIdent};
-use futures::TryStreamExt;
-use iceberg_arrow_array::{Array, StringArray};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
-const ARRIVAL_MS: i64 = 1_795_845_600_000;
+mod common;
+
+use common::{ARRIVAL_MS, SCHEMA_DIR, commit_all, ingest_config, table_keys};
 
 /// A local store whose `fail_at`-th object write (1-based) fails; 0 never fails.
 struct FailingStore {
@@ -95,58 +91,14 @@ fn impression() -> StreamRecord {
 
 fn config() -> StreamConfig {
     StreamConfig {
-        ingest: IngestConfig {
-            curated_bucket: "curated".into(),
-            quarantine_bucket: "quarantine".into(),
-            max_future_skew_ms: 300_000,
-            limits: WriterLimits {
-                batch_rows: 2,
-                part_bytes: 1,
-                ..WriterLimits::default()
-            },
-            max_record_bytes: 1 << 20,
-            max_inflated_bytes: 1 << 30,
-            encode_thread: false,
-        },
+        ingest: ingest_config(WriterLimits {
+            batch_rows: 2,
+            part_bytes: 1,
+            ..WriterLimits::default()
+        }),
         topic_datasets: BTreeMap::new(),
         max_datum_bytes: 1 << 20,
     }
-}
-
-/// Commits what is pending.
-async fn commit_all(root: &Path, store: &dyn ObjectStore, catalog: &dyn Catalog) {
-    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
-    let pending = read_pending(store, "curated").unwrap();
-    let report = commit(catalog, pending, &file_uri).await.unwrap();
-    assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
-    settle(store, "curated", &report).unwrap();
-}
-
-/// Every key of `dataset`'s table, with its count.
-async fn table_ids(catalog: &dyn Catalog, dataset: &str, key: &str) -> BTreeMap<String, usize> {
-    let table = catalog
-        .load_table(&TableIdent::new(namespace(), dataset.into()))
-        .await
-        .unwrap();
-    let batches: Vec<_> = table
-        .scan()
-        .select([key])
-        .build()
-        .unwrap()
-        .to_arrow()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut ids = BTreeMap::new();
-    for b in batches {
-        let column = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-        for i in 0..column.len() {
-            *ids.entry(column.value(i).to_string()).or_default() += 1;
-        }
-    }
-    ids
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,12 +180,12 @@ async fn a_batch_retried_in_halves_is_in_the_table_exactly_once() {
             commit_all(&root, &store, &catalog).await;
             let case = format!("failing at write {fail_at}, committing between: {commit_between}");
             assert_eq!(
-                table_ids(&catalog, "click_conversions", "event_id").await,
+                table_keys(&catalog, "click_conversions", "event_id").await,
                 want,
                 "{case}"
             );
             assert_eq!(
-                table_ids(&catalog, "ad_impressions", "impression_id").await,
+                table_keys(&catalog, "ad_impressions", "impression_id").await,
                 BTreeMap::from([("imp-1".to_string(), 1)]),
                 "{case}"
             );

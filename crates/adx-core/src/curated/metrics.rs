@@ -355,6 +355,14 @@ mod tests {
         (std::mem::take(writer.inner_mut()), metrics)
     }
 
+    /// The non-null values of a primitive column read back.
+    fn primitive<T: arrow_array::types::ArrowPrimitiveType>(arrays: &[ArrayRef]) -> Vec<T::Native> {
+        arrays
+            .iter()
+            .flat_map(|c| c.as_primitive::<T>().iter().flatten().collect::<Vec<_>>())
+            .collect()
+    }
+
     fn decode(bound: &Option<String>) -> Vec<u8> {
         STANDARD.decode(bound.as_deref().expect("a bound")).unwrap()
     }
@@ -444,15 +452,7 @@ mod tests {
             decode(&by_id[&1].upper),
             ids.iter().max().unwrap().as_bytes()
         );
-        let n32: Vec<i32> = column("n32")
-            .iter()
-            .flat_map(|c| {
-                c.as_primitive::<Int32Type>()
-                    .iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let n32: Vec<i32> = primitive::<Int32Type>(&column("n32"));
         assert_eq!(
             i32_of(&decode(&by_id[&2].lower)),
             *n32.iter().min().unwrap()
@@ -461,15 +461,7 @@ mod tests {
             i32_of(&decode(&by_id[&2].upper)),
             *n32.iter().max().unwrap()
         );
-        let n64: Vec<i64> = column("n64")
-            .iter()
-            .flat_map(|c| {
-                c.as_primitive::<Int64Type>()
-                    .iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let n64: Vec<i64> = primitive::<Int64Type>(&column("n64"));
         assert_eq!(
             i64_of(&decode(&by_id[&3].lower)),
             *n64.iter().min().unwrap()
@@ -479,15 +471,7 @@ mod tests {
             *n64.iter().max().unwrap()
         );
         // Timestamps in microseconds.
-        let t: Vec<i64> = column("t")
-            .iter()
-            .flat_map(|c| {
-                c.as_primitive::<TimestampMillisecondType>()
-                    .iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let t: Vec<i64> = primitive::<TimestampMillisecondType>(&column("t"));
         assert_eq!(
             i64_of(&decode(&by_id[&4].lower)),
             t.iter().min().unwrap() * 1_000
@@ -509,15 +493,7 @@ mod tests {
         assert_eq!((&by_id[&6].lower, &by_id[&6].upper), (&None, &None));
         assert_eq!((&by_id[&8].lower, &by_id[&8].upper), (&None, &None));
         // A first row group of nulls only leaves the bounds to the others.
-        let late: Vec<i32> = column("late")
-            .iter()
-            .flat_map(|c| {
-                c.as_primitive::<Int32Type>()
-                    .iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let late: Vec<i32> = primitive::<Int32Type>(&column("late"));
         assert_eq!(by_id[&9].nulls, Some(100));
         assert_eq!(
             i32_of(&decode(&by_id[&9].lower)),

@@ -1,0 +1,101 @@
+//! What the table tests share: the pipeline settings, a commit of everything pending, and a
+//! reader of a table's keys (iceberg-rust's own scan).
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use adx_core::{IngestConfig, ObjectStore, WriterLimits};
+use adx_tables::commit::{CommitReport, commit, read_pending, settle};
+use adx_tables::local::namespace;
+use adx_tables::{Catalog, TableIdent};
+use futures::TryStreamExt;
+use iceberg_arrow_array::{Array, StringArray};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The repo's schema folder.
+pub const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+
+/// When the records arrived (the generator's default arrival, 2026-11-28T06:00:00Z).
+pub const ARRIVAL_MS: i64 = 1_795_845_600_000;
+
+/// Pipeline settings: buckets `curated` and `quarantine`, everything on the caller's thread.
+pub fn ingest_config(limits: WriterLimits) -> IngestConfig {
+    IngestConfig {
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        max_future_skew_ms: 300_000,
+        limits,
+        max_record_bytes: 1 << 20,
+        max_inflated_bytes: 1 << 30,
+        encode_thread: false,
+    }
+}
+
+/// Commits what is pending in the local store at `root`; nothing may be set aside.
+pub async fn commit_all(
+    root: &Path,
+    store: &dyn ObjectStore,
+    catalog: &dyn Catalog,
+) -> CommitReport {
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let pending = read_pending(store, "curated").unwrap();
+    let report = commit(catalog, pending, &file_uri).await.unwrap();
+    assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
+    settle(store, "curated", &report).unwrap();
+    report
+}
+
+/// Every row of `dataset`'s table, its string `columns` in order (nulls as `None`), sorted.
+pub async fn rows(
+    catalog: &dyn Catalog,
+    dataset: &str,
+    columns: &[&str],
+) -> Vec<Vec<Option<String>>> {
+    let table = catalog
+        .load_table(&TableIdent::new(namespace(), dataset.to_string()))
+        .await
+        .unwrap();
+    let batches: Vec<_> = table
+        .scan()
+        .select(columns.iter().copied())
+        .build()
+        .unwrap()
+        .to_arrow()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for b in batches {
+        let arrays: Vec<&StringArray> = (0..columns.len())
+            .map(|i| b.column(i).as_any().downcast_ref::<StringArray>().unwrap())
+            .collect();
+        for row in 0..b.num_rows() {
+            out.push(
+                arrays
+                    .iter()
+                    .map(|a| (!a.is_null(row)).then(|| a.value(row).to_string()))
+                    .collect(),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The keys of `dataset`'s table (column `key`), each with how often it appears.
+pub async fn table_keys(
+    catalog: &dyn Catalog,
+    dataset: &str,
+    key: &str,
+) -> BTreeMap<String, usize> {
+    let mut keys = BTreeMap::new();
+    for row in rows(catalog, dataset, &[key]).await {
+        if let Some(Some(k)) = row.into_iter().next() {
+            *keys.entry(k).or_default() += 1;
+        }
+    }
+    keys
+}
