@@ -5,23 +5,18 @@
 //! once. A retried invocation writes its manifest again: the next commit drops it, and the
 //! tables do not change.
 
-use adx_core::{
-    CachedRegistry, Catalog as Datasets, ObjectSource, Pin, Ports, SchemaRegistry, WriterLimits,
-    ingest_object,
-};
+use adx_core::{ObjectSource, WriterLimits, ingest_object};
 use adx_gen::{Compression, Dataset as GenDataset, Expected, Format, GenConfig, RecordValue};
-use adx_local::{LocalSchemaFolder, LocalStore};
+use adx_local::LocalStore;
 use adx_tables::commit::{commit, read_pending, settle};
-use adx_tables::local::{namespace, open, table_location};
-use adx_tables::sync::sync_table;
+use adx_tables::local::{namespace, open};
 use adx_tables::{Catalog, TableIdent};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 mod common;
 
-use common::{ARRIVAL_MS, SCHEMA_DIR, ingest_config, table_keys};
+use common::{ARRIVAL_MS, Contracts, SCHEMA_DIR, ingest_config, landing_source, table_keys};
 
 /// Writes a generated object of `dataset` into the landing bucket; its source and good keys.
 fn landing_object(root: &Path, dataset: GenDataset, format: Format) -> (ObjectSource, Vec<String>) {
@@ -55,15 +50,7 @@ fn landing_object(root: &Path, dataset: GenDataset, format: Format) -> (ObjectSo
             _ => None,
         })
         .collect();
-    let source = ObjectSource {
-        bucket: "landing".into(),
-        key,
-        version: Some("v1".into()),
-        pin: Pin::Latest,
-        arrival_ms: ARRIVAL_MS,
-        size: Some(bytes.len() as u64),
-    };
-    (source, good)
+    (landing_source(&key, bytes.len()), good)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,13 +58,8 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
     let store = LocalStore::new(&root);
-    let registry = CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
-    let datasets = Datasets::new();
-    let ports = Ports {
-        store: &store,
-        registry: &registry as &dyn SchemaRegistry,
-        catalog: &datasets,
-    };
+    let contracts = Contracts::of(SCHEMA_DIR);
+    let ports = contracts.ports(&store);
     let catalog = open(&root, "curated").await.unwrap();
     let cases = [
         (GenDataset::ClickConversions, Format::Csv),
@@ -89,14 +71,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     ];
     let mut expected = Vec::new();
     for (dataset, format) in cases {
-        let ds = datasets
-            .latest(&registry as &dyn SchemaRegistry, dataset.name())
-            .unwrap()
-            .unwrap();
-        let location = table_location(&root, "curated", dataset.name());
-        sync_table(&catalog, &namespace(), &ds, location)
-            .await
-            .unwrap();
+        contracts.sync(&catalog, &root, &[dataset.name()]).await;
         let (source, good) = landing_object(&root, dataset, format);
         ingest_object(ports, &ingest_config(WriterLimits::default()), &source).unwrap();
         expected.push((dataset, source, good));

@@ -7,20 +7,17 @@
 //! impression's manifest of the failed attempt behind).
 
 use adx_core::{
-    CachedRegistry, Catalog as Datasets, ObjectStore, ObjectWriter, Ports, SchemaRegistry,
-    StoreError, StreamConfig, StreamRecord, WriterLimits, ingest_batch,
+    ObjectStore, ObjectWriter, StoreError, StreamConfig, StreamRecord, WriterLimits, ingest_batch,
 };
-use adx_local::{LocalSchemaFolder, LocalStore};
-use adx_tables::local::{namespace, open, table_location};
-use adx_tables::sync::sync_table;
+use adx_local::LocalStore;
+use adx_tables::local::open;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 mod common;
 
-use common::{ARRIVAL_MS, SCHEMA_DIR, commit_all, ingest_config, table_keys};
+use common::{ARRIVAL_MS, Contracts, SCHEMA_DIR, commit_all, ingest_config, table_keys};
 
 /// A local store whose `fail_at`-th object write (1-based) fails; 0 never fails.
 struct FailingStore {
@@ -126,15 +123,8 @@ async fn a_batch_retried_in_halves_is_in_the_table_exactly_once() {
             writes: AtomicU64::new(0),
             fail_at: AtomicU64::new(0),
         };
-        let registry =
-            CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
-        let datasets = Datasets::new();
-        let ports = Ports {
-            store: &store,
-            registry: &registry as &dyn SchemaRegistry,
-            catalog: &datasets,
-        };
-        ingest_batch(ports, &config(), &batch).unwrap();
+        let contracts = Contracts::of(SCHEMA_DIR);
+        ingest_batch(contracts.ports(&store), &config(), &batch).unwrap();
         store.writes.load(Ordering::SeqCst)
     };
     assert!(writes >= 5, "parts and two manifests at least: {writes}");
@@ -148,25 +138,12 @@ async fn a_batch_retried_in_halves_is_in_the_table_exactly_once() {
                 writes: AtomicU64::new(0),
                 fail_at: AtomicU64::new(fail_at),
             };
-            let registry =
-                CachedRegistry::new(LocalSchemaFolder::new(SCHEMA_DIR), Duration::from_secs(60));
-            let datasets = Datasets::new();
-            let ports = Ports {
-                store: &store,
-                registry: &registry as &dyn SchemaRegistry,
-                catalog: &datasets,
-            };
+            let contracts = Contracts::of(SCHEMA_DIR);
+            let ports = contracts.ports(&store);
             let catalog = open(&root, "curated").await.unwrap();
-            for name in ["click_conversions", "ad_impressions"] {
-                let ds = datasets
-                    .latest(&registry as &dyn SchemaRegistry, name)
-                    .unwrap()
-                    .unwrap();
-                let location = table_location(&root, "curated", name);
-                sync_table(&catalog, &namespace(), &ds, location)
-                    .await
-                    .unwrap();
-            }
+            contracts
+                .sync(&catalog, &root, &["click_conversions", "ad_impressions"])
+                .await;
 
             assert!(
                 ingest_batch(ports, &config(), &batch).is_err(),

@@ -99,3 +99,61 @@ pub async fn table_keys(
     }
     keys
 }
+
+/// The contracts of a schema folder, compiled as the handlers compile them.
+pub struct Contracts {
+    registry: adx_core::CachedRegistry<adx_local::LocalSchemaFolder>,
+    datasets: adx_core::Catalog,
+}
+
+impl Contracts {
+    /// The contracts of `dir` (read again at every lookup: a test may change them).
+    pub fn of(dir: impl Into<std::path::PathBuf>) -> Contracts {
+        Contracts {
+            registry: adx_core::CachedRegistry::new(
+                adx_local::LocalSchemaFolder::new(dir),
+                std::time::Duration::from_secs(0),
+            ),
+            datasets: adx_core::Catalog::new(),
+        }
+    }
+
+    /// The ports over `store`.
+    pub fn ports<'a>(&'a self, store: &'a dyn ObjectStore) -> adx_core::Ports<'a> {
+        adx_core::Ports {
+            store,
+            registry: &self.registry as &dyn adx_core::SchemaRegistry,
+            catalog: &self.datasets,
+        }
+    }
+
+    /// The dataset `name` at its latest version.
+    pub fn dataset(&self, name: &str) -> std::sync::Arc<adx_core::Dataset> {
+        self.datasets
+            .latest(&self.registry as &dyn adx_core::SchemaRegistry, name)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no contract {name}"))
+    }
+
+    /// Makes the tables of `names` in the local catalog of `root`.
+    pub async fn sync(&self, catalog: &dyn Catalog, root: &Path, names: &[&str]) {
+        for name in names {
+            let location = adx_tables::local::table_location(root, "curated", name);
+            adx_tables::sync::sync_table(catalog, &namespace(), &self.dataset(name), location)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A landing object as its S3 event names it (version `v1`, arrived at [`ARRIVAL_MS`]).
+pub fn landing_source(key: &str, size: usize) -> adx_core::ObjectSource {
+    adx_core::ObjectSource {
+        bucket: "landing".into(),
+        key: key.to_string(),
+        version: Some("v1".into()),
+        pin: adx_core::Pin::Latest,
+        arrival_ms: ARRIVAL_MS,
+        size: Some(size as u64),
+    }
+}
