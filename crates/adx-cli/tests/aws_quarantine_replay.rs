@@ -81,7 +81,22 @@ fn replay_lists_rewrites_and_deletes_quarantine_objects_in_s3() {
     let dir = tempfile::tempdir().unwrap();
     let mut ids = Vec::new();
     let curated = contents(&context, &world.curated);
-    for (i, (key, bytes)) in curated.iter().enumerate() {
+    // The replay's pending manifests, one per replayed object that curated records.
+    let manifests = curated
+        .iter()
+        .filter(|(k, _)| k.starts_with(adx_core::PENDING_PREFIX))
+        .count();
+    assert_eq!(
+        manifests,
+        2,
+        "{:?}",
+        curated.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    for (i, (key, bytes)) in curated
+        .iter()
+        .filter(|(k, _)| !k.starts_with(adx_core::PENDING_PREFIX))
+        .enumerate()
+    {
         assert!(
             key.starts_with("ad_impressions/dt=2026-11-28/hr=05/replay-"),
             "{key}"
