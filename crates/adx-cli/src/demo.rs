@@ -214,6 +214,9 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     for (manifest, reason) in &committed.set_aside {
         println!("  set aside: {manifest}: {reason}");
     }
+    for (manifest, reason) in &committed.waiting {
+        println!("  waiting: {manifest}: {reason}");
+    }
     println!();
     for dataset in totals.keys() {
         println!(

@@ -6,7 +6,8 @@
 //! (`adx.kafka.<topic>.<partition>`), and the identities of the last committed landing objects
 //! (`adx.objects`, the most recent [`MAX_OBJECTS_KEPT`]). A manifest already committed is
 //! dropped; one that cannot be read, or whose offsets overlap what is committed, is set aside
-//! under `_pending_set_aside/` with the reason and never blocks the others.
+//! under `_pending_set_aside/` with the reason and never blocks the others; one whose files hold
+//! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
 use crate::local::namespace;
@@ -64,6 +65,10 @@ pub struct CommitReport {
     pub tables: BTreeMap<String, TableCommit>,
     /// Manifests set aside, with the reason.
     pub set_aside: BTreeMap<String, String>,
+    /// Manifests left pending, with the reason: their files hold columns the table does not
+    /// have yet (their contract changed; `adx tables sync` evolves the table, and the next
+    /// run takes them). Their table's other manifests go on.
+    pub waiting: BTreeMap<String, String>,
     /// Manifests to remove now that their table holds their files.
     #[serde(skip)]
     pub done: Vec<String>,
@@ -140,19 +145,42 @@ pub async fn commit(
             PendingSource::Object { .. } => (0, String::new(), 0, 0, std::cmp::Reverse(0)),
         });
         for (key, manifest) in ordered {
+            // The files first: a manifest whose files the table cannot take yet waits, one whose
+            // files cannot be described is set aside; neither changes what the table holds.
+            let unknown = manifest
+                .files
+                .iter()
+                .flat_map(|f| &f.columns)
+                .find(|c| schema.field_by_id(c.id).is_none());
+            if let Some(c) = unknown {
+                report.waiting.insert(
+                    key,
+                    format!(
+                        "column id {} is not in the table: its contract changed, and `adx tables \
+                         sync` evolves the table",
+                        c.id
+                    ),
+                );
+                continue;
+            }
+            let data_files: Result<Vec<DataFile>, String> = manifest
+                .files
+                .iter()
+                .map(|f| data_file(f, &schema, spec_id, file_uri))
+                .collect();
+            let data_files = match data_files {
+                Ok(d) => d,
+                Err(reason) => {
+                    report.set_aside.insert(key, reason);
+                    continue;
+                }
+            };
             match state.admit(&manifest.source) {
                 Admit::New => {
-                    for f in &manifest.files {
-                        match data_file(f, &schema, spec_id, file_uri) {
-                            Ok(df) => files.push(df),
-                            Err(reason) => {
-                                report.set_aside.insert(key.clone(), reason);
-                            }
-                        }
-                        commit.records += f.records;
-                        commit.files += 1;
-                    }
+                    commit.records += manifest.files.iter().map(|f| f.records).sum::<u64>();
+                    commit.files += data_files.len() as u64;
                     commit.committed += 1;
+                    files.extend(data_files);
                     done.push(key);
                 }
                 Admit::AlreadyCommitted => {

@@ -1,7 +1,8 @@
 //! Schema evolution on the local SQL catalog: the contract of click_conversions gains an
 //! optional field (a BACKWARD change, the next column id); `sync` adds the column to the table
 //! under the contract's id; files written before read it as null, files written after carry
-//! it. A change the table cannot follow (a new required field, an id used twice) is refused
+//! it; files of the new version written before the table is evolved wait, pending, until it
+//! is. A change the table cannot follow (a new required field, an id used twice) is refused
 //! and leaves the table as it was.
 
 use adx_core::{
@@ -19,6 +20,7 @@ use std::time::Duration;
 const V1: &str = include_str!("../../../schemas/click_conversions.avsc");
 mod common;
 
+use adx_tables::commit::{commit, read_pending, settle};
 use common::{ARRIVAL_MS, commit_all, ingest_config};
 
 /// The contract with one more field after `currency`: `text` is its JSON.
@@ -45,6 +47,12 @@ async fn ingest_and_commit(
     name: &str,
     csv: &str,
 ) {
+    ingest(root, schemas, name, csv);
+    commit_all(root, &LocalStore::new(root), catalog).await;
+}
+
+/// Ingests a CSV of two clicks as landing object `name` (nothing committed).
+fn ingest(root: &Path, schemas: &Path, name: &str, csv: &str) {
     let store = LocalStore::new(root);
     let registry = CachedRegistry::new(LocalSchemaFolder::new(schemas), Duration::from_secs(0));
     let datasets = Datasets::new();
@@ -68,7 +76,6 @@ async fn ingest_and_commit(
     let config = ingest_config(WriterLimits::default());
     let (_, report) = ingest_object(ports, &config, &source).unwrap();
     assert_eq!(report.curated, 2, "{report:?}");
-    commit_all(root, &store, catalog).await;
 }
 
 /// `(event_id, channel)` of every row of the table.
@@ -112,6 +119,34 @@ async fn a_new_optional_field_becomes_a_column_that_older_files_read_as_null() {
         ),
     )
     .unwrap();
+    // Files of v2 before the table is evolved: they wait, pending, and the table is unchanged.
+    let new = format!("{HEADER},channel\ne-3,CLICK,{t},,c,,,,,,search\ne-4,CLICK,{t},,c,,,,,,\n");
+    ingest(&root, &schemas, "new", &new);
+    let store = LocalStore::new(&root);
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let waiting = commit(
+        &catalog,
+        read_pending(&store, "curated").unwrap(),
+        &file_uri,
+    )
+    .await
+    .unwrap();
+    settle(&store, "curated", &waiting).unwrap();
+    assert_eq!(waiting.waiting.len(), 1, "{waiting:?}");
+    assert!(waiting.waiting.values().all(|r| r.contains("column id 16")));
+    assert!(waiting.set_aside.is_empty() && waiting.done.is_empty());
+    assert_eq!(
+        read_pending(&store, "curated").unwrap().len(),
+        1,
+        "still pending"
+    );
+    assert_eq!(
+        common::table_keys(&catalog, "click_conversions", "event_id")
+            .await
+            .len(),
+        2
+    );
+
     let v2 = dataset(&schemas);
     let outcome = sync_table(&catalog, &namespace(), &v2, location.clone())
         .await
@@ -127,8 +162,8 @@ async fn a_new_optional_field_becomes_a_column_that_older_files_read_as_null() {
         .field_by_name("channel")
         .unwrap();
     assert_eq!((column.id, column.required), (16, false));
-    let new = format!("{HEADER},channel\ne-3,CLICK,{t},,c,,,,,,search\ne-4,CLICK,{t},,c,,,,,,\n");
-    ingest_and_commit(&root, &schemas, &catalog, "new", &new).await;
+    // Evolved: the next run takes them.
+    commit_all(&root, &store, &catalog).await;
     assert_eq!(
         rows(&catalog).await,
         vec![
