@@ -187,7 +187,7 @@ async fn a_new_optional_field_becomes_a_column_that_older_files_read_as_null() {
         ),
         (
             r#"{"name": "medium", "field-id": 3, "type": ["null", "string"], "default": null}"#,
-            "3",
+            "duplicate 'field.id' 3",
         ),
     ] {
         std::fs::write(&contract, with_field(field)).unwrap();
