@@ -97,14 +97,26 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
         if let Some(root) = &tables
             && last_commit.elapsed() >= interval
         {
-            committed += records_committed(&crate::tables_cmd::commit_local(root, &curated)?);
+            committed += records_committed(&crate::tables_cmd::commit_with(
+                root,
+                &curated,
+                adapters.store.as_ref(),
+                adapters.registry.as_ref(),
+                &adapters.catalog,
+            )?);
             last_commit = Instant::now();
         }
         Ok(())
     };
     let report = run_mapping(&connection, &mapping, &mut handler).map_err(|e| e.to_string())?;
     if let Some(root) = &tables {
-        committed += records_committed(&crate::tables_cmd::commit_local(root, &curated)?);
+        committed += records_committed(&crate::tables_cmd::commit_with(
+            root,
+            &curated,
+            adapters.store.as_ref(),
+            adapters.registry.as_ref(),
+            &adapters.catalog,
+        )?);
     }
     let datasets: serde_json::Map<String, serde_json::Value> = totals
         .iter()
@@ -125,6 +137,6 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
 }
 
 /// Records a commit run added to the tables.
-fn records_committed(report: &adx_tables::commit::CommitReport) -> u64 {
-    report.tables.values().map(|t| t.records).sum()
+fn records_committed(report: &adx_tables::job::RunReport) -> u64 {
+    report.records()
 }

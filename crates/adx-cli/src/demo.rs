@@ -200,7 +200,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     print_summary(&stream_totals);
 
     // The committer: the handlers' pending data files into the tables.
-    let committed = crate::tables_cmd::commit_local(&args.dir, "curated")?;
+    let run = crate::tables_cmd::commit_local(&args.dir, "curated", &schema_dir)?;
+    let committed = &run.commit;
     println!(
         "\nIceberg tables ({}, namespace advertisex), after `adx commit`:",
         adx_tables::local::catalog_file(&args.dir).display()

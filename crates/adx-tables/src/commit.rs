@@ -10,7 +10,6 @@
 //! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
-use crate::local::namespace;
 use adx_core::{ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource};
 use base64::Engine;
 use iceberg::spec::{
@@ -18,7 +17,7 @@ use iceberg::spec::{
     Type,
 };
 use iceberg::transaction::{ApplyTransactionAction, Transaction};
-use iceberg::{Catalog, TableIdent};
+use iceberg::{Catalog, NamespaceIdent, TableIdent};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
@@ -93,11 +92,12 @@ pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending
     Ok(out)
 }
 
-/// Commits `pending` to the tables of `catalog`: one fast append per table, with the record of
-/// what it holds updated in the same transaction. `file_uri` turns a (bucket, key) into the
-/// data file's location. Manifests of a dataset without a table are left pending.
+/// Commits `pending` to the tables of `catalog` in `namespace`: one fast append per table, with
+/// the record of what it holds updated in the same transaction. `file_uri` turns a (bucket,
+/// key) into the data file's location. Manifests of a dataset without a table are left pending.
 pub async fn commit(
     catalog: &dyn Catalog,
+    namespace: &NamespaceIdent,
     pending: Vec<Pending>,
     file_uri: &dyn Fn(&str, &str) -> String,
 ) -> Result<CommitReport, TableError> {
@@ -115,7 +115,7 @@ pub async fn commit(
         }
     }
     for (dataset, manifests) in by_table {
-        let ident = TableIdent::new(namespace(), dataset.clone());
+        let ident = TableIdent::new(namespace.clone(), dataset.clone());
         if !catalog.table_exists(&ident).await? {
             tracing::warn!(%dataset, "no table: its pending manifests wait (run `adx tables sync`)");
             continue;

@@ -27,6 +27,12 @@ pub enum TableError {
     /// The object store failed (reading or settling pending manifests).
     #[error("object store: {0}")]
     Store(String),
+    /// The committer's configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A Glue Data Catalog call of ours (table optimizers) failed.
+    #[error("glue: {0}")]
+    Glue(String),
     /// The local catalog could not be set up.
     #[error("local catalog {path}: {message}")]
     Local {

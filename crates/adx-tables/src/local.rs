@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The namespace (database) of the curated tables.
-pub const NAMESPACE: &str = "advertisex";
+pub use crate::NAMESPACE;
 
 /// The catalog's SQLite file under the store root.
 pub fn catalog_file(root: &Path) -> PathBuf {

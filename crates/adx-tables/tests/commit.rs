@@ -81,7 +81,9 @@ async fn committed_files_are_in_the_tables_exactly_once() {
 
     let pending = read_pending(&store, "curated").unwrap();
     assert_eq!(pending.len(), 3, "one manifest per dataset and object");
-    let report = commit(&catalog, pending, &file_uri).await.unwrap();
+    let report = commit(&catalog, &namespace(), pending, &file_uri)
+        .await
+        .unwrap();
     assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
     settle(&store, "curated", &report).unwrap();
     assert!(read_pending(&store, "curated").unwrap().is_empty());
@@ -105,7 +107,9 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     ingest_object(ports, &ingest_config(WriterLimits::default()), source).unwrap();
     let pending = read_pending(&store, "curated").unwrap();
     assert_eq!(pending.len(), 1);
-    let again = commit(&catalog, pending, &file_uri).await.unwrap();
+    let again = commit(&catalog, &namespace(), pending, &file_uri)
+        .await
+        .unwrap();
     settle(&store, "curated", &again).unwrap();
     assert_eq!(again.tables[dataset.name()].already_committed, 1);
     assert_eq!(again.tables[dataset.name()].committed, 0);
@@ -126,6 +130,8 @@ async fn committed_files_are_in_the_tables_exactly_once() {
         "no second snapshot"
     );
     // Nothing left to do: a commit of nothing changes nothing.
-    let nothing = commit(&catalog, Vec::new(), &file_uri).await.unwrap();
+    let nothing = commit(&catalog, &namespace(), Vec::new(), &file_uri)
+        .await
+        .unwrap();
     assert!(nothing.tables.is_empty());
 }
