@@ -23,7 +23,7 @@ export SAM_CLI_TELEMETRY=0
 cfn-lint template.yaml
 sam validate --lint
 sam build
-for fn in FileIngestFunction StreamIngestFunction; do
+for fn in FileIngestFunction StreamIngestFunction TableCommitFunction; do
   file .aws-sam/build/$fn/bootstrap | tee /dev/stderr | grep -q "ARM aarch64" \
     || { echo "$fn: bootstrap is not an arm64 executable" >&2; exit 1; }
 done

@@ -1,11 +1,11 @@
 //! The SAM template against the code and the schemas: every variable the functions read is set
-//! (and none of the workstation-only ones), every dataset has its S3 trigger prefix and a Glue
-//! table whose columns are those of its curated Parquet, and no IAM statement grants `*`
-//! actions or an unexplained `*` resource.
+//! (and none of the workstation-only ones), every dataset has its S3 trigger prefix, no dataset
+//! has a table declared in the template (the Iceberg tables come from the code: `adx tables
+//! sync` and the committer), the committer runs alone on its schedule with its variables, and
+//! no IAM statement grants `*` actions or an unexplained `*` resource.
 
 mod common;
 
-use adx_core::table_columns;
 use adx_core::{Dataset, RegisteredSchema};
 use adx_handlers::config::{LOCAL_ONLY_VARIABLES, variables_read};
 use common::schema_dir;
@@ -54,40 +54,90 @@ fn resources(template: &Yaml) -> Vec<(String, &Yaml)> {
         .collect()
 }
 
+/// The committer's own variables, set on its function only (not in Globals).
+const COMMITTER_VARIABLES: [&str; 2] = ["TABLE_DATABASE", "TABLE_OPTIMIZER_ROLE_ARN"];
+
+/// The names of a variables map (`Environment.Variables`), none when it is absent.
+fn variable_names(variables: &Yaml) -> BTreeSet<String> {
+    variables
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.as_str().map(str::to_string))
+        .collect()
+}
+
+/// What `!Ref X` (or `{Ref: X}`) names; yaml-rust2 reads a `!Ref X` scalar as the string `X`.
+fn ref_name(value: &Yaml) -> Option<&str> {
+    value.as_str().or_else(|| value["Ref"].as_str())
+}
+
+/// The function built from the binary `binary`.
+fn function<'a>(resources: &'a [(String, &'a Yaml)], binary: &str) -> &'a Yaml {
+    resources
+        .iter()
+        .find(|(_, r)| {
+            r["Type"].as_str() == Some("AWS::Serverless::Function")
+                && r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary)
+        })
+        .unwrap_or_else(|| panic!("no function built from the binary {binary}"))
+        .1
+}
+
 #[test]
 fn every_variable_the_code_reads_is_set_and_no_local_one() {
     let template = template();
-    let variables: BTreeSet<String> = template["Globals"]["Function"]["Environment"]["Variables"]
-        .as_hash()
-        .expect("Globals.Function.Environment.Variables")
-        .keys()
-        .filter_map(|k| k.as_str().map(str::to_string))
-        .collect();
+    let globals = variable_names(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    assert!(
+        !globals.is_empty(),
+        "Globals.Function.Environment.Variables"
+    );
+    // Per function, the variables set on it alone (the committer's).
+    let resources = resources(&template);
+    let mut own = BTreeSet::new();
+    for (name, resource) in &resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        for variable in variable_names(&resource["Properties"]["Environment"]["Variables"]) {
+            assert!(
+                !globals.contains(&variable),
+                "{name}: {variable} is set in Globals already"
+            );
+            own.insert(variable);
+        }
+    }
     let read = variables_read();
     assert!(read.len() > 10, "{read:?}");
     for name in &read {
         if LOCAL_ONLY_VARIABLES.contains(&name.as_str()) {
             assert!(
-                !variables.contains(name),
+                !globals.contains(name) && !own.contains(name),
                 "{name} must not be set in Lambda"
             );
         } else {
             assert!(
-                variables.contains(name),
+                globals.contains(name) || own.contains(name),
                 "{name} is read by the code but not set in template.yaml"
             );
         }
     }
-    for name in &variables {
+    for name in &globals {
         assert!(
             read.contains(name),
             "{name} is set in template.yaml but the code never reads it"
         );
     }
+    for name in &own {
+        assert!(
+            read.contains(name) || COMMITTER_VARIABLES.contains(&name.as_str()),
+            "{name} is set on a function in template.yaml but the code never reads it"
+        );
+    }
 }
 
 #[test]
-fn every_dataset_has_its_trigger_and_a_table_with_the_curated_columns() {
+fn every_dataset_has_its_trigger_and_its_table_comes_from_the_code() {
     let template = template();
     let resources = resources(&template);
     let prefixes: BTreeSet<String> = resources
@@ -107,44 +157,70 @@ fn every_dataset_has_its_trigger_and_a_table_with_the_curated_columns() {
             "no S3 trigger for {}/: {prefixes:?}",
             dataset.name
         );
-        let table = resources
-            .iter()
-            .find(|(_, r)| {
-                r["Type"].as_str() == Some("AWS::Glue::Table")
-                    && r["Properties"]["TableInput"]["Name"].as_str() == Some(&dataset.name)
-            })
-            .unwrap_or_else(|| panic!("no Glue table for {}", dataset.name))
-            .1;
-        let input = &table["Properties"]["TableInput"];
-        let columns: Vec<(String, String)> = input["StorageDescriptor"]["Columns"]
-            .as_vec()
-            .expect("Columns")
-            .iter()
-            .map(|c| {
-                (
-                    c["Name"].as_str().unwrap_or_default().to_string(),
-                    c["Type"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            columns,
-            table_columns(&dataset.shape),
-            "{}: the table's columns differ from the schema's (adx schemas columns prints them)",
-            dataset.name
-        );
-        let keys: Vec<&str> = input["PartitionKeys"]
-            .as_vec()
-            .expect("PartitionKeys")
-            .iter()
-            .filter_map(|k| k["Name"].as_str())
-            .collect();
-        assert_eq!(keys, ["dt", "hr"]);
-        assert_eq!(
-            input["Parameters"]["projection.enabled"].as_str(),
-            Some("true")
+        // The Iceberg tables' column ids must be the Parquet field ids of the files, which only
+        // the code (`adx tables sync`, the committer) guarantees: no table in the template.
+        if let Some((name, _)) = resources.iter().find(|(_, r)| {
+            r["Type"].as_str() == Some("AWS::Glue::Table")
+                && r["Properties"]["TableInput"]["Name"].as_str() == Some(&dataset.name)
+        }) {
+            panic!(
+                "{name} declares the table {}: the tables come from `adx tables sync` and the \
+                 committer",
+                dataset.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_committer_runs_alone_on_its_schedule_with_its_variables() {
+    let template = template();
+    assert!(
+        template["Parameters"]["TableCommitSchedule"]["Default"]
+            .as_str()
+            .is_some(),
+        "a TableCommitSchedule parameter with a default"
+    );
+    let resources = resources(&template);
+    let committer = function(&resources, "table-commit");
+    assert_eq!(
+        committer["Metadata"]["BuildMethod"].as_str(),
+        Some("rust-cargolambda")
+    );
+    let properties = &committer["Properties"];
+    assert_eq!(properties["CodeUri"].as_str(), Some("."));
+    assert_eq!(
+        properties["ReservedConcurrentExecutions"].as_i64(),
+        Some(1),
+        "one committer at a time"
+    );
+    assert_eq!(
+        properties["EventInvokeConfig"]["MaximumRetryAttempts"].as_i64(),
+        Some(0),
+        "the next scheduled run retries"
+    );
+    let schedules: Vec<&str> = properties["Events"]
+        .as_hash()
+        .expect("the committer's Events")
+        .values()
+        .filter_map(|e| match e["Type"].as_str() {
+            Some("Schedule") => ref_name(&e["Properties"]["Schedule"]),
+            Some("ScheduleV2") => ref_name(&e["Properties"]["ScheduleExpression"]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(schedules, ["TableCommitSchedule"], "its schedule event");
+    let variables = &properties["Environment"]["Variables"];
+    for name in COMMITTER_VARIABLES {
+        assert!(
+            !variables[name].is_badvalue(),
+            "the committer's {name} is not set"
         );
     }
+    assert_eq!(
+        ref_name(&variables["TABLE_DATABASE"]),
+        Some("CuratedDatabase")
+    );
 }
 
 #[test]

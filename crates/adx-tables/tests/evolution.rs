@@ -126,6 +126,7 @@ async fn a_new_optional_field_becomes_a_column_that_older_files_read_as_null() {
     let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
     let waiting = commit(
         &catalog,
+        &namespace(),
         read_pending(&store, "curated").unwrap(),
         &file_uri,
     )
