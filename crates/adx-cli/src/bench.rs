@@ -234,6 +234,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             tombstone_share: 0.0,
             event_window_ms: Some(STREAM_EVENT_WINDOW_MS),
             version_ids: Vec::new(),
+            topic: None,
         };
         for (dataset, encoding) in cases {
             let event = write_msk_event(

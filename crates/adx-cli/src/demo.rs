@@ -100,6 +100,16 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         "QUARANTINE_BUCKET" => Some("quarantine".into()),
         "ADX_STORE_ROOT" => Some(args.dir.to_string_lossy().to_string()),
         "ADX_SCHEMA_DIR" => Some(schema_dir.to_string_lossy().to_string()),
+        // The JSON batches come on topics of their own (`<dataset>.json`, offsets from 0):
+        // on the dataset's topic they would repeat the Avro batch's offsets, which Kafka and
+        // the tables take for the same records.
+        "TOPIC_DATASETS" => Some(
+            Dataset::all()
+                .iter()
+                .map(|d| format!("{}={}", json_topic(*d), d.name()))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         other => std::env::var(other).ok(),
     })
     .map_err(|e| e.to_string())?;
@@ -146,16 +156,18 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         records: args.stream_records,
         ..spec.config
     };
-    let stream_spec = StreamSpec {
+    let mut stream_spec = StreamSpec {
         partitions: 3,
         framing_bad_share: args.bad_share / 2.0,
         tombstone_share: 0.01,
         event_window_ms: Some(STREAM_EVENT_WINDOW_MS),
         version_ids: Vec::new(),
+        topic: None,
     };
     let mut stream_totals: Totals = BTreeMap::new();
     for dataset in Dataset::all() {
         for encoding in ["glue", "json"] {
+            stream_spec.topic = (encoding == "json").then(|| json_topic(dataset));
             let written = write_msk_event(
                 &msk_dir,
                 &schema_dir,
@@ -285,4 +297,9 @@ fn print_summary(totals: &Totals) {
             formats.join(", ")
         );
     }
+}
+
+/// The topic of the demo's JSON batches of `dataset`.
+fn json_topic(dataset: Dataset) -> String {
+    format!("{}.json", dataset.name())
 }

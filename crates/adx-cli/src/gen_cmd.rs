@@ -160,6 +160,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
                     tombstone_share: args.tombstone_share,
                     event_window_ms: args.event_window_seconds.map(|s| s * 1000),
                     version_ids: args.version_ids.clone(),
+                    topic: None,
                 };
                 events.push(write_msk_event(
                     dir,

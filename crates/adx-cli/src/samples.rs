@@ -205,6 +205,8 @@ pub struct StreamSpec {
     /// Schema version ids to frame with, by dataset (those a Glue registry gave); otherwise the
     /// local schema folder's id of the dataset's `.avsc`.
     pub version_ids: Vec<(String, String)>,
+    /// The topic of the records; none, the dataset's name.
+    pub topic: Option<String>,
 }
 
 /// The writer schema of `dataset` (from `schema_dir`) and the stream encoding named
@@ -241,7 +243,10 @@ pub fn write_msk_event(
 ) -> Result<SampleEvent, String> {
     let (schema, chosen) = stream_encoding(schema_dir, dataset, encoding, &stream.version_ids)?;
     let msk = adx_gen::MskConfig {
-        topic: dataset.name().to_string(),
+        topic: stream
+            .topic
+            .clone()
+            .unwrap_or_else(|| dataset.name().to_string()),
         partitions: stream.partitions,
         encoding: chosen,
         framing_bad_share: stream.framing_bad_share,

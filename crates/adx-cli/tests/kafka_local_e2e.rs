@@ -225,7 +225,7 @@ fn delivered(root: &Path) -> Delivered {
         let dataset = path.split('/').next().unwrap().to_string();
         for row in parquet_rows(&root.join("curated").join(&path)) {
             let at = (
-                row["_partition"].as_i64().unwrap(),
+                row["_source_partition"].as_i64().unwrap(),
                 row["_offset"].as_i64().unwrap(),
             );
             *out.entry(dataset.clone())

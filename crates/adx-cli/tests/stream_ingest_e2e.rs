@@ -135,7 +135,7 @@ fn every_stream_encoding_round_trips_value_by_value() {
             for mut row in parquet_rows(&root.join("curated").join(key)) {
                 assert_eq!(row["_source"], dataset.name());
                 assert_eq!(row["_arrival_time"], ARRIVAL_MS);
-                let partition = row["_partition"].as_i64().unwrap();
+                let partition = row["_source_partition"].as_i64().unwrap();
                 assert!((0..3).contains(&partition));
                 row.retain(|k, _| !k.starts_with('_'));
                 let id = row[dataset.key_field()].as_str().unwrap().to_string();

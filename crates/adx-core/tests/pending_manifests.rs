@@ -10,7 +10,7 @@ use adx_core::{
 };
 use adx_local::MemoryStore;
 use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMillisecondType;
+use arrow_array::types::TimestampMicrosecondType;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{REGISTRY, ports};
@@ -184,9 +184,11 @@ fn check_file(store: &MemoryStore, file: &PendingFile) {
             let b = b.unwrap();
             b.column_by_name("event_time")
                 .unwrap()
-                .as_primitive::<TimestampMillisecondType>()
+                .as_primitive::<TimestampMicrosecondType>()
                 .values()
-                .to_vec()
+                .iter()
+                .map(|us| us / 1000)
+                .collect::<Vec<_>>()
         })
         .collect();
     assert!(

@@ -6,7 +6,7 @@ pub mod aws;
 pub mod localstack;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -145,7 +145,8 @@ fn cell(array: &dyn Array, i: usize) -> Value {
         DataType::Int32 => json!(array.as_primitive::<Int32Type>().value(i)),
         DataType::Int64 => json!(array.as_primitive::<Int64Type>().value(i)),
         DataType::Timestamp(_, _) => {
-            json!(array.as_primitive::<TimestampMillisecondType>().value(i))
+            // Microseconds in the files (Iceberg's unit); the generator's milliseconds here.
+            json!(array.as_primitive::<TimestampMicrosecondType>().value(i) / 1000)
         }
         DataType::Struct(fields) => {
             let s = array.as_struct();

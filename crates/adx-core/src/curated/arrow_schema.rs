@@ -43,7 +43,7 @@ pub fn data_type(ty: &Ty) -> DataType {
         Kind::Float => DataType::Float32,
         Kind::Double => DataType::Float64,
         Kind::Str | Kind::Enum(_) => DataType::Utf8,
-        Kind::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        Kind::TimestampMillis => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         Kind::Record(r) => DataType::Struct(struct_fields(r)),
         Kind::Array(item) => {
             DataType::List(Arc::new(Field::new("item", data_type(item), item.nullable)))

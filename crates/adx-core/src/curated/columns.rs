@@ -5,7 +5,7 @@ use crate::model::datum::Datum;
 use crate::model::shape::{Kind, Ty};
 use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMillisecondBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, ListArray, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
@@ -29,7 +29,7 @@ pub enum ColumnBuilder {
     /// enum, written as its symbol
     Enum(Arc<[String]>, StringBuilder),
     /// timestamp-millis
-    Timestamp(TimestampMillisecondBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
     /// record
     Struct {
         /// Arrow fields of the children.
@@ -65,7 +65,7 @@ impl ColumnBuilder {
             Kind::Str => ColumnBuilder::Str(StringBuilder::new()),
             Kind::Enum(e) => ColumnBuilder::Enum(e.symbols.clone().into(), StringBuilder::new()),
             Kind::TimestampMillis => {
-                ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
             Kind::Record(r) => {
                 let fields = match data_type {
@@ -113,7 +113,9 @@ impl ColumnBuilder {
                 Some(s) => b.append_value(s),
                 None => b.append_null(),
             },
-            (ColumnBuilder::Timestamp(b), Datum::Timestamp(v)) => b.append_value(*v),
+            (ColumnBuilder::Timestamp(b), Datum::Timestamp(ms)) => {
+                b.append_value(millis_to_micros(*ms))
+            }
             (
                 ColumnBuilder::Struct {
                     children, nulls, ..
@@ -198,7 +200,7 @@ impl ColumnBuilder {
                 renew(b, |n| StringBuilder::with_capacity(n, bytes))
             }
             ColumnBuilder::Timestamp(b) => renew(b, |n| {
-                TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC")
+                TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC")
             }),
             ColumnBuilder::Struct {
                 fields,
@@ -243,4 +245,12 @@ impl ColumnBuilder {
 fn renew<B: ArrayBuilder>(builder: &mut B, fresh: impl FnOnce(usize) -> B) -> ArrayRef {
     let n = builder.len();
     std::mem::replace(builder, fresh(n)).finish()
+}
+
+/// A timestamp's epoch milliseconds as the microseconds that Iceberg tables hold (the spec's
+/// Parquet type of `timestamptz` is INT64 TIMESTAMP(MICROS, UTC)). Saturates past year 294,247;
+/// the contracts' rules bound every timestamp they curate (event times from 2000 to now) far
+/// inside.
+pub(crate) fn millis_to_micros(ms: i64) -> i64 {
+    ms.saturating_mul(1_000)
 }

@@ -17,7 +17,8 @@
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int32Type, Int64Type, TimestampMillisecondType,
+    Float32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType,
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_buffer::ToByteSlice;
@@ -123,6 +124,9 @@ fn sample(column: &dyn Array) -> Option<Sample> {
         DataType::Float64 => Some(primitive::<Float64Type>(column)),
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
             Some(primitive::<TimestampMillisecondType>(column))
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            Some(primitive::<TimestampMicrosecondType>(column))
         }
         _ => None,
     }

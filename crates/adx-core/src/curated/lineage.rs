@@ -22,17 +22,19 @@ pub struct Lineage<'a> {
 /// Lineage columns that hold one value, or a handful, per source unit: their pages are a
 /// dictionary of a few entries and a run of indices, which zstd cannot shrink, so they are
 /// written uncompressed (which also spares a compression context per column and file).
-pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "_partition"];
+pub const CONSTANT_LINEAGE_COLUMNS: [&str; 3] = ["_source", "_source_version", "_source_partition"];
 
 /// The lineage column of the arrival time.
 pub const ARRIVAL_TIME_COLUMN: &str = "_arrival_time";
 
 /// The names of the lineage columns, in order: the source object's URI or the Kafka topic, the
 /// object's version, the Kafka partition, the line, item, record or offset, the arrival time.
+/// Not `_partition`, `_file`, `_pos`, `_deleted` or `_spec_id`: Iceberg reserves those names for
+/// its metadata columns, and a reader that selects one gets the metadata column, not ours.
 pub const LINEAGE_COLUMNS: [&str; 5] = [
     "_source",
     "_source_version",
-    "_partition",
+    "_source_partition",
     "_offset",
     ARRIVAL_TIME_COLUMN,
 ];
@@ -46,7 +48,7 @@ pub fn lineage_fields(ids: Option<[i32; 5]>) -> Vec<Field> {
         Field::new(LINEAGE_COLUMNS[3], DataType::Int64, false),
         Field::new(
             LINEAGE_COLUMNS[4],
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             false,
         ),
     ];

@@ -79,7 +79,7 @@ mod tests {
                 ("kind", "string"),
                 ("_source", "string"),
                 ("_source_version", "string"),
-                ("_partition", "int"),
+                ("_source_partition", "int"),
                 ("_offset", "bigint"),
                 ("_arrival_time", "timestamp"),
             ]

@@ -18,7 +18,7 @@ use crate::naming::PartNames;
 use crate::pending::PendingFile;
 use crate::ports::ObjectStore;
 use arrow_array::builder::{
-    Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
@@ -41,7 +41,7 @@ struct LineageBuilders {
     version: StringBuilder,
     partition: Int32Builder,
     offset: Int64Builder,
-    arrival: TimestampMillisecondBuilder,
+    arrival: TimestampMicrosecondBuilder,
 }
 
 impl LineageBuilders {
@@ -51,7 +51,7 @@ impl LineageBuilders {
             version: StringBuilder::new(),
             partition: Int32Builder::new(),
             offset: Int64Builder::new(),
-            arrival: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            arrival: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
         }
     }
 
@@ -60,7 +60,8 @@ impl LineageBuilders {
         self.version.append_option(l.version);
         self.partition.append_option(l.partition);
         self.offset.append_value(l.offset);
-        self.arrival.append_value(l.arrival_ms);
+        self.arrival
+            .append_value(super::columns::millis_to_micros(l.arrival_ms));
     }
 
     fn value_bytes(&self) -> usize {

@@ -28,7 +28,7 @@ pub struct DatasetSpec {
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
     /// The table column ids of the five lineage columns (`_source`, `_source_version`,
-    /// `_partition`, `_offset`, `_arrival_time`), as the table was created with them.
+    /// `_source_partition`, `_offset`, `_arrival_time`), as the table was created with them.
     #[serde(default)]
     pub lineage_field_ids: Option<[i32; 5]>,
 }
