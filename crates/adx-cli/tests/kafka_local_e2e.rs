@@ -1,9 +1,10 @@
 //! The stream path end to end on a real Kafka broker (tansu): topics of several partitions,
 //! records of every dataset (good, bad, broken framing, tombstones) published with
 //! `adx produce`, and the local event source mapping handing batches to the stream handler.
-//! The curated and quarantine objects hold each produced record exactly once, also when the
-//! handler fails in the middle of a batch (its store fails a write) and the batch is retried;
-//! `adx consume` on a fresh group gives the same counts.
+//! Once committed, the curated tables (read with iceberg-rust's scan) and the quarantine
+//! objects hold each produced record exactly once, also when the handler fails in the middle
+//! of a batch (its store fails a write) and the batch is retried; `adx consume` on a fresh
+//! group (which commits as it goes and at the end) gives the same counts.
 //!
 //! Run by `infra/test-all.sh`, which installs tansu (`infra/kafka/install.sh`); the test starts
 //! and stops its own broker.
@@ -214,21 +215,57 @@ type Seen = BTreeMap<(i64, i64), u32>;
 /// Per dataset: the records curated and quarantined.
 type Delivered = BTreeMap<String, (Seen, Seen)>;
 
-/// Where each record of the outputs came from: (topic, partition, offset) of every curated row
-/// and quarantine entry, per dataset, with how often it appears.
+/// The (partition, offset) of every row of `dataset`'s table in the local catalog of `root`
+/// (none when the dataset has no table).
+fn table_rows(root: &Path, dataset: &str) -> Vec<(i64, i64)> {
+    use futures::TryStreamExt;
+    use iceberg_arrow_array::Array;
+    use iceberg_arrow_array::cast::AsArray;
+    use iceberg_arrow_array::types::{Int32Type, Int64Type};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let catalog = adx_tables::local::open(root, "curated").await.unwrap();
+        let ident = adx_tables::TableIdent::new(adx_tables::local::namespace(), dataset.into());
+        use adx_tables::Catalog as _;
+        if !catalog.table_exists(&ident).await.unwrap() {
+            return Vec::new();
+        }
+        let table = catalog.load_table(&ident).await.unwrap();
+        let batches: Vec<iceberg_arrow_array::RecordBatch> = table
+            .scan()
+            .select(["_source_partition", "_offset"])
+            .build()
+            .unwrap()
+            .to_arrow()
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        for b in batches {
+            let partitions = b.column(0).as_primitive::<Int32Type>();
+            let offsets = b.column(1).as_primitive::<Int64Type>();
+            for i in 0..b.num_rows() {
+                assert!(!partitions.is_null(i), "a stream row has its partition");
+                rows.push((i64::from(partitions.value(i)), offsets.value(i)));
+            }
+        }
+        rows
+    })
+}
+
+/// Where each record of the outputs came from: (partition, offset) of every row of the tables
+/// and of every quarantine entry, per dataset, with how often it appears.
 fn delivered(root: &Path) -> Delivered {
     let mut out = Delivered::new();
-    for (path, _) in tree(&root.join("curated")) {
-        if path.starts_with(adx_core::PENDING_PREFIX) {
-            continue; // the pending manifests of the table committer
-        }
-        let dataset = path.split('/').next().unwrap().to_string();
-        for row in parquet_rows(&root.join("curated").join(&path)) {
-            let at = (
-                row["_source_partition"].as_i64().unwrap(),
-                row["_offset"].as_i64().unwrap(),
-            );
-            *out.entry(dataset.clone())
+    for (dataset, _) in DATASETS {
+        for at in table_rows(root, dataset) {
+            *out.entry(dataset.to_string())
                 .or_default()
                 .0
                 .entry(at)
@@ -355,6 +392,20 @@ fn produced_records_reach_curated_and_quarantine_exactly_once_through_the_local_
         "every produced record was handed over once"
     );
     assert!(report.batches >= 12, "batches of at most 100: {report:?}");
+    // The committer, as `adx commit` runs it: the tables are made and the batches committed.
+    let out = adx(&store_root, &schema_dir(), &["commit"]);
+    assert!(
+        out.status.success(),
+        "adx commit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        committed["commit"]["set_aside"]
+            .as_object()
+            .is_some_and(|m| m.is_empty()),
+        "{committed:#}"
+    );
     assert_exactly_once(&store_root, &produced);
 
     // `adx consume` on a fresh group: the same counts.

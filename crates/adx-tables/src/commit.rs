@@ -18,7 +18,7 @@ use iceberg::spec::{
 };
 use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::{Catalog, NamespaceIdent, TableIdent};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
 /// Where manifests that cannot be committed are moved, with the reason.
@@ -128,22 +128,12 @@ pub async fn commit(
         let mut files = Vec::new();
         let mut commit = TableCommit::default();
         let mut done = Vec::new();
-        let mut ordered = manifests;
-        // Objects first; then batches by their first offset, the wider first: a batch that a
-        // retry split in two is then taken whole and its halves dropped as already committed.
-        ordered.sort_by_key(|(_, m)| match &m.source {
-            PendingSource::Kafka { ranges } => {
-                let first = ranges.first();
-                (
-                    1,
-                    first.map(|r| r.topic.clone()).unwrap_or_default(),
-                    first.map_or(0, |r| r.partition),
-                    first.map_or(0, |r| r.first_offset),
-                    std::cmp::Reverse(first.map_or(0, |r| r.last_offset)),
-                )
-            }
-            PendingSource::Object { .. } => (0, String::new(), 0, 0, std::cmp::Reverse(0)),
-        });
+        // Objects first, then the batches in the order their consumer read them (see
+        // `crate::order`).
+        let ordered = crate::order::commit_order(manifests);
+        // Partitions with a batch that waits: their later batches wait too, or they would move
+        // the partition's watermark past it.
+        let mut held: BTreeSet<(String, i32)> = BTreeSet::new();
         for (key, manifest) in ordered {
             // The files first: a manifest whose files the table cannot take yet waits, one whose
             // files cannot be described is set aside; neither changes what the table holds.
@@ -152,7 +142,25 @@ pub async fn commit(
                 .iter()
                 .flat_map(|f| &f.columns)
                 .find(|c| schema.field_by_id(c.id).is_none());
+            let partitions: Vec<(String, i32)> = match &manifest.source {
+                PendingSource::Kafka { ranges } => ranges
+                    .iter()
+                    .map(|r| (r.topic.clone(), r.partition))
+                    .collect(),
+                PendingSource::Object { .. } => Vec::new(),
+            };
+            if let Some((topic, partition)) = partitions.iter().find(|p| held.contains(*p)) {
+                report.waiting.insert(
+                    key,
+                    format!(
+                        "an earlier batch of {topic}-{partition} waits: this one waits after it"
+                    ),
+                );
+                held.extend(partitions);
+                continue;
+            }
             if let Some(c) = unknown {
+                held.extend(partitions);
                 report.waiting.insert(
                     key,
                     format!(

@@ -21,6 +21,7 @@ pub mod glue;
 pub mod job;
 #[cfg(feature = "sql")]
 pub mod local;
+mod order;
 pub mod schema;
 pub mod sync;
 
