@@ -48,6 +48,7 @@ pub use model::datum::Datum;
 pub use model::shape::{EnumShape, FieldShape, Kind, RecordShape, Ty};
 
 // The pipeline: an S3 object, a Kafka batch, a quarantine object replayed.
+pub use curated::rewrite::{RewriteError, Watermarks, rewrite_without_committed};
 pub use curated::{LINEAGE_COLUMNS, MAX_ENCODE_WORKERS, WriterLimits, table_columns};
 pub use ingest::{ObjectSource, ingest_object};
 pub use pending::{

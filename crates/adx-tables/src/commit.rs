@@ -10,7 +10,10 @@
 //! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
-use adx_core::{ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource};
+use adx_core::{
+    ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, RewriteError,
+    Watermarks, rewrite_without_committed,
+};
 use base64::Engine;
 use iceberg::spec::{
     DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, Literal, Schema, Struct,
@@ -55,6 +58,9 @@ pub struct TableCommit {
     pub files: u64,
     /// Records added.
     pub records: u64,
+    /// Manifests of retried batches whose files were rewritten without the rows the table
+    /// already held.
+    pub rewritten: u64,
 }
 
 /// What a commit run did.
@@ -95,9 +101,12 @@ pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending
 /// Commits `pending` to the tables of `catalog` in `namespace`: one fast append per table, with
 /// the record of what it holds updated in the same transaction. `file_uri` turns a (bucket,
 /// key) into the data file's location. Manifests of a dataset without a table are left pending.
+/// A retried batch whose offsets overlap what a table holds has its files rewritten, through
+/// `store`, without the rows already in (`adx_core::rewrite_without_committed`).
 pub async fn commit(
     catalog: &dyn Catalog,
     namespace: &NamespaceIdent,
+    store: &dyn ObjectStore,
     pending: Vec<Pending>,
     file_uri: &dyn Fn(&str, &str) -> String,
 ) -> Result<CommitReport, TableError> {
@@ -171,8 +180,27 @@ pub async fn commit(
                 );
                 continue;
             }
-            let data_files: Result<Vec<DataFile>, String> = manifest
-                .files
+            let verdict = state.judge(&manifest.source);
+            let pending_files = match &verdict {
+                Admit::AlreadyCommitted => {
+                    commit.already_committed += 1;
+                    done.push(key);
+                    continue;
+                }
+                Admit::New => manifest.files.clone(),
+                Admit::Partial(held) => match rewrite(store, &manifest.files, held) {
+                    Ok(files) => {
+                        commit.rewritten += 1;
+                        files
+                    }
+                    Err(RewriteError::Store(e)) => return Err(TableError::Store(e.to_string())),
+                    Err(e) => {
+                        report.set_aside.insert(key, format!("rewriting it: {e}"));
+                        continue;
+                    }
+                },
+            };
+            let data_files: Result<Vec<DataFile>, String> = pending_files
                 .iter()
                 .map(|f| data_file(f, &schema, spec_id, file_uri))
                 .collect();
@@ -183,22 +211,12 @@ pub async fn commit(
                     continue;
                 }
             };
-            match state.admit(&manifest.source) {
-                Admit::New => {
-                    commit.records += manifest.files.iter().map(|f| f.records).sum::<u64>();
-                    commit.files += data_files.len() as u64;
-                    commit.committed += 1;
-                    files.extend(data_files);
-                    done.push(key);
-                }
-                Admit::AlreadyCommitted => {
-                    commit.already_committed += 1;
-                    done.push(key);
-                }
-                Admit::Overlaps(reason) => {
-                    report.set_aside.insert(key, reason);
-                }
-            }
+            state.record(&manifest.source);
+            commit.records += pending_files.iter().map(|f| f.records).sum::<u64>();
+            commit.files += data_files.len() as u64;
+            commit.committed += 1;
+            files.extend(data_files);
+            done.push(key);
         }
         if !files.is_empty() {
             let tx = Transaction::new(&table);
@@ -256,10 +274,48 @@ pub fn settle(
 }
 
 /// Whether a manifest's source is new to the table.
+/// What the committer does with a manifest.
 enum Admit {
+    /// Its files are all new to the table.
     New,
+    /// The table holds all of it.
     AlreadyCommitted,
-    Overlaps(String),
+    /// The table holds part of its offsets, up to these watermarks: its files are rewritten
+    /// without those rows.
+    Partial(Watermarks),
+}
+
+/// A landing object's identity in the table's record.
+fn object_id(bucket: &str, key: &str, version: Option<&str>) -> String {
+    format!("s3://{bucket}/{key}#{}", version.unwrap_or(""))
+}
+
+/// `files` without the rows at or below `held`, rewritten outside the async context (the
+/// store's adapters block on runtimes of their own); files left empty are dropped.
+fn rewrite(
+    store: &dyn ObjectStore,
+    files: &[PendingFile],
+    held: &Watermarks,
+) -> Result<Vec<PendingFile>, RewriteError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut out = Vec::new();
+                for f in files {
+                    if let Some(rewritten) = rewrite_without_committed(store, f, held)? {
+                        out.push(rewritten);
+                    }
+                }
+                Ok(out)
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(RewriteError::File {
+                    key: files.first().map(|f| f.key.clone()).unwrap_or_default(),
+                    message: "the rewrite thread panicked".into(),
+                })
+            })
+    })
 }
 
 /// What a table holds, as its properties record it, updated as manifests are admitted.
@@ -293,55 +349,71 @@ impl TableState {
         }
     }
 
-    fn admit(&mut self, source: &PendingSource) -> Admit {
+    /// What to do with a manifest of `source`, given what the table holds (nothing changes).
+    fn judge(&self, source: &PendingSource) -> Admit {
         match source {
             PendingSource::Kafka { ranges } => {
-                let mut new = 0;
+                let mut held = Watermarks::new();
+                let mut new = false;
                 for r in ranges {
-                    match self.watermarks.get(&(r.topic.clone(), r.partition)) {
-                        Some(&w) if r.last_offset <= w => {}
+                    let at = (r.topic.clone(), r.partition);
+                    match self.watermarks.get(&at) {
                         Some(&w) if r.first_offset <= w => {
-                            return Admit::Overlaps(format!(
-                                "offsets {} to {} of {}-{} overlap what the table holds (up to {w})",
-                                r.first_offset, r.last_offset, r.topic, r.partition
-                            ));
+                            held.insert(at, w);
+                            new |= r.last_offset > w;
                         }
-                        _ => new += 1,
+                        _ => new = true,
                     }
                 }
-                if new == 0 {
-                    return Admit::AlreadyCommitted;
+                match (new, held.is_empty()) {
+                    (false, _) => Admit::AlreadyCommitted,
+                    (true, true) => Admit::New,
+                    (true, false) => Admit::Partial(held),
                 }
-                if new < ranges.len() {
-                    return Admit::Overlaps(
-                        "some of its partitions' offsets are in the table, others are not".into(),
-                    );
-                }
-                for r in ranges {
-                    self.watermarks
-                        .insert((r.topic.clone(), r.partition), r.last_offset);
-                }
-                self.changed = true;
-                Admit::New
             }
             PendingSource::Object {
                 bucket,
                 key,
                 version,
             } => {
-                let id = format!("s3://{bucket}/{key}#{}", version.as_deref().unwrap_or(""));
-                if self.objects.contains(&id) {
-                    return Admit::AlreadyCommitted;
+                if self
+                    .objects
+                    .contains(&object_id(bucket, key, version.as_deref()))
+                {
+                    Admit::AlreadyCommitted
+                } else {
+                    Admit::New
                 }
-                self.objects.push(id);
+            }
+        }
+    }
+
+    /// Records that the table now holds `source`.
+    fn record(&mut self, source: &PendingSource) {
+        match source {
+            PendingSource::Kafka { ranges } => {
+                for r in ranges {
+                    let w = self
+                        .watermarks
+                        .entry((r.topic.clone(), r.partition))
+                        .or_insert(r.last_offset);
+                    *w = (*w).max(r.last_offset);
+                }
+            }
+            PendingSource::Object {
+                bucket,
+                key,
+                version,
+            } => {
+                self.objects
+                    .push(object_id(bucket, key, version.as_deref()));
                 if self.objects.len() > MAX_OBJECTS_KEPT {
                     let excess = self.objects.len() - MAX_OBJECTS_KEPT;
                     self.objects.drain(..excess);
                 }
-                self.changed = true;
-                Admit::New
             }
         }
+        self.changed = true;
     }
 
     fn properties(&self) -> Vec<(String, String)> {

@@ -131,7 +131,14 @@ impl CommitJob<'_> {
                     Err(_) => true,
                 })
                 .collect();
-            report.commit = commit(catalog, &self.namespace, pending, self.file_uri).await?;
+            report.commit = commit(
+                catalog,
+                &self.namespace,
+                self.store,
+                pending,
+                self.file_uri,
+            )
+            .await?;
             Ok(())
         });
         outcome?;

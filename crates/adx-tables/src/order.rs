@@ -29,8 +29,12 @@ fn ranges(m: &PendingManifest) -> &[KafkaRange] {
     }
 }
 
-/// A batch's place when nothing else decides: its first range, the wider first; then its key.
-fn tie_key(key: &str, m: &PendingManifest) -> (String, i32, i64, std::cmp::Reverse<i64>, String) {
+/// A batch's place when nothing else decides: its first range's topic, partition and first
+/// offset, the wider first; then its key.
+type TieKey = (String, i32, i64, std::cmp::Reverse<i64>, String);
+
+/// The [`TieKey`] of a batch.
+fn tie_key(key: &str, m: &PendingManifest) -> TieKey {
     let first = ranges(m).first();
     (
         first.map(|r| r.topic.clone()).unwrap_or_default(),
@@ -41,11 +45,13 @@ fn tie_key(key: &str, m: &PendingManifest) -> (String, i32, i64, std::cmp::Rever
     )
 }
 
+/// A batch's range in one partition: first offset, last (the wider first), the batch's index.
+type RangeAt = (i64, std::cmp::Reverse<i64>, usize);
+
 fn order_batches(batches: Vec<(String, PendingManifest)>) -> Vec<(String, PendingManifest)> {
     let n = batches.len();
     // Per partition, the batches that touch it, in offset order (the wider first).
-    let mut by_partition: BTreeMap<(&str, i32), Vec<(i64, std::cmp::Reverse<i64>, usize)>> =
-        BTreeMap::new();
+    let mut by_partition: BTreeMap<(&str, i32), Vec<RangeAt>> = BTreeMap::new();
     for (i, (_, m)) in batches.iter().enumerate() {
         for r in ranges(m) {
             by_partition

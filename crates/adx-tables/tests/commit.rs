@@ -81,7 +81,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
 
     let pending = read_pending(&store, "curated").unwrap();
     assert_eq!(pending.len(), 3, "one manifest per dataset and object");
-    let report = commit(&catalog, &namespace(), pending, &file_uri)
+    let report = commit(&catalog, &namespace(), &store, pending, &file_uri)
         .await
         .unwrap();
     assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
@@ -107,7 +107,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
     ingest_object(ports, &ingest_config(WriterLimits::default()), source).unwrap();
     let pending = read_pending(&store, "curated").unwrap();
     assert_eq!(pending.len(), 1);
-    let again = commit(&catalog, &namespace(), pending, &file_uri)
+    let again = commit(&catalog, &namespace(), &store, pending, &file_uri)
         .await
         .unwrap();
     settle(&store, "curated", &again).unwrap();
@@ -130,7 +130,7 @@ async fn committed_files_are_in_the_tables_exactly_once() {
         "no second snapshot"
     );
     // Nothing left to do: a commit of nothing changes nothing.
-    let nothing = commit(&catalog, &namespace(), Vec::new(), &file_uri)
+    let nothing = commit(&catalog, &namespace(), &store, Vec::new(), &file_uri)
         .await
         .unwrap();
     assert!(nothing.tables.is_empty());

@@ -127,6 +127,7 @@ async fn a_new_optional_field_becomes_a_column_that_older_files_read_as_null() {
     let waiting = commit(
         &catalog,
         &namespace(),
+        &store,
         read_pending(&store, "curated").unwrap(),
         &file_uri,
     )

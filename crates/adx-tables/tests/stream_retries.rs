@@ -169,3 +169,60 @@ async fn a_batch_retried_in_halves_is_in_the_table_exactly_once() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_larger_retry_over_committed_offsets_is_rewritten_without_them() {
+    // A first attempt over part of the offsets (failing at each of its writes, or not), a
+    // commit, then a retry composed differently: more records, over the same first offsets.
+    // The committer takes the retry's files rewritten without the rows the table holds.
+    let batch: Vec<StreamRecord> = (0..6)
+        .map(|i| record(0, 1000 + i64::from(i), i))
+        .chain([record(1, 1000, 6), impression()])
+        .collect();
+    let first = vec![batch[0].clone(), batch[1].clone(), batch[7].clone()];
+    let want: BTreeMap<String, usize> = (0..7).map(|i| (format!("evt-{i:06}"), 1)).collect();
+    for fail_at in 0..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let store = FailingStore {
+            inner: LocalStore::new(&root),
+            writes: AtomicU64::new(0),
+            fail_at: AtomicU64::new(fail_at),
+        };
+        let contracts = Contracts::of(SCHEMA_DIR);
+        let ports = contracts.ports(&store);
+        let catalog = open(&root, "curated").await.unwrap();
+        contracts
+            .sync(&catalog, &root, &["click_conversions", "ad_impressions"])
+            .await;
+        let first_ok = ingest_batch(ports, &config(), &first).is_ok();
+        assert_eq!(first_ok, fail_at == 0, "failing at write {fail_at}");
+        let between = commit_all(&root, &store, &catalog).await;
+        ingest_batch(ports, &config(), &batch).unwrap();
+        let after = commit_all(&root, &store, &catalog).await;
+        let case = format!("failing at write {fail_at}");
+        assert_eq!(
+            table_keys(&catalog, "click_conversions", "event_id").await,
+            want,
+            "{case}"
+        );
+        assert_eq!(
+            table_keys(&catalog, "ad_impressions", "impression_id").await,
+            BTreeMap::from([("imp-1".to_string(), 1)]),
+            "{case}"
+        );
+        let clicks_between = between
+            .tables
+            .get("click_conversions")
+            .map_or(0, |t| t.records);
+        let rewritten = after.tables["click_conversions"].rewritten;
+        assert_eq!(
+            rewritten,
+            u64::from(clicks_between > 0),
+            "{case}: the retry is rewritten exactly when part of it was committed: {after:?}"
+        );
+        if fail_at == 0 {
+            assert_eq!(clicks_between, 2, "{case}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub(crate) mod limits;
 pub(crate) mod lineage;
 pub(crate) mod metrics;
 pub(crate) mod part_writer;
+pub(crate) mod rewrite;
 pub(crate) mod table_columns;
 pub(crate) mod writer;
 

@@ -40,7 +40,7 @@ pub async fn commit_all(
 ) -> CommitReport {
     let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
     let pending = read_pending(store, "curated").unwrap();
-    let report = commit(catalog, &namespace(), pending, &file_uri)
+    let report = commit(catalog, &namespace(), store, pending, &file_uri)
         .await
         .unwrap();
     assert!(report.set_aside.is_empty(), "{:?}", report.set_aside);
