@@ -11,6 +11,7 @@ use adx_local::LocalStore;
 use adx_tables::commit::{commit, read_pending, settle};
 use adx_tables::local::{namespace, open};
 use adx_tables::{Catalog, TableIdent};
+use iceberg::transaction::ApplyTransactionAction;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -134,4 +135,127 @@ async fn committed_files_are_in_the_tables_exactly_once() {
         .await
         .unwrap();
     assert!(nothing.tables.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_committers_at_once_commit_each_file_once() {
+    // Two committers (the scheduled Lambda and someone's `adx commit`) read the same pending
+    // manifests and commit at the same moment, each through its own catalog client. The one
+    // that commits second finds its base stale; rebased, its fast append holds files the table
+    // already has, which Iceberg refuses: it fails, changing nothing, and a later run drops the
+    // manifests as already committed.
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let contracts = Contracts::of(SCHEMA_DIR);
+    let ports = contracts.ports(&store);
+    let first = open(&root, "curated").await.unwrap();
+    let second = open(&root, "curated").await.unwrap();
+    let (dataset, format) = (GenDataset::ClickConversions, Format::Csv);
+    contracts.sync(&first, &root, &[dataset.name()]).await;
+    let (source, good) = landing_object(&root, dataset, format);
+    ingest_object(ports, &ingest_config(WriterLimits::default()), &source).unwrap();
+    let file_uri =
+        |bucket: &str, key: &str| format!("file://{}", root.join(bucket).join(key).display());
+
+    let ns = namespace();
+    let (a, b) = tokio::join!(
+        commit(
+            &first,
+            &ns,
+            &store,
+            read_pending(&store, "curated").unwrap(),
+            &file_uri
+        ),
+        commit(
+            &second,
+            &ns,
+            &store,
+            read_pending(&store, "curated").unwrap(),
+            &file_uri
+        ),
+    );
+    let won: Vec<_> = [&a, &b].into_iter().filter(|r| r.is_ok()).collect();
+    assert!(!won.is_empty(), "one of them commits: {a:?} {b:?}");
+    let table = first
+        .load_table(&TableIdent::new(namespace(), dataset.name().to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        table.metadata().snapshots().count(),
+        1,
+        "one snapshot, whoever won: {a:?} {b:?}"
+    );
+    if let Some(Ok(report)) = won.first() {
+        settle(&store, "curated", report).unwrap();
+    }
+    // The next run: nothing new; every record once.
+    let next = commit(
+        &first,
+        &namespace(),
+        &store,
+        read_pending(&store, "curated").unwrap(),
+        &file_uri,
+    )
+    .await
+    .unwrap();
+    settle(&store, "curated", &next).unwrap();
+    assert!(read_pending(&store, "curated").unwrap().is_empty());
+    let keys = table_keys(&first, dataset.name(), dataset.key_field()).await;
+    assert_eq!(keys.len(), good.len());
+    assert!(keys.values().all(|n| *n == 1), "every record once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_table_holds_survives_snapshot_expiry() {
+    // Snapshot retention (the Glue optimizer, or Athena's VACUUM) expires the snapshot that
+    // added an object's files; the record of what the table holds is in table properties,
+    // which it leaves alone, so a redelivery of that object is still dropped.
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let contracts = Contracts::of(SCHEMA_DIR);
+    let ports = contracts.ports(&store);
+    let catalog = open(&root, "curated").await.unwrap();
+    contracts
+        .sync(&catalog, &root, &["click_conversions"])
+        .await;
+    let config = ingest_config(WriterLimits::default());
+    let (clicks, good) = landing_object(&root, GenDataset::ClickConversions, Format::Csv);
+    ingest_object(ports, &config, &clicks).unwrap();
+    common::commit_all(&root, &store, &catalog).await;
+    // A second snapshot of the clicks table (another object), then expiry of the first.
+    let (more, _) = landing_object(&root, GenDataset::ClickConversions, Format::JsonLines);
+    ingest_object(ports, &config, &more).unwrap();
+    let ident = TableIdent::new(namespace(), "click_conversions".to_string());
+    let first_snapshot = catalog
+        .load_table(&ident)
+        .await
+        .unwrap()
+        .metadata()
+        .current_snapshot_id()
+        .unwrap();
+    common::commit_all(&root, &store, &catalog).await;
+    let table = catalog.load_table(&ident).await.unwrap();
+    let before = table_keys(&catalog, "click_conversions", "event_id").await;
+    let tx = iceberg::transaction::Transaction::new(&table);
+    let tx = tx
+        .expire_snapshots()
+        .expire_snapshot_ids([first_snapshot])
+        .apply(tx)
+        .unwrap();
+    let table = tx.commit(&catalog).await.unwrap();
+    assert!(
+        table.metadata().snapshot_by_id(first_snapshot).is_none(),
+        "the snapshot that added the clicks is gone"
+    );
+    // The clicks object is delivered again: dropped, the table unchanged.
+    ingest_object(ports, &config, &clicks).unwrap();
+    let again = common::commit_all(&root, &store, &catalog).await;
+    assert_eq!(again.tables["click_conversions"].already_committed, 1);
+    assert_eq!(again.tables["click_conversions"].committed, 0);
+    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
+    assert_eq!(keys, before, "the table is unchanged");
+    assert_eq!(keys.len(), good.len());
+    assert!(keys.values().all(|n| *n == 2), "once from each object");
 }
