@@ -5,11 +5,15 @@
 //! invocation, from a plain thread (the Lambda's blocking thread, the CLI's main thread).
 
 use crate::glue::{GlueSettings, enable_optimizers, file_uri, open, table_location};
+use crate::health::{SchemaState, table_health};
 use crate::job::{CommitJob, RunReport};
 use crate::{TableError, namespace_of};
+use adx_aws::doctor::{Finding, Verdict};
 use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
 use adx_core::{CachedRegistry, Catalog as Contracts};
+use adx_core::{Dataset, ObjectStore, PENDING_PREFIX};
 use iceberg_catalog_glue::GlueCatalog;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Size of the parts of an upload (the committer writes only small objects).
@@ -102,6 +106,43 @@ impl AwsCommitter {
         &self.context
     }
 
+    /// The doctor's checks of the tables of `datasets`: each exists, its schema follows its
+    /// contract, and it received a commit within `stale_after_ms` of `now_ms` when manifests
+    /// are pending for it.
+    pub fn examine_tables(
+        &self,
+        datasets: &[Arc<Dataset>],
+        now_ms: i64,
+        stale_after_ms: i64,
+    ) -> Vec<Finding> {
+        let namespace = namespace_of(&self.settings.database);
+        let mut findings = Vec::new();
+        for dataset in datasets {
+            let what = format!("table {}.{}", self.settings.database, dataset.name);
+            let pending = self
+                .store
+                .list(
+                    &self.settings.curated_bucket,
+                    &format!("{PENDING_PREFIX}{}/", dataset.name),
+                )
+                .map(|keys| keys.len());
+            let health = self
+                .context
+                .block_on(table_health(&self.catalog, &namespace, dataset));
+            let (verdict, detail) = match (health, pending) {
+                (Err(e), _) => (Verdict::Fail, format!("cannot read it: {e}")),
+                (_, Err(e)) => (Verdict::Fail, format!("cannot list its pending files: {e}")),
+                (Ok(h), Ok(pending)) => describe(&h, pending, now_ms, stale_after_ms),
+            };
+            findings.push(Finding {
+                what,
+                verdict,
+                detail,
+            });
+        }
+        findings
+    }
+
     /// One committer run; then the optimizers of the tables it made, when configured.
     pub fn run_once(&self) -> Result<RunReport, TableError> {
         let bucket = self.settings.curated_bucket.clone();
@@ -128,5 +169,51 @@ impl AwsCommitter {
             }
         }
         Ok(report)
+    }
+}
+
+/// The verdict and text of one table's check.
+fn describe(
+    health: &crate::health::TableHealth,
+    pending: usize,
+    now_ms: i64,
+    stale_after_ms: i64,
+) -> (Verdict, String) {
+    let last = match health.last_commit_ms {
+        Some(ms) => format!(
+            "last commit {} min ago, {} records",
+            (now_ms - ms).max(0) / 60_000,
+            health.records.map_or("?".into(), |r| r.to_string())
+        ),
+        None => "no commit yet".into(),
+    };
+    let stale = pending > 0
+        && health
+            .last_commit_ms
+            .is_none_or(|ms| now_ms - ms > stale_after_ms);
+    match &health.schema {
+        SchemaState::Missing => (
+            Verdict::Fail,
+            "no table: run `adx tables sync --catalog glue` (the committer also makes it)".into(),
+        ),
+        SchemaState::Refused(detail) => (
+            Verdict::Fail,
+            format!("its schema cannot follow its contract, its commits stop: {detail}"),
+        ),
+        SchemaState::Behind(columns) => (
+            Verdict::Warn,
+            format!(
+                "lacks the contract's new columns {} (the next commit adds them); {last}",
+                columns.join(", ")
+            ),
+        ),
+        SchemaState::InStep if stale => (
+            Verdict::Warn,
+            format!("{pending} manifests pending and {last}: is the committer running?"),
+        ),
+        SchemaState::InStep => (
+            Verdict::Ok,
+            format!("schema as in schemas/; {last}; {pending} manifests pending"),
+        ),
     }
 }

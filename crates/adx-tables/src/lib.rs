@@ -18,6 +18,7 @@ pub mod commit;
 mod error;
 #[cfg(feature = "glue")]
 pub mod glue;
+pub mod health;
 pub mod job;
 #[cfg(feature = "sql")]
 pub mod local;

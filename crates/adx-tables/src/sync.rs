@@ -89,7 +89,7 @@ pub async fn sync_table(
 /// The columns of `contract` that `table` lacks, in id order, each with the name path of the
 /// struct (or list) it goes into; an error when one cannot be added (required, or its id not
 /// above every id the table has had).
-fn additions(
+pub(crate) fn additions(
     table: &Schema,
     contract: &Schema,
 ) -> Result<Vec<(Option<String>, NestedFieldRef)>, String> {

@@ -10,18 +10,22 @@
 //! Run by `infra/test-all.sh`, which starts the emulators; alone:
 //! `infra/local/start.sh && source infra/local/env.sh && cargo test -p table-commit -- --ignored`.
 
+use adx_aws::doctor::Verdict;
 use adx_aws::glue_admin::{GlueAdmin, PushOutcome};
 use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
 use adx_core::{
     CachedRegistry, Catalog as Contracts, IngestConfig, ObjectSource, Pin, Ports, SchemaRegistry,
     WriterLimits, ingest_object,
 };
+use adx_core::{Dataset, RegisteredSchema};
+use adx_tables::aws::{AwsCommitter, CommitterSettings};
 use adx_tables::glue::{GlueSettings, open};
 use adx_tables::{Catalog, TableIdent, namespace_of};
 use futures::TryStreamExt;
 use iceberg_arrow_array::{Array, StringArray};
 use serde_json::Value;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[path = "../../runtime_api_stub.rs"]
@@ -184,6 +188,28 @@ impl World {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// The doctor's finding on the click_conversions table, checked against `contract`.
+    fn doctor(&self, contract: &str) -> (Verdict, String) {
+        let committer = AwsCommitter::new(CommitterSettings {
+            curated_bucket: self.curated.clone(),
+            registry_name: self.registry.clone(),
+            database: self.database.clone(),
+            optimizer_role: None,
+        })
+        .unwrap();
+        let dataset = Dataset::from_registered(&RegisteredSchema {
+            name: "click_conversions".into(),
+            version_id: String::new(),
+            version_number: 1,
+            data_format: "AVRO".into(),
+            definition: contract.to_string(),
+        })
+        .unwrap();
+        let findings = committer.examine_tables(&[Arc::new(dataset)], ARRIVAL_MS, 600_000);
+        assert_eq!(findings.len(), 1);
+        (findings[0].verdict, findings[0].detail.clone())
+    }
+
     /// `(event_id, channel)` of every row of the table, sorted (channel null when the table
     /// has no such column yet).
     fn rows(&self) -> (Vec<(String, Option<String>)>, usize) {
@@ -248,6 +274,11 @@ fn the_committer_makes_commits_and_evolves_glue_tables_exactly_once() {
     );
     assert_eq!(world.ingest("first", &first), 2);
 
+    // Before the first run: no table, which the doctor reports.
+    let (verdict, detail) = world.doctor(V1);
+    assert_eq!(verdict, Verdict::Fail, "{detail}");
+    assert!(detail.contains("no table"), "{detail}");
+
     // The first run makes the table in Glue and commits the two good records.
     let answer = world.invoke("run-1");
     assert_eq!(answer["synced"]["click_conversions"], "created", "{answer}");
@@ -263,6 +294,9 @@ fn the_committer_makes_commits_and_evolves_glue_tables_exactly_once() {
         vec![("e-1".to_string(), None), ("e-2".to_string(), None)]
     );
     assert_eq!(snapshots, 1);
+    let (verdict, detail) = world.doctor(V1);
+    assert_eq!(verdict, Verdict::Ok, "{detail}");
+    assert!(detail.contains("2 records"), "{detail}");
 
     // The same object delivered again: its manifest is dropped, the table does not change.
     assert_eq!(world.ingest("first", &first), 2);
