@@ -51,10 +51,52 @@ pub struct RunReport {
     pub commit: CommitReport,
 }
 
+/// The CloudWatch namespace of the committer's metrics (the handlers' namespace).
+pub const NAMESPACE: &str = "AdvertiseX/Ingestion";
+
 impl RunReport {
     /// Records added to the tables in this run.
     pub fn records(&self) -> u64 {
         self.commit.tables.values().map(|t| t.records).sum()
+    }
+
+    /// The run's counts as one CloudWatch embedded-metric-format document (dimension
+    /// `Function`): what was committed, and what waits, was set aside or refused, on which
+    /// the template's alarms are set.
+    pub fn emf_document(&self, function: &str, timestamp_ms: i64) -> serde_json::Value {
+        let sum = |f: fn(&crate::commit::TableCommit) -> u64| -> u64 {
+            self.commit.tables.values().map(f).sum()
+        };
+        let metrics = [
+            ("RecordsCommitted", sum(|t| t.records)),
+            ("FilesCommitted", sum(|t| t.files)),
+            ("ManifestsCommitted", sum(|t| t.committed)),
+            ("ManifestsAlreadyCommitted", sum(|t| t.already_committed)),
+            ("ManifestsRewritten", sum(|t| t.rewritten)),
+            ("ManifestsWaiting", self.commit.waiting.len() as u64),
+            ("ManifestsSetAside", self.commit.set_aside.len() as u64),
+            ("TablesRefused", self.refused.len() as u64),
+        ];
+        let mut document = serde_json::Map::new();
+        document.insert(
+            "_aws".into(),
+            serde_json::json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Function"]],
+                    "Metrics": metrics
+                        .iter()
+                        .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+                        .collect::<Vec<_>>(),
+                }],
+            }),
+        );
+        document.insert("Function".into(), function.into());
+        for (name, value) in metrics {
+            document.insert(name.into(), value.into());
+        }
+        serde_json::Value::Object(document)
     }
 }
 
@@ -144,5 +186,48 @@ impl CommitJob<'_> {
         outcome?;
         settle(self.store, self.curated_bucket, &report.commit)?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commit::TableCommit;
+
+    #[test]
+    fn the_metrics_document_carries_every_count_under_its_definition() {
+        let mut report = RunReport::default();
+        report.commit.tables.insert(
+            "clicks".into(),
+            TableCommit {
+                committed: 2,
+                already_committed: 1,
+                files: 3,
+                records: 40,
+                rewritten: 1,
+            },
+        );
+        report
+            .commit
+            .waiting
+            .insert("_pending/clicks/a.json".into(), "why".into());
+        report.refused.insert("bids".into(), "why".into());
+        let doc = report.emf_document("adx-dev-table-commit", 7);
+        let defined: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        for name in &defined {
+            assert!(doc[*name].is_u64(), "{name} has a value");
+        }
+        assert_eq!(defined.len(), 8);
+        assert_eq!(doc["RecordsCommitted"], 40);
+        assert_eq!(doc["ManifestsRewritten"], 1);
+        assert_eq!(doc["ManifestsWaiting"], 1);
+        assert_eq!(doc["TablesRefused"], 1);
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(doc["Function"], "adx-dev-table-commit");
     }
 }

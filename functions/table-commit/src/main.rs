@@ -28,6 +28,13 @@ fn main() -> Result<(), Error> {
                         .map_err(|e| Error::from(format!("committer thread: {e}")))??;
                     let answer = serde_json::to_value(&report)?;
                     tracing::info!(records = report.records(), report = %answer, "committed");
+                    // EMF on stdout: CloudWatch Logs turns it into the metrics the alarms watch.
+                    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                        .unwrap_or_else(|_| "table-commit".into());
+                    let now_ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    println!("{}", report.emf_document(&function, now_ms));
                     if !report.refused.is_empty() {
                         return Err(Error::from(format!(
                             "tables refused (their manifests stay pending): {}",

@@ -185,7 +185,21 @@ impl World {
             url.ends_with(&format!("/invocation/{request}/response")),
             "{url}: {body}\n{logs}"
         );
-        serde_json::from_str(&body).unwrap()
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        // The run's metrics, in embedded metric format, on stdout.
+        let emf: Value = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|l| {
+                serde_json::from_str::<Value>(l)
+                    .ok()
+                    .filter(|v| v["_aws"].is_object())
+            })
+            .unwrap_or_else(|| panic!("no metrics document\n{logs}"));
+        let records: u64 = answer["commit"]["tables"].as_object().map_or(0, |t| {
+            t.values().filter_map(|t| t["records"].as_u64()).sum()
+        });
+        assert_eq!(emf["RecordsCommitted"], records, "{emf}");
+        answer
     }
 
     /// The doctor's finding on the click_conversions table, checked against `contract`.
