@@ -24,7 +24,11 @@ cfn-lint template.yaml
 sam validate --lint
 sam build
 for fn in FileIngestFunction StreamIngestFunction TableCommitFunction; do
-  file .aws-sam/build/$fn/bootstrap | tee /dev/stderr | grep -q "ARM aarch64" \
+  # Not `| tee /dev/stderr`: with the output redirected to a file, reopening /dev/stderr
+  # truncates that file, and the log of everything before is lost.
+  kind="$(file .aws-sam/build/$fn/bootstrap)"
+  echo "$kind"
+  grep -q "ARM aarch64" <<<"$kind" \
     || { echo "$fn: bootstrap is not an arm64 executable" >&2; exit 1; }
 done
 if [ "${ADX_PRUNE_BUILD:-0}" = 1 ]; then

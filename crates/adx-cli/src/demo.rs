@@ -230,6 +230,22 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     for (manifest, reason) in &committed.waiting {
         println!("  waiting: {manifest}: {reason}");
     }
+    // The self-check: each table holds what the handlers reported curating, files and streams.
+    for (dataset, (file, ..)) in &totals {
+        let reported = file.curated + stream_totals.get(dataset).map_or(0, |s| s.0.curated);
+        let in_table = committed.tables.get(dataset).map_or(0, |t| t.records);
+        if reported != in_table {
+            mismatches.push(format!(
+                "table {dataset}: {in_table} records committed, {reported} reported curated"
+            ));
+        }
+    }
+    if mismatches.is_empty() {
+        println!(
+            "\nChecked: every object's curated, quarantined and duplicate counts equal what the \
+             generator wrote, and each table holds every record the handlers curated."
+        );
+    }
     println!();
     for dataset in totals.keys() {
         println!(

@@ -46,11 +46,22 @@ fn replay(prefix: &str, bucket: Option<String>) -> Result<(), String> {
         .store
         .list(&bucket, prefix)
         .map_err(|e| e.to_string())?;
+    let keys: Vec<&String> = keys.iter().filter(|k| k.ends_with(".jsonl")).collect();
+    if keys.is_empty() {
+        eprintln!("no quarantine object matched s3://{bucket}/{prefix}: nothing to replay");
+    }
     let mut reports: Vec<ReplayReport> = Vec::new();
-    for key in keys.iter().filter(|k| k.ends_with(".jsonl")) {
-        let report = replay_object(adapters.ports(), &stream, &bucket, key)
-            .map_err(|e| format!("replaying s3://{bucket}/{key}: {e}"))?;
-        reports.push(report);
+    // An object that cannot be replayed is reported and the others go on; the command then
+    // fails at the end.
+    let mut failed: Vec<(String, String)> = Vec::new();
+    for key in keys {
+        match replay_object(adapters.ports(), &stream, &bucket, key) {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                eprintln!("replaying s3://{bucket}/{key}: {e}");
+                failed.push((key.clone(), e.to_string()));
+            }
+        }
     }
     let sum = |f: &dyn Fn(&adx_core::DatasetReport) -> u64| -> u64 {
         reports
@@ -68,10 +79,21 @@ fn replay(prefix: &str, bucket: Option<String>) -> Result<(), String> {
         "still_quarantined": sum(&|d| d.quarantined),
         "duplicates": sum(&|d| d.duplicates),
         "objects": reports,
+        "failed": failed
+            .iter()
+            .map(|(key, error)| json!({"key": key, "error": error}))
+            .collect::<Vec<_>>(),
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?
     );
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} quarantine object(s) could not be replayed (listed under \"failed\")",
+            failed.len()
+        ))
+    }
 }

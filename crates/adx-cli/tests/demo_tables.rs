@@ -129,6 +129,10 @@ async fn the_demo_tables_hold_every_valid_record_exactly_once_value_by_value() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!stdout.contains("set aside"), "{stdout}");
+    assert!(
+        stdout.contains("\nChecked: "),
+        "the demo checks itself: {stdout}"
+    );
     let stream = stream_curated(&stdout);
     assert_eq!(stream.len(), 3, "{stdout}");
 

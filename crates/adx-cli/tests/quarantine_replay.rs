@@ -207,3 +207,56 @@ fn replay_after_a_schema_fix_recovers_what_fits_and_keeps_the_rest() {
     assert_eq!(answer["curated"], 0, "{answer:#}");
     assert_eq!(quarantine_entries(root, "_unrouted/"), unrouted);
 }
+
+#[test]
+fn replay_goes_on_past_an_object_it_cannot_read_and_fails_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let v1 = schemas_without_native(root);
+    // A NATIVE impression quarantined under v1, recoverable under the fixed schema.
+    let line = impression("n-1", "NATIVE", "c-1");
+    land(
+        root,
+        &v1,
+        "ad_impressions/a.jsonl",
+        format!("{line}\n").as_bytes(),
+    );
+    assert_eq!(quarantine_entries(root, "ad_impressions/").len(), 1);
+    // A quarantine object that is not one, sorted before the good one.
+    let broken = root.join("quarantine/ad_impressions/0-broken.jsonl");
+    std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+    std::fs::write(&broken, "not a quarantine entry\n").unwrap();
+
+    let out = adx(
+        root,
+        &schema_dir(),
+        &["quarantine", "replay", "--prefix", "ad_impressions/"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a broken object fails the command");
+    assert!(stderr.contains("0-broken.jsonl"), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        answer["curated"], 1,
+        "the good object was replayed: {answer:#}"
+    );
+    assert_eq!(
+        answer["failed"].as_array().map(Vec::len),
+        Some(1),
+        "{answer:#}"
+    );
+    assert_eq!(curated_ids(root).get("n-1"), Some(&1));
+
+    // A prefix that matches nothing says so.
+    let out = adx(
+        root,
+        &schema_dir(),
+        &["quarantine", "replay", "--prefix", "nope/"],
+    );
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no quarantine object matched"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
