@@ -26,4 +26,6 @@ ADX_LOCAL_STATE="${ADX_LOCAL_STATE:-${ADX_LOCAL_DIR}/.state}"
 case "${ADX_LOCAL_STATE}" in /*) ;; *) ADX_LOCAL_STATE="${PWD}/${ADX_LOCAL_STATE}" ;; esac
 export ADX_LOCAL_STATE
 # A python with boto3 (the LocalStack venv), for scripts and ad-hoc checks.
+# pyiceberg's interpreter, for the test that reads the demo's tables with it.
+export ADX_PYICEBERG_PYTHON="${ADX_PYICEBERG_PYTHON:-${ADX_LOCAL_DIR}/.venv/pyiceberg/bin/python}"
 export ADX_LOCAL_PYTHON="${ADX_LOCAL_PYTHON:-${ADX_LOCAL_DIR}/.venv/localstack/bin/python}"

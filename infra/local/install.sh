@@ -4,11 +4,13 @@
 #                                 (requirements.txt, locked by constraints.txt)
 #   infra/local/.venv/moto        moto server for the Glue Schema Registry API, plus boto3
 #                                 (requirements-moto.txt, locked by constraints-moto.txt)
+#   infra/local/.venv/pyiceberg   pyiceberg, an independent reader of the Iceberg tables
+#                                 (requirements-pyiceberg.txt, locked by constraints-pyiceberg.txt)
 # Two venvs because localstack-core[runtime] depends on moto-ext, a fork that installs the
 # same `moto` package as upstream moto.
 # Idempotent and fast when up to date: each venv keeps a stamp holding the sha256 of the
 # interpreter version, its requirements and its constraints; a venv whose stamp matches is
-# left alone, any other is rebuilt from scratch. Both venvs install in parallel.
+# left alone, any other is rebuilt from scratch. The venvs install in parallel.
 # ADX_PYTHON chooses the interpreter (default: python3.11, else python3 if it is 3.11).
 set -euo pipefail
 
@@ -71,9 +73,12 @@ install_venv localstack requirements.txt constraints.txt &
 ls_job=$!
 install_venv moto requirements-moto.txt constraints-moto.txt &
 moto_job=$!
+install_venv pyiceberg requirements-pyiceberg.txt constraints-pyiceberg.txt &
+pyiceberg_job=$!
 rc=0
 wait "$ls_job" || rc=1
 wait "$moto_job" || rc=1
+wait "$pyiceberg_job" || rc=1
 
 t1=$(($(date +%s%N) / 1000000))
 ms=$((t1 - t0))
