@@ -3,8 +3,9 @@
 # unit, integration and end-to-end test of the workspace, the emulator suite included.
 #
 # Needs a Rust toolchain (rustup), python3.11, curl and file. It installs the deployment tools
-# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv, LocalStack (S3) and moto
-# (Glue Schema Registry) into infra/local/.venv, and the tansu Kafka broker into ~/.cargo/bin
+# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv, LocalStack (S3), moto and
+# (Glue Schema Registry and Data Catalog) and pyiceberg (an independent reader of the tables)
+# into infra/local/.venv, and the tansu Kafka broker into ~/.cargo/bin
 # (all pinned; skipped when already there), starts the emulators unless they already run, and
 # stops at the end whatever it started. The Kafka test starts and stops its own broker.
 set -euo pipefail
