@@ -3,7 +3,7 @@
 # unit, integration and end-to-end test of the workspace, the emulator suite included.
 #
 # Needs a Rust toolchain (rustup), python3.11, curl and file. It installs the deployment tools
-# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv, LocalStack (S3), moto and
+# (SAM CLI, cfn-lint, cargo-lambda, zig) into infra/tools/.venv, LocalStack (S3), moto
 # (Glue Schema Registry and Data Catalog) and pyiceberg (an independent reader of the tables)
 # into infra/local/.venv, and the tansu Kafka broker into ~/.cargo/bin
 # (all pinned; skipped when already there), starts the emulators unless they already run, and
