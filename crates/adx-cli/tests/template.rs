@@ -277,3 +277,49 @@ fn iam_grants_no_star_action_and_explains_every_star_resource() {
         );
     }
 }
+
+#[test]
+fn alarms_reach_their_topic_under_a_key_cloudwatch_may_use_and_say_when_they_clear() {
+    let template = template();
+    let resources = resources(&template);
+    let topic = &template["Resources"]["AlarmTopic"]["Properties"];
+    // Not the AWS-managed alias/aws/sns: CloudWatch cannot publish to a topic under it.
+    // (The YAML reader drops the `!Ref` tag: a reference reads as the name it refers to.)
+    let key_name = topic["KmsMasterKeyId"]
+        .as_str()
+        .expect("the topic's key is a key of the stack");
+    let key = &template["Resources"][key_name];
+    assert_eq!(key["Type"].as_str(), Some("AWS::KMS::Key"));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_vec()
+        .expect("a key policy");
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com"))
+        .expect("a statement for CloudWatch");
+    let actions: Vec<&str> = cloudwatch["Action"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert!(actions.contains(&"kms:GenerateDataKey*") && actions.contains(&"kms:Decrypt"));
+    let mut alarms = 0;
+    for (name, resource) in &resources {
+        if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        alarms += 1;
+        let props = &resource["Properties"];
+        assert_eq!(
+            props["AlarmActions"], props["OKActions"],
+            "{name}: an alarm says when it clears, to the same topic"
+        );
+        assert_eq!(
+            props["AlarmActions"][0].as_str(),
+            Some("AlarmTopic"),
+            "{name}"
+        );
+    }
+    assert!(alarms >= 10, "{alarms} alarms");
+}
