@@ -323,3 +323,51 @@ fn alarms_reach_their_topic_under_a_key_cloudwatch_may_use_and_say_when_they_cle
     }
     assert!(alarms >= 10, "{alarms} alarms");
 }
+
+#[test]
+fn a_failing_msk_batch_is_kept_whole_in_s3_after_deliberate_retries() {
+    let template = template();
+    let msk =
+        &template["Resources"]["StreamIngestFunction"]["Properties"]["Events"]["Msk"]["Properties"];
+    // An S3 destination receives the whole invocation record; SQS would get metadata only.
+    let destination = msk["DestinationConfig"]["OnFailure"]["Destination"]
+        .as_str()
+        .expect("!GetAtt <bucket>.Arn");
+    let bucket = destination.split('.').next().unwrap();
+    let bucket = &template["Resources"][bucket];
+    assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"));
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    assert!(
+        !bucket["Properties"]["BucketEncryption"].is_badvalue(),
+        "the failed batches are encrypted"
+    );
+    assert_eq!(
+        bucket["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]
+            ["EventBridgeEnabled"]
+            .as_bool(),
+        Some(true),
+        "each failed batch raises an alarm through EventBridge"
+    );
+    for (property, parameter) in [
+        ("MaximumRetryAttempts", "MskMaximumRetryAttempts"),
+        ("MaximumRecordAgeInSeconds", "MskMaximumRecordAgeSeconds"),
+        ("BisectBatchOnFunctionError", "MskBisectBatchOnError"),
+    ] {
+        assert_eq!(msk[property].as_str(), Some(parameter), "{property}");
+        assert!(
+            !template["Parameters"][parameter].is_badvalue(),
+            "{parameter}"
+        );
+    }
+    assert_eq!(
+        msk["ProvisionedPollerConfig"]["MinimumPollers"].as_str(),
+        Some("MskMinimumPollers")
+    );
+    let metrics: Vec<&str> = msk["MetricsConfig"]["Metrics"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(metrics, ["EventCount", "ErrorCount", "KafkaMetrics"]);
+}
