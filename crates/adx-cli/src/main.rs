@@ -11,6 +11,7 @@ mod consume_cmd;
 mod demo;
 mod doctor_cmd;
 mod embedded;
+mod failed_cmd;
 mod gen_cmd;
 mod invoke;
 mod kafka_target;
@@ -50,6 +51,9 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Works on quarantined records: `replay` re-drives them through the pipeline.
     Quarantine(quarantine_cmd::QuarantineArgs),
+    /// MSK batches that failed past their retries (the failed-batches bucket): list them, and
+    /// hand them to the stream handler again, exactly once.
+    Failed(failed_cmd::FailedArgs),
     /// Publishes generated records of a dataset to a Kafka topic at a target rate.
     Produce(produce_cmd::ProduceArgs),
     /// The local event source mapping: Kafka batches to the stream handler, in this process.
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Schemas(args) => schemas_cmd::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Quarantine(args) => quarantine_cmd::run(args),
+        Command::Failed(args) => failed_cmd::run(args),
         Command::Produce(args) => produce_cmd::run(args),
         Command::Consume(args) => consume_cmd::run(args),
         Command::Layout(args) => layout_cmd::run(args),

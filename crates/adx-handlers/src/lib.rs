@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod allocator;
 pub mod config;
 pub mod event;
+pub mod failed_batch;
 pub mod file_ingest;
 pub mod kafka_event;
 pub mod lambda;
