@@ -370,3 +370,41 @@ fn a_failing_msk_batch_is_kept_whole_in_s3_after_deliberate_retries() {
         .collect();
     assert_eq!(metrics, ["EventCount", "ErrorCount", "KafkaMetrics"]);
 }
+
+#[test]
+fn every_stateful_resource_says_what_happens_to_it_when_the_stack_goes() {
+    let template = template();
+    let stateful = [
+        "AWS::S3::Bucket",
+        "AWS::SQS::Queue",
+        "AWS::Logs::LogGroup",
+        "AWS::Glue::Registry",
+        "AWS::Glue::Database",
+        "AWS::KMS::Key",
+    ];
+    let mut seen = 0;
+    for (name, resource) in resources(&template) {
+        let Some(kind) = resource["Type"].as_str() else {
+            continue;
+        };
+        if !stateful.contains(&kind) {
+            continue;
+        }
+        seen += 1;
+        for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+            assert!(
+                matches!(
+                    resource[policy].as_str(),
+                    Some("Retain" | "Delete" | "Snapshot")
+                ),
+                "{name} ({kind}) has no {policy}"
+            );
+        }
+        // What is kept must not block the next deployment: its name takes the suffix.
+        if kind == "AWS::S3::Bucket" && resource["DeletionPolicy"].as_str() == Some("Retain") {
+            let bucket = resource["Properties"]["BucketName"].as_str().unwrap_or("");
+            assert!(bucket.ends_with("${NameSuffix}"), "{name}: {bucket}");
+        }
+    }
+    assert!(seen >= 10, "{seen} stateful resources");
+}
