@@ -30,11 +30,16 @@ pub fn main<E: Event>(handler: Handler<E>) -> Result<(), Error> {
 
 /// Serves `handler` until the runtime stops.
 pub async fn serve<E: Event>(handler: Handler<E>) -> Result<(), Error> {
+    let level = observe::platform_log_level(&|name| std::env::var(name).ok());
     tracing_subscriber::fmt()
         .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            observe::tracing_directive(level.as_deref()),
+        ))
         .with_target(false)
         .without_time()
         .init();
+    let metrics_level = Arc::new(observe::metrics_level(level.as_deref()).to_string());
     let config = Arc::new(HandlerConfig::from_env()?);
     // The AWS adapters start their own runtime and block on it, which a task of this runtime
     // must not do: build them on a blocking thread.
@@ -50,6 +55,7 @@ pub async fn serve<E: Event>(handler: Handler<E>) -> Result<(), Error> {
     let taken = bodies.clone();
     let service = service_fn(move |event: LambdaEvent<Unread>| {
         let function = function.clone();
+        let metrics_level = metrics_level.clone();
         let config = config.clone();
         let adapters = adapters.clone();
         let body = taken.take(&event.context.request_id);
@@ -75,7 +81,9 @@ pub async fn serve<E: Event>(handler: Handler<E>) -> Result<(), Error> {
                 }
             };
             let now_ms = chrono::Utc::now().timestamp_millis();
-            for document in observe::emf_documents(&function, &report, now_ms, duration_ms) {
+            for document in
+                observe::emf_documents(&function, &report, now_ms, duration_ms, &metrics_level)
+            {
                 // EMF documents go to stdout as they are: CloudWatch Logs extracts the metrics.
                 println!("{document}");
             }

@@ -9,12 +9,41 @@ use serde_json::{Map, Value, json};
 /// The CloudWatch namespace of the functions' metrics.
 pub const NAMESPACE: &str = "AdvertiseX/Ingestion";
 
-/// The EMF documents of one invocation, one per dataset of the report.
+/// The application log level Lambda filters the function's logs at (`AWS_LAMBDA_LOG_LEVEL`,
+/// which Lambda sets from the function's ApplicationLogLevel), upper case; none when unset.
+pub fn platform_log_level(get: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    get("AWS_LAMBDA_LOG_LEVEL")
+        .map(|l| l.trim().to_ascii_uppercase())
+        .filter(|l| !l.is_empty())
+}
+
+/// The `tracing` filter for Lambda's level: its logs below the level would be dropped by Lambda
+/// anyway, so they are not even formatted. `info` when no level is set.
+pub fn tracing_directive(level: Option<&str>) -> &'static str {
+    match level {
+        Some("TRACE") => "trace",
+        Some("DEBUG") => "debug",
+        Some("WARN") => "warn",
+        Some("ERROR" | "FATAL") => "error",
+        _ => "info",
+    }
+}
+
+/// The level the metric documents carry: Lambda's own filter level, so that its log-level
+/// filtering never drops a metric (a line without a level counts as INFO, which a WARN filter
+/// drops); INFO when no level is set.
+pub fn metrics_level(level: Option<&str>) -> &str {
+    level.unwrap_or("INFO")
+}
+
+/// The EMF documents of one invocation, one per dataset of the report, at `level` (see
+/// [`metrics_level`]).
 pub fn emf_documents(
     function: &str,
     report: &InvocationReport,
     timestamp_ms: i64,
     duration_ms: f64,
+    level: &str,
 ) -> Vec<Value> {
     report
         .datasets
@@ -48,6 +77,7 @@ pub fn emf_documents(
                     }],
                 }),
             );
+            document.insert("level".into(), json!(level));
             document.insert("Function".into(), json!(function));
             document.insert("Dataset".into(), json!(dataset));
             for (name, _, value) in metrics {
@@ -123,7 +153,7 @@ mod tests {
 
     #[test]
     fn every_declared_metric_and_dimension_is_in_the_document() {
-        let documents = emf_documents("file-ingest", &report(), 1_795_845_600_000, 12.5);
+        let documents = emf_documents("file-ingest", &report(), 1_795_845_600_000, 12.5, "WARN");
         assert_eq!(documents.len(), 2);
         for document in &documents {
             let spec = &document["_aws"]["CloudWatchMetrics"][0];
@@ -162,5 +192,23 @@ mod tests {
             line["datasets"]["click_conversions"]["max_event_lag_ms"],
             1500
         );
+    }
+
+    #[test]
+    fn metrics_pass_lambdas_log_level_filter_and_logs_follow_it() {
+        let env = |level: &'static str| {
+            move |name: &str| (name == "AWS_LAMBDA_LOG_LEVEL").then(|| level.to_string())
+        };
+        let warn = platform_log_level(&env("warn"));
+        assert_eq!(warn.as_deref(), Some("WARN"));
+        assert_eq!(tracing_directive(warn.as_deref()), "warn");
+        assert_eq!(metrics_level(warn.as_deref()), "WARN");
+        assert_eq!(platform_log_level(&|_| None), None);
+        assert_eq!(metrics_level(None), "INFO");
+        assert_eq!(tracing_directive(None), "info");
+        assert_eq!(tracing_directive(Some("FATAL")), "error");
+        for document in emf_documents("f", &report(), 0, 1.0, "ERROR") {
+            assert_eq!(document["level"], "ERROR");
+        }
     }
 }

@@ -63,7 +63,15 @@ impl RunReport {
     /// The run's counts as one CloudWatch embedded-metric-format document (dimension
     /// `Function`): what was committed, and what waits, was set aside or refused, on which
     /// the template's alarms are set.
-    pub fn emf_document(&self, function: &str, timestamp_ms: i64) -> serde_json::Value {
+    ///
+    /// `level` is the log level the document carries: Lambda's own filter level, so that its
+    /// log-level filtering never drops a metric.
+    pub fn emf_document(
+        &self,
+        function: &str,
+        timestamp_ms: i64,
+        level: &str,
+    ) -> serde_json::Value {
         let sum = |f: fn(&crate::commit::TableCommit) -> u64| -> u64 {
             self.commit.tables.values().map(f).sum()
         };
@@ -92,6 +100,7 @@ impl RunReport {
                 }],
             }),
         );
+        document.insert("level".into(), level.into());
         document.insert("Function".into(), function.into());
         for (name, value) in metrics {
             document.insert(name.into(), value.into());
@@ -212,7 +221,7 @@ mod tests {
             .waiting
             .insert("_pending/clicks/a.json".into(), "why".into());
         report.refused.insert("bids".into(), "why".into());
-        let doc = report.emf_document("adx-dev-table-commit", 7);
+        let doc = report.emf_document("adx-dev-table-commit", 7, "WARN");
         let defined: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -229,5 +238,6 @@ mod tests {
         assert_eq!(doc["TablesRefused"], 1);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert_eq!(doc["Function"], "adx-dev-table-commit");
+        assert_eq!(doc["level"], "WARN");
     }
 }

@@ -74,6 +74,8 @@ fn the_lambda_binary_parses_msk_events_itself_and_refuses_a_bad_one() {
         )
         .env("CURATED_BUCKET", "curated")
         .env("QUARANTINE_BUCKET", "quarantine")
+        // Lambda's log-level filter at WARN: the metric documents must carry that level.
+        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -108,6 +110,14 @@ fn the_lambda_binary_parses_msk_events_itself_and_refuses_a_bad_one() {
             .join(object["key"].as_str().unwrap());
         assert!(path.is_file(), "{} is not in the store", path.display());
     }
+
+    let emf: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["_aws"].is_object())
+        .collect();
+    assert!(!emf.is_empty(), "metric documents on stdout\n{logs}");
+    assert!(emf.iter().all(|d| d["level"] == "WARN"), "{emf:?}");
 
     let (url, body) = &got[1];
     assert!(

@@ -4,16 +4,22 @@
 //! refused a table (its contract cannot be followed) commits the others, then fails the
 //! invocation, which raises the function's Errors alarm.
 
+use adx_handlers::observe;
 use adx_tables::aws::{AwsCommitter, CommitterSettings};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 fn main() -> Result<(), Error> {
+    let level = observe::platform_log_level(&|name| std::env::var(name).ok());
     tracing_subscriber::fmt()
         .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            observe::tracing_directive(level.as_deref()),
+        ))
         .with_target(false)
         .without_time()
         .init();
+    let metrics_level = observe::metrics_level(level.as_deref()).to_string();
     // The adapters start their own runtime and block on it: built before the Lambda's runtime.
     let committer = Arc::new(AwsCommitter::new(CommitterSettings::from_env()?)?);
     tokio::runtime::Builder::new_current_thread()
@@ -22,6 +28,7 @@ fn main() -> Result<(), Error> {
         .block_on(lambda_runtime::run(service_fn(
             move |_event: LambdaEvent<serde_json::Value>| {
                 let committer = committer.clone();
+                let metrics_level = metrics_level.clone();
                 async move {
                     let report = tokio::task::spawn_blocking(move || committer.run_once())
                         .await
@@ -34,7 +41,7 @@ fn main() -> Result<(), Error> {
                     let now_ms = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_millis() as i64);
-                    println!("{}", report.emf_document(&function, now_ms));
+                    println!("{}", report.emf_document(&function, now_ms, &metrics_level));
                     if !report.refused.is_empty() {
                         return Err(Error::from(format!(
                             "tables refused (their manifests stay pending): {}",

@@ -168,6 +168,8 @@ impl World {
             .env("REGISTRY_NAME", &self.registry)
             .env("TABLE_DATABASE", &self.database)
             .env_remove("TABLE_OPTIMIZER_ROLE_ARN")
+            // Lambda's log-level filter at WARN: the metrics must still be written, at WARN.
+            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -199,6 +201,7 @@ impl World {
             t.values().filter_map(|t| t["records"].as_u64()).sum()
         });
         assert_eq!(emf["RecordsCommitted"], records, "{emf}");
+        assert_eq!(emf["level"], "WARN", "{emf}");
         answer
     }
 
