@@ -408,3 +408,47 @@ fn every_stateful_resource_says_what_happens_to_it_when_the_stack_goes() {
     }
     assert!(seen >= 10, "{seen} stateful resources");
 }
+
+#[test]
+fn every_function_warns_before_its_timeout_and_staleness_raises_an_alarm() {
+    let template = template();
+    let resources = resources(&template);
+    for (name, function) in &resources {
+        if function["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let timeout_ms = function["Properties"]["Timeout"]
+            .as_i64()
+            .expect("a timeout")
+            * 1000;
+        let alarm = resources
+            .iter()
+            .find(|(_, r)| {
+                r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                    && r["Properties"]["MetricName"].as_str() == Some("Duration")
+                    && r["Properties"]["Dimensions"][0]["Value"].as_str() == Some(name.as_str())
+            })
+            .unwrap_or_else(|| panic!("{name}: no duration alarm"));
+        let threshold = alarm.1["Properties"]["Threshold"].as_i64().unwrap();
+        assert!(
+            threshold < timeout_ms && threshold >= timeout_ms / 2,
+            "{name}: alarm at {threshold} ms of a {timeout_ms} ms timeout"
+        );
+    }
+    for freshness in [
+        "FileIngestFreshnessAlarm",
+        "StreamIngestFreshnessAlarm",
+        "TablesFreshnessAlarm",
+    ] {
+        let alarm = &template["Resources"][freshness]["Properties"];
+        assert_eq!(
+            alarm["EvaluationPeriods"].as_str(),
+            Some("FreshnessMinutes"),
+            "{freshness}"
+        );
+        assert!(
+            alarm["Metrics"].as_vec().is_some_and(|m| m.len() >= 3),
+            "{freshness}"
+        );
+    }
+}
