@@ -452,3 +452,34 @@ fn every_function_warns_before_its_timeout_and_staleness_raises_an_alarm() {
         );
     }
 }
+
+#[test]
+fn the_stream_function_reads_only_the_topics_it_is_given() {
+    let text = template_text();
+    // No wildcard over the cluster's topics anywhere.
+    assert!(
+        !text.contains("topic/${Cluster}/*"),
+        "a wildcard over every topic of the cluster"
+    );
+    let template = template();
+    let each = &template["Resources"]["Fn::ForEach::StreamIngestTopics"];
+    assert_eq!(each[0].as_str(), Some("Topic"));
+    assert_eq!(
+        each[1].as_str(),
+        Some("MskTopics"),
+        "one policy per topic of MskTopics"
+    );
+    let policy = &each[2]["StreamIngestTopic&{Topic}"];
+    assert_eq!(policy["Type"].as_str(), Some("AWS::IAM::RolePolicy"));
+    assert_eq!(
+        policy["Properties"]["RoleName"].as_str(),
+        Some("StreamIngestRole")
+    );
+    let resource = &policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"][0];
+    assert!(
+        resource
+            .as_str()
+            .is_some_and(|r| r.ends_with("topic/${Cluster}/${Topic}")),
+        "{resource:?}"
+    );
+}
