@@ -7,7 +7,8 @@
 
 use crate::embedded::write_schemas;
 use crate::samples::{
-    SampleSpec, StreamSpec, parse_compression, parse_format, write_msk_event, write_sample,
+    CompressionArg, SampleSpec, StreamSpec, arg_name, parse_compression, parse_format,
+    write_msk_event, write_sample,
 };
 use crate::stats::ProcessStats;
 use adx_gen::{AvroCodec, Compression, Dataset, Format, GenConfig};
@@ -38,9 +39,9 @@ pub struct BenchArgs {
     /// with --stream: glue, glue-zlib, json.
     #[arg(long = "format")]
     formats: Vec<String>,
-    /// Compression of the objects: none, gz, zst.
-    #[arg(long, default_value = "none")]
-    compression: String,
+    /// Compression of the objects.
+    #[arg(long, value_enum, default_value = "none")]
+    compression: CompressionArg,
     /// Share of bad records.
     #[arg(long, default_value_t = 0.0)]
     bad_share: f64,
@@ -265,7 +266,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         }
         return Ok(());
     }
-    let compression: Compression = parse_compression(&args.compression)?;
+    let compression: Compression = parse_compression(&arg_name(&args.compression))?;
     let cases: Vec<(Dataset, Format)> = if args.datasets.is_empty() {
         vec![
             (Dataset::ClickConversions, Format::Csv),

@@ -24,6 +24,10 @@ enum Start {
 
 /// Arguments of `adx consume`.
 #[derive(Args)]
+#[command(
+    after_help = "Example: the topics of a local broker into the embedded default, until 10 s without records:\n  \
+    ADX_STORE_ROOT=out/stream ADX_SCHEMA_DIR=schemas CURATED_BUCKET=curated QUARANTINE_BUCKET=quarantine \\\n    adx consume --bootstrap-servers 127.0.0.1:9092 --topics ad_impressions,click_conversions --group adx --until-idle 10"
+)]
 pub struct ConsumeArgs {
     #[command(flatten)]
     target: KafkaTarget,

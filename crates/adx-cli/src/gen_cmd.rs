@@ -2,7 +2,8 @@
 //! with the S3 event that announces it, and a JSON manifest of what each holds.
 
 use crate::samples::{
-    SampleSpec, StreamSpec, parse_compression, parse_format, write_msk_event, write_sample,
+    CompressionArg, FormatArg, SampleSpec, StreamEncodingArg, StreamSpec, arg_name,
+    parse_compression, parse_format, write_msk_event, write_sample,
 };
 use adx_gen::{Compression, Dataset, Format, GenConfig};
 use chrono::DateTime;
@@ -11,6 +12,10 @@ use std::path::PathBuf;
 
 /// Arguments of `adx gen`.
 #[derive(Args)]
+#[command(
+    after_help = "Example: 10,000 clicks as gzipped CSV with 5% bad records, their S3 event, and an MSK event:\n  \
+    adx gen --out /tmp/landing --events /tmp/events --records 10000 --dataset click_conversions \\\n    --format csv --compression gz --bad-share 0.05 --msk-events /tmp/msk --stream-encoding json"
+)]
 pub struct GenArgs {
     /// Folder of the landing bucket: objects go to `<out>/<dataset>/...`.
     #[arg(long)]
@@ -39,19 +44,19 @@ pub struct GenArgs {
     /// Datasets (default: all).
     #[arg(long = "dataset")]
     pub datasets: Vec<String>,
-    /// Formats: csv, jsonl, json, avro, avro-deflate, avro-snappy, avro-zstd (default: all).
-    #[arg(long = "format")]
-    pub formats: Vec<String>,
-    /// Compressions: none, gz, zst (default: all three, for every format).
-    #[arg(long = "compression")]
-    pub compressions: Vec<String>,
+    /// Formats (repeatable; default: all).
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<FormatArg>,
+    /// Compressions (repeatable; default: all three, for every format).
+    #[arg(long = "compression", value_enum)]
+    pub compressions: Vec<CompressionArg>,
     /// Also write MSK events (what the stream function receives) into this folder: one per
     /// dataset and stream encoding (glue, glue-zlib, json), of --records records each.
     #[arg(long)]
     pub msk_events: Option<PathBuf>,
-    /// Stream encodings of the MSK events (default: all three).
-    #[arg(long = "stream-encoding")]
-    pub stream_encodings: Vec<String>,
+    /// Stream encodings of the MSK events (repeatable; default: all three).
+    #[arg(long = "stream-encoding", value_enum)]
+    pub stream_encodings: Vec<StreamEncodingArg>,
     /// Partitions the MSK event's records are spread over.
     #[arg(long, default_value_t = 3)]
     pub partitions: u32,
@@ -105,7 +110,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
     } else {
         args.formats
             .iter()
-            .map(|f| parse_format(f))
+            .map(|f| parse_format(&arg_name(f)))
             .collect::<Result<_, _>>()?
     };
     let compressions: Vec<Compression> = if args.compressions.is_empty() {
@@ -113,7 +118,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
     } else {
         args.compressions
             .iter()
-            .map(|c| parse_compression(c))
+            .map(|c| parse_compression(&arg_name(c)))
             .collect::<Result<_, _>>()?
     };
     let bucket = match &args.bucket {
@@ -150,7 +155,7 @@ pub fn run(args: GenArgs) -> Result<(), String> {
         let encodings: Vec<String> = if args.stream_encodings.is_empty() {
             vec!["glue".into(), "glue-zlib".into(), "json".into()]
         } else {
-            args.stream_encodings.clone()
+            args.stream_encodings.iter().map(arg_name).collect()
         };
         for dataset in &datasets {
             for encoding in &encodings {

@@ -21,6 +21,10 @@ pub enum Function {
 
 /// Arguments of `adx invoke`.
 #[derive(Args)]
+#[command(
+    after_help = "Example (the embedded default; S3 and Glue when ADX_STORE_ROOT and ADX_SCHEMA_DIR are unset):\n  \
+    ADX_STORE_ROOT=out/demo ADX_SCHEMA_DIR=schemas CURATED_BUCKET=curated QUARANTINE_BUCKET=quarantine \\\n    adx invoke file-ingest --event out/demo/events/click_conversions-csv.json"
+)]
 pub struct InvokeArgs {
     /// Which function.
     function: Function,

@@ -47,7 +47,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Registers `schemas/` in the Glue Schema Registry, or checks changes offline.
     Schemas(schemas_cmd::SchemasArgs),
-    /// Checks a deployment: buckets, registry, registered schemas, MSK cluster and topics.
+    /// Checks a deployment: buckets, registry, registered schemas, MSK cluster and topics, and
+    /// (with --database) the Iceberg tables.
     Doctor(doctor_cmd::DoctorArgs),
     /// Works on quarantined records: `replay` re-drives them through the pipeline.
     Quarantine(quarantine_cmd::QuarantineArgs),

@@ -19,6 +19,10 @@ enum QuarantineCommand {
     /// Replays every quarantine object under a prefix: recovered records are written as
     /// curated Parquet, each object is rewritten with what still fails (or removed), and the
     /// outcome is printed as JSON.
+    #[command(
+        after_help = "Example: after a schema fix, one dataset's quarantine of one day:\n  \
+        adx quarantine replay --prefix ad_impressions/dt=2026-11-28/"
+    )]
     Replay {
         /// Key prefix in the quarantine bucket, e.g. `ad_impressions/` or
         /// `ad_impressions/dt=2026-11-28/`.

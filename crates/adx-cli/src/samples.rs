@@ -10,6 +10,56 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// A format as named on the command line.
+/// The generator's formats, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// JSON Lines: one object per line.
+    Jsonl,
+    /// One JSON array of objects.
+    Json,
+    /// An Avro container file, uncompressed blocks.
+    Avro,
+    /// An Avro container file, deflate blocks.
+    AvroDeflate,
+    /// An Avro container file, snappy blocks.
+    AvroSnappy,
+    /// An Avro container file, zstd blocks.
+    AvroZstd,
+}
+
+/// Whole-object compressions, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressionArg {
+    /// Not compressed.
+    None,
+    /// gzip (`.gz`).
+    Gz,
+    /// Zstandard (`.zst`).
+    Zst,
+}
+
+/// Encodings of MSK record values, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamEncodingArg {
+    /// Avro framed by the Glue Schema Registry serializer.
+    Glue,
+    /// The same, zlib-compressed.
+    GlueZlib,
+    /// Plain JSON values.
+    Json,
+}
+
+/// The name a value of a clap value enum has on the command line.
+pub fn arg_name(value: &impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Parses a format name (as [`FormatArg`] names them).
 pub fn parse_format(text: &str) -> Result<Format, String> {
     Ok(match text {
         "csv" => Format::Csv,
