@@ -260,3 +260,82 @@ fn replay_goes_on_past_an_object_it_cannot_read_and_fails_at_the_end() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn stats_show_and_a_dry_run_look_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let v1 = schemas_without_native(root);
+    // Two NATIVE impressions (recoverable once the schema is fixed) and one with an empty
+    // campaign (a rule failure whatever the schema).
+    let lines = [
+        impression("n-1", "NATIVE", "c-1"),
+        impression("n-2", "NATIVE", "c-1"),
+        impression("e-1", "BANNER", ""),
+    ];
+    land(
+        root,
+        &v1,
+        "ad_impressions/a.jsonl",
+        format!("{}\n", lines.join("\n")).as_bytes(),
+    );
+
+    let out = adx(root, &schema_dir(), &["quarantine", "stats"]);
+    assert!(out.status.success());
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["entries"], 3, "{stats:#}");
+    assert_eq!(stats["datasets"]["ad_impressions"], 3);
+    assert_eq!(stats["kinds"]["schema"], 2, "{stats:#}");
+    assert_eq!(stats["kinds"]["rule"], 1, "{stats:#}");
+    assert_eq!(
+        stats["fields"]["ad_impressions.campaign_id"], 1,
+        "{stats:#}"
+    );
+
+    let out = adx(root, &schema_dir(), &["quarantine", "show", "--limit", "2"]);
+    assert!(out.status.success());
+    let shown: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(shown.len(), 2);
+    assert!(
+        shown[0]["payload_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("\"n-1\"")),
+        "{:?}",
+        shown[0]
+    );
+    assert!(
+        shown[0]["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("ad_impressions/dt="))
+    );
+
+    // The dry run says what a replay under the fixed schema would recover, and writes nothing.
+    let before = (tree(&root.join("curated")), tree(&root.join("quarantine")));
+    let out = adx(
+        root,
+        &schema_dir(),
+        &[
+            "quarantine",
+            "replay",
+            "--prefix",
+            "ad_impressions/",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["dry_run"], true);
+    assert_eq!(answer["curated"], 2, "{answer:#}");
+    assert_eq!(answer["still_quarantined"], 1, "{answer:#}");
+    let after = (tree(&root.join("curated")), tree(&root.join("quarantine")));
+    assert!(before == after, "a dry run writes nothing");
+    // The replay itself then recovers them.
+    assert_eq!(replay(root, "ad_impressions/")["curated"], 2);
+}
