@@ -483,3 +483,74 @@ fn the_stream_function_reads_only_the_topics_it_is_given() {
         "{resource:?}"
     );
 }
+
+#[test]
+fn the_quarantine_table_reads_every_field_of_an_entry_and_every_dataset() {
+    let template = template();
+    let table = &template["Resources"]["QuarantineTable"]["Properties"]["TableInput"];
+    let columns: Vec<(String, String)> = table["StorageDescriptor"]["Columns"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["Name"].as_str().unwrap().to_string(),
+                c["Type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let type_of = |name: &str| {
+        columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    // Every member of every entry the core writes (the checked-in quarantine fixtures).
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../adx-core/tests/fixtures/quarantine"
+    );
+    let mut entries = 0;
+    for file in std::fs::read_dir(fixtures).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        for line in text.lines().filter(|l| l.starts_with('{')) {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            entries += 1;
+            for (key, value) in entry.as_object().unwrap() {
+                if key == "dataset" {
+                    continue; // a partition column
+                }
+                let declared = type_of(key);
+                if let Some(members) = value.as_object() {
+                    for member in members.keys() {
+                        assert!(
+                            declared.contains(&format!("{member}:")),
+                            "{key}.{member} is not in the table's {key} column: {declared}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(entries > 50, "{entries} entries");
+    // Its partitions: the datasets of schemas/, and the unrouted.
+    let mut want: Vec<String> = datasets().into_iter().map(|d| d.name).collect();
+    want.push("_unrouted".into());
+    want.sort();
+    let mut listed: Vec<String> = template["Parameters"]["QuarantineDatasets"]["Default"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, want,
+        "QuarantineDatasets and schemas/ disagree: add the dataset"
+    );
+    assert_eq!(
+        table["Parameters"]["projection.dt.range"].as_str(),
+        Some("2000-01-01,NOW")
+    );
+}
