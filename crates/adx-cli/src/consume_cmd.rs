@@ -101,26 +101,14 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
         if let Some(root) = &tables
             && last_commit.elapsed() >= interval
         {
-            committed += records_committed(&crate::tables_cmd::commit_with(
-                root,
-                &curated,
-                adapters.store.as_ref(),
-                adapters.registry.as_ref(),
-                &adapters.catalog,
-            )?);
+            committed += commit_now(root, &curated, &adapters)?;
             last_commit = Instant::now();
         }
         Ok(())
     };
     let report = run_mapping(&connection, &mapping, &mut handler).map_err(|e| e.to_string())?;
     if let Some(root) = &tables {
-        committed += records_committed(&crate::tables_cmd::commit_with(
-            root,
-            &curated,
-            adapters.store.as_ref(),
-            adapters.registry.as_ref(),
-            &adapters.catalog,
-        )?);
+        committed += commit_now(root, &curated, &adapters)?;
     }
     let datasets: serde_json::Map<String, serde_json::Value> = totals
         .iter()
@@ -141,6 +129,14 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
 }
 
 /// Records a commit run added to the tables.
-fn records_committed(report: &adx_tables::job::RunReport) -> u64 {
-    report.records()
+/// One committer run over the local catalog of `root`: the records it added.
+fn commit_now(root: &std::path::Path, curated: &str, adapters: &Adapters) -> Result<u64, String> {
+    let report = crate::tables_cmd::commit_with(
+        root,
+        curated,
+        adapters.store.as_ref(),
+        adapters.registry.as_ref(),
+        &adapters.catalog,
+    )?;
+    Ok(report.records())
 }

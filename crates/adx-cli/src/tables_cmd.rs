@@ -79,6 +79,19 @@ enum TablesAction {
         #[arg(long, env = "ADX_SCHEMA_DIR", default_value = "schemas")]
         schemas: PathBuf,
     },
+    /// Prints rows of a table as a reader of it sees them (its current snapshot), one JSON
+    /// object per line; timestamps in epoch microseconds.
+    #[command(after_help = "Example:\n  adx tables show --root out/demo ad_impressions --limit 3")]
+    Show {
+        /// Where the tables are.
+        #[command(flatten)]
+        target: TableTarget,
+        /// The table (dataset).
+        table: String,
+        /// The most rows to print.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 /// Runs `adx tables`.
@@ -93,6 +106,58 @@ pub fn run(args: TablesArgs) -> Result<(), String> {
                 println!("{table:<20} {outcome}");
             }
             Ok(())
+        }
+        TablesAction::Show {
+            target,
+            table,
+            limit,
+        } => {
+            for row in show(&target, &table, limit)? {
+                println!("{}", serde_json::Value::Object(row));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// At most `limit` rows of `table`.
+fn show(
+    target: &TableTarget,
+    table: &str,
+    limit: usize,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
+    async fn rows(
+        catalog: &dyn Catalog,
+        namespace: NamespaceIdent,
+        table: &str,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
+        let ident = adx_tables::TableIdent::new(namespace, table.to_string());
+        adx_tables::scan::table_rows(catalog, &ident, None, Some(limit))
+            .await
+            .map_err(|e| e.to_string())
+    }
+    match target.catalog {
+        CatalogKind::Local => {
+            let root = target.root()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| format!("starting the runtime: {e}"))?;
+            runtime.block_on(async {
+                let catalog = open(root, &target.curated_bucket)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                rows(&catalog, namespace(), table, limit).await
+            })
+        }
+        CatalogKind::Glue => {
+            let committer = aws_committer(target)?;
+            let namespace = adx_tables::namespace_of(&target.database);
+            committer
+                .context()
+                .block_on(rows(committer.catalog(), namespace, table, limit))
         }
     }
 }

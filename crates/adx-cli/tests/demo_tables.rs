@@ -10,11 +10,6 @@ mod common;
 use adx_gen::{Dataset, Expected, Format, GenConfig, RecordValue, canonical, records_for};
 use adx_tables::local::{namespace, open};
 use adx_tables::{Catalog, TableIdent};
-use futures::TryStreamExt;
-use iceberg_arrow_array::cast::AsArray;
-use iceberg_arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
-use iceberg_arrow_array::{Array, RecordBatch};
-use iceberg_arrow_schema::{DataType, TimeUnit};
 use serde_json::{Map, Value, json};
 use std::process::Command;
 
@@ -22,60 +17,18 @@ const RECORDS: usize = 300;
 const STREAM_RECORDS: usize = 300;
 const SEED: u64 = 7;
 
-/// A cell as the generator's canonical JSON has it (timestamps in epoch milliseconds).
-fn cell(array: &dyn Array, i: usize) -> Value {
-    if array.is_null(i) {
-        return Value::Null;
-    }
-    match array.data_type() {
-        DataType::Utf8 => json!(array.as_string::<i32>().value(i)),
-        DataType::Int32 => json!(array.as_primitive::<Int32Type>().value(i)),
-        DataType::Int64 => json!(array.as_primitive::<Int64Type>().value(i)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            json!(array.as_primitive::<TimestampMicrosecondType>().value(i) / 1000)
-        }
-        DataType::Struct(fields) => {
-            let s = array.as_struct();
-            let mut map = Map::new();
-            for (f, c) in fields.iter().zip(s.columns()) {
-                map.insert(f.name().clone(), cell(c.as_ref(), i));
-            }
-            Value::Object(map)
-        }
-        DataType::List(_) => {
-            let list = array.as_list::<i32>();
-            let items = list.value(i);
-            Value::Array((0..items.len()).map(|j| cell(items.as_ref(), j)).collect())
-        }
-        other => panic!("unexpected column type {other}"),
-    }
-}
-
-/// Every row of `dataset`'s table, as JSON objects.
+/// Every row of `dataset`'s table, its timestamps (microseconds in the table) in epoch
+/// milliseconds, as the generator's canonical JSON has them.
 async fn table_rows(catalog: &dyn Catalog, dataset: &str) -> Vec<Map<String, Value>> {
-    let table = catalog
-        .load_table(&TableIdent::new(namespace(), dataset.to_string()))
+    let ident = TableIdent::new(namespace(), dataset.to_string());
+    let mut rows = adx_tables::scan::table_rows(catalog, &ident, None, None)
         .await
         .unwrap();
-    let batches: Vec<RecordBatch> = table
-        .scan()
-        .select_all()
-        .build()
-        .unwrap()
-        .to_arrow()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut rows = Vec::new();
-    for batch in batches {
-        for i in 0..batch.num_rows() {
-            let mut row = Map::new();
-            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-                row.insert(field.name().clone(), cell(column.as_ref(), i));
+    for row in &mut rows {
+        for column in ["event_time", "_arrival_time"] {
+            if let Some(us) = row[column].as_i64() {
+                row.insert(column.to_string(), json!(us / 1000));
             }
-            rows.push(row);
         }
     }
     rows
@@ -135,6 +88,31 @@ async fn the_demo_tables_hold_every_valid_record_exactly_once_value_by_value() {
     );
     let stream = stream_curated(&stdout);
     assert_eq!(stream.len(), 3, "{stdout}");
+
+    // `adx tables show` prints rows as a reader sees them.
+    let shown = Command::new(env!("CARGO_BIN_EXE_adx"))
+        .args([
+            "tables",
+            "show",
+            "--root",
+            root.to_str().unwrap(),
+            "ad_impressions",
+        ])
+        .args(["--limit", "3"])
+        .env_remove("ADX_STORE_ROOT")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let shown: Vec<Value> = String::from_utf8_lossy(&shown.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(shown.len(), 3);
+    assert!(shown.iter().all(|r| r["impression_id"].is_string()));
 
     let catalog = open(&root, "curated").await.unwrap();
     for (name, stream_count) in stream {

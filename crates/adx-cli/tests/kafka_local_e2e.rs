@@ -218,10 +218,6 @@ type Delivered = BTreeMap<String, (Seen, Seen)>;
 /// The (partition, offset) of every row of `dataset`'s table in the local catalog of `root`
 /// (none when the dataset has no table).
 fn table_rows(root: &Path, dataset: &str) -> Vec<(i64, i64)> {
-    use futures::TryStreamExt;
-    use iceberg_arrow_array::Array;
-    use iceberg_arrow_array::cast::AsArray;
-    use iceberg_arrow_array::types::{Int32Type, Int64Type};
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -234,28 +230,20 @@ fn table_rows(root: &Path, dataset: &str) -> Vec<(i64, i64)> {
         if !catalog.table_exists(&ident).await.unwrap() {
             return Vec::new();
         }
-        let table = catalog.load_table(&ident).await.unwrap();
-        let batches: Vec<iceberg_arrow_array::RecordBatch> = table
-            .scan()
-            .select(["_source_partition", "_offset"])
-            .build()
-            .unwrap()
-            .to_arrow()
+        let columns = ["_source_partition", "_offset"];
+        adx_tables::scan::table_rows(&catalog, &ident, Some(&columns), None)
             .await
             .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        let mut rows = Vec::new();
-        for b in batches {
-            let partitions = b.column(0).as_primitive::<Int32Type>();
-            let offsets = b.column(1).as_primitive::<Int64Type>();
-            for i in 0..b.num_rows() {
-                assert!(!partitions.is_null(i), "a stream row has its partition");
-                rows.push((i64::from(partitions.value(i)), offsets.value(i)));
-            }
-        }
-        rows
+            .into_iter()
+            .map(|row| {
+                let partition = row["_source_partition"].as_i64();
+                assert!(partition.is_some(), "a stream row has its partition");
+                (
+                    partition.unwrap_or_default(),
+                    row["_offset"].as_i64().unwrap(),
+                )
+            })
+            .collect()
     })
 }
 

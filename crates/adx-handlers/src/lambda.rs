@@ -30,16 +30,7 @@ pub fn main<E: Event>(handler: Handler<E>) -> Result<(), Error> {
 
 /// Serves `handler` until the runtime stops.
 pub async fn serve<E: Event>(handler: Handler<E>) -> Result<(), Error> {
-    let level = observe::platform_log_level(&|name| std::env::var(name).ok());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            observe::tracing_directive(level.as_deref()),
-        ))
-        .with_target(false)
-        .without_time()
-        .init();
-    let metrics_level = Arc::new(observe::metrics_level(level.as_deref()).to_string());
+    let metrics_level = Arc::new(observe::init_lambda_logs());
     let config = Arc::new(HandlerConfig::from_env()?);
     // The AWS adapters start their own runtime and block on it, which a task of this runtime
     // must not do: build them on a blocking thread.

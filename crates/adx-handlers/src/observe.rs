@@ -36,6 +36,21 @@ pub fn metrics_level(level: Option<&str>) -> &str {
     level.unwrap_or("INFO")
 }
 
+/// Starts the JSON logs of a Lambda function at Lambda's log level (`AWS_LAMBDA_LOG_LEVEL`);
+/// returns the level its metric documents carry ([`metrics_level`]).
+pub fn init_lambda_logs() -> String {
+    let level = platform_log_level(&|name| std::env::var(name).ok());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(tracing_directive(
+            level.as_deref(),
+        )))
+        .with_target(false)
+        .without_time()
+        .init();
+    metrics_level(level.as_deref()).to_string()
+}
+
 /// The EMF documents of one invocation, one per dataset of the report, at `level` (see
 /// [`metrics_level`]).
 pub fn emf_documents(

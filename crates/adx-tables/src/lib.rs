@@ -23,6 +23,7 @@ pub mod job;
 #[cfg(feature = "sql")]
 pub mod local;
 mod order;
+pub mod scan;
 pub mod schema;
 pub mod sync;
 

@@ -10,16 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 fn main() -> Result<(), Error> {
-    let level = observe::platform_log_level(&|name| std::env::var(name).ok());
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            observe::tracing_directive(level.as_deref()),
-        ))
-        .with_target(false)
-        .without_time()
-        .init();
-    let metrics_level = observe::metrics_level(level.as_deref()).to_string();
+    let metrics_level = observe::init_lambda_logs();
     // The adapters start their own runtime and block on it: built before the Lambda's runtime.
     let committer = Arc::new(AwsCommitter::new(CommitterSettings::from_env()?)?);
     tokio::runtime::Builder::new_current_thread()

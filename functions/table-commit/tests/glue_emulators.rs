@@ -21,8 +21,6 @@ use adx_core::{Dataset, RegisteredSchema};
 use adx_tables::aws::{AwsCommitter, CommitterSettings};
 use adx_tables::glue::{GlueSettings, open};
 use adx_tables::{Catalog, TableIdent, namespace_of};
-use futures::TryStreamExt;
-use iceberg_arrow_array::{Array, StringArray};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -252,28 +250,20 @@ impl World {
             } else {
                 &["event_id"]
             };
-            let batches: Vec<_> = table
-                .scan()
-                .select(columns.iter().copied())
-                .build()
-                .unwrap()
-                .to_arrow()
-                .await
-                .unwrap()
-                .try_collect()
-                .await
-                .unwrap();
-            let mut rows = Vec::new();
-            for b in batches {
-                let text = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>().unwrap();
-                for row in 0..b.num_rows() {
-                    let channel = has_channel
-                        .then(|| text(1))
-                        .filter(|c| !c.is_null(row))
-                        .map(|c| c.value(row).to_string());
-                    rows.push((text(0).value(row).to_string(), channel));
-                }
-            }
+            let mut rows: Vec<(String, Option<String>)> =
+                adx_tables::scan::table_rows(&catalog, &ident, Some(columns), None)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|row| {
+                        (
+                            row["event_id"].as_str().unwrap_or_default().to_string(),
+                            row.get("channel")
+                                .and_then(|c| c.as_str())
+                                .map(str::to_string),
+                        )
+                    })
+                    .collect();
             rows.sort();
             (rows, snapshots)
         })

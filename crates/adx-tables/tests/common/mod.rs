@@ -8,8 +8,6 @@ use adx_core::{IngestConfig, ObjectStore, WriterLimits};
 use adx_tables::commit::{CommitReport, commit, read_pending, settle};
 use adx_tables::local::namespace;
 use adx_tables::{Catalog, TableIdent};
-use futures::TryStreamExt;
-use iceberg_arrow_array::{Array, StringArray};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -54,35 +52,19 @@ pub async fn rows(
     dataset: &str,
     columns: &[&str],
 ) -> Vec<Vec<Option<String>>> {
-    let table = catalog
-        .load_table(&TableIdent::new(namespace(), dataset.to_string()))
-        .await
-        .unwrap();
-    let batches: Vec<_> = table
-        .scan()
-        .select(columns.iter().copied())
-        .build()
-        .unwrap()
-        .to_arrow()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for b in batches {
-        let arrays: Vec<&StringArray> = (0..columns.len())
-            .map(|i| b.column(i).as_any().downcast_ref::<StringArray>().unwrap())
-            .collect();
-        for row in 0..b.num_rows() {
-            out.push(
-                arrays
+    let ident = TableIdent::new(namespace(), dataset.to_string());
+    let mut out: Vec<Vec<Option<String>>> =
+        adx_tables::scan::table_rows(catalog, &ident, Some(columns), None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                columns
                     .iter()
-                    .map(|a| (!a.is_null(row)).then(|| a.value(row).to_string()))
-                    .collect(),
-            );
-        }
-    }
+                    .map(|c| row[*c].as_str().map(str::to_string))
+                    .collect()
+            })
+            .collect();
     out.sort();
     out
 }
