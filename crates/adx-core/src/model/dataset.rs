@@ -571,9 +571,9 @@ mod tests {
     #[test]
     fn impression_other_rules() {
         let ds = impressions();
-        let e = validate(&ds, &with(valid_impression(), json!({"currency": null}))).unwrap_err();
-        assert_eq!(e.field, "currency");
-        assert_eq!(e.found, "none");
+        // The contract asks for a currency only with revenue_micros: a win price without one
+        // is valid.
+        validate(&ds, &with(valid_impression(), json!({"currency": null}))).unwrap();
         let e = validate(&ds, &with(valid_impression(), json!({"currency": "US"}))).unwrap_err();
         assert_eq!(e.field, "currency");
         let e = validate(&ds, &with(valid_impression(), json!({"site_domain": ""}))).unwrap_err();
@@ -625,8 +625,8 @@ mod tests {
         let mut v = valid_bid();
         v["user"]["user_id"] = json!("");
         assert_eq!(validate(&ds, &v).unwrap_err().field, "user.user_id");
-        let e = validate(&ds, &with(valid_bid(), json!({"tmax_ms": -1}))).unwrap_err();
-        assert_eq!(e.field, "tmax_ms");
+        // The contract has no rule on tmax_ms.
+        validate(&ds, &with(valid_bid(), json!({"tmax_ms": -1}))).unwrap();
     }
 
     #[test]
