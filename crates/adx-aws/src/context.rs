@@ -89,6 +89,7 @@ pub struct AwsContext {
     glue: aws_sdk_glue::Client,
     kafka: aws_sdk_kafka::Client,
     region: Option<String>,
+    sdk: aws_config::SdkConfig,
 }
 
 impl AwsContext {
@@ -140,6 +141,7 @@ impl AwsContext {
             glue: aws_sdk_glue::Client::new(&sdk),
             kafka: aws_sdk_kafka::Client::new(&sdk),
             region: sdk.region().map(|r| r.to_string()),
+            sdk,
             runtime: Some(runtime),
         })
     }
@@ -179,6 +181,12 @@ impl AwsContext {
     /// The configured region, if any.
     pub fn region(&self) -> Option<&str> {
         self.region.as_deref()
+    }
+
+    /// The shared SDK configuration, for the clients only some commands need (each built
+    /// where it is used, so that the Lambda functions never compile them).
+    pub fn sdk_config(&self) -> &aws_config::SdkConfig {
+        &self.sdk
     }
 }
 

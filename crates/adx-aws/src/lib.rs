@@ -16,6 +16,8 @@ pub mod msk;
 pub mod s3_read;
 pub mod s3_store;
 pub mod s3_write;
+#[cfg(feature = "stack")]
+pub mod stack;
 
 pub use context::{AwsContext, AwsSettings};
 pub use error::AwsError;

@@ -1,29 +1,45 @@
 //! `adx doctor`: checks a deployment (buckets, registry, registered schemas, MSK cluster and
 //! topics, and the Iceberg tables: each exists, follows its contract, and receives commits)
-//! and prints a table of what is fine and what is not.
+//! and prints a table of what is fine and what is not. With `--stack`, the stack's outputs name
+//! all of these, and the stack's wiring (event source mappings, landing notifications, alarm
+//! subscription) is checked too.
 
 use crate::schema_files::read_dir;
 use adx_aws::doctor::{Deployment, Verdict, examine, render};
+use adx_aws::stack::{StackOutputs, StackWiring, examine_wiring, output};
 use adx_aws::{AwsContext, AwsSettings};
 use adx_tables::aws::{AwsCommitter, CommitterSettings};
 use clap::Args;
+use clap::parser::ValueSource;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// `adx doctor`.
 #[derive(Args)]
+#[command(after_help = "Examples:\n  \
+  adx doctor --stack adx-prod          # everything from the stack's outputs, plus its wiring\n  \
+  adx doctor --cluster-arn arn:aws:kafka:... --database adx_prod_curated\n\n\
+A flag typed on the command line wins over the stack's output, which wins over the flag's \
+environment variable, which wins over the default.")]
 pub struct DoctorArgs {
-    /// The bucket that receives file drops.
-    #[arg(long, env = "LANDING_BUCKET", default_value = "adx-landing")]
-    landing_bucket: String,
-    /// The bucket of curated Parquet.
-    #[arg(long, env = "CURATED_BUCKET", default_value = "adx-curated")]
-    curated_bucket: String,
-    /// The bucket of quarantined records.
-    #[arg(long, env = "QUARANTINE_BUCKET", default_value = "adx-quarantine")]
-    quarantine_bucket: String,
-    /// Glue registry name.
-    #[arg(long, env = "REGISTRY_NAME", default_value = "advertisex")]
-    registry: String,
+    /// A deployed stack (the stack name of `sam deploy`): its outputs name the buckets, the
+    /// registry, the database, the cluster, the topics and the functions, and the doctor also
+    /// checks the stream function's event source mappings, the landing bucket's notifications
+    /// and the alarm topic's subscription.
+    #[arg(long, env = "ADX_STACK")]
+    stack: Option<String>,
+    /// The bucket that receives file drops [default: adx-landing].
+    #[arg(long, env = "LANDING_BUCKET")]
+    landing_bucket: Option<String>,
+    /// The bucket of curated Parquet [default: adx-curated].
+    #[arg(long, env = "CURATED_BUCKET")]
+    curated_bucket: Option<String>,
+    /// The bucket of quarantined records [default: adx-quarantine].
+    #[arg(long, env = "QUARANTINE_BUCKET")]
+    quarantine_bucket: Option<String>,
+    /// Glue registry name [default: advertisex].
+    #[arg(long, env = "REGISTRY_NAME")]
+    registry: Option<String>,
     /// Folder of `<dataset>.avsc` files the registry should match.
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
@@ -42,8 +58,41 @@ pub struct DoctorArgs {
     stale_minutes: i64,
 }
 
+/// The ids of the doctor's flags typed on the command line (not taken from the environment or
+/// a default): only those win over the stack's outputs.
+pub fn typed_flags(matches: &clap::ArgMatches) -> BTreeSet<String> {
+    let Some(doctor) = matches.subcommand_matches("doctor") else {
+        return BTreeSet::new();
+    };
+    doctor
+        .ids()
+        .filter(|id| doctor.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
+/// A value of the doctor's: the flag if typed, else the stack's output, else the flag's
+/// environment variable; `None` when none of them has a non-empty value.
+struct Picker<'a> {
+    typed: &'a BTreeSet<String>,
+    stack: Option<&'a StackOutputs>,
+}
+
+impl Picker<'_> {
+    fn pick(&self, id: &str, given: Option<String>, output: &str) -> Option<String> {
+        let given = given.filter(|v| !v.trim().is_empty());
+        if self.typed.contains(id) {
+            return given;
+        }
+        self.stack
+            .and_then(|s| s.get(output))
+            .map(str::to_string)
+            .or(given)
+    }
+}
+
 /// Runs `adx doctor`: fails when any check fails.
-pub fn run(args: DoctorArgs) -> Result<(), String> {
+pub fn run(args: DoctorArgs, typed: &BTreeSet<String>) -> Result<(), String> {
     let schemas = read_dir(&args.schemas)?;
     let datasets = schemas
         .iter()
@@ -59,31 +108,83 @@ pub fn run(args: DoctorArgs) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", s.name))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let curated_bucket = args.curated_bucket.clone();
-    let registry = args.registry.clone();
-    let topics = if args.topics.is_empty() {
-        schemas.iter().map(|s| s.name.clone()).collect()
-    } else {
-        args.topics
+    let settings = AwsSettings::from_env().map_err(|e| e.to_string())?;
+    let context = AwsContext::load(&settings).map_err(|e| e.to_string())?;
+    let stack = match args.stack.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(name) => Some(StackOutputs::read(&context, name).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let stack = stack.as_ref();
+    let picker = Picker { typed, stack };
+    let or = |v: Option<String>, default: &str| v.unwrap_or_else(|| default.to_string());
+    let landing = or(
+        picker.pick(
+            "landing_bucket",
+            args.landing_bucket,
+            output::LANDING_BUCKET,
+        ),
+        "adx-landing",
+    );
+    let curated_bucket = or(
+        picker.pick(
+            "curated_bucket",
+            args.curated_bucket,
+            output::CURATED_BUCKET,
+        ),
+        "adx-curated",
+    );
+    let quarantine = or(
+        picker.pick(
+            "quarantine_bucket",
+            args.quarantine_bucket,
+            output::QUARANTINE_BUCKET,
+        ),
+        "adx-quarantine",
+    );
+    let registry = or(
+        picker.pick("registry", args.registry, output::REGISTRY),
+        "advertisex",
+    );
+    let listed = (!args.topics.is_empty()).then(|| args.topics.join(","));
+    let topics = match picker.pick("topics", listed, output::TOPICS) {
+        Some(listed) => listed
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        None => schemas.iter().map(|s| s.name.clone()).collect(),
     };
     let deployment = Deployment {
         buckets: vec![
-            ("landing".into(), args.landing_bucket),
-            ("curated".into(), args.curated_bucket),
-            ("quarantine".into(), args.quarantine_bucket),
+            ("landing".into(), landing.clone()),
+            ("curated".into(), curated_bucket.clone()),
+            ("quarantine".into(), quarantine),
         ],
-        registry: args.registry,
+        registry: registry.clone(),
         schemas: schemas
             .into_iter()
             .map(|s| (s.name, s.definition))
             .collect(),
-        cluster_arn: args.cluster_arn.filter(|a| !a.is_empty()),
+        cluster_arn: picker.pick("cluster_arn", args.cluster_arn, output::CLUSTER_ARN),
         topics,
     };
-    let settings = AwsSettings::from_env().map_err(|e| e.to_string())?;
-    let context = AwsContext::load(&settings).map_err(|e| e.to_string())?;
-    let mut findings = examine(&context, &deployment);
-    if let Some(database) = args.database.filter(|d| !d.is_empty()) {
+    let mut findings = Vec::new();
+    if let Some(outputs) = stack {
+        findings.push(outputs.status_finding());
+    }
+    findings.extend(examine(&context, &deployment));
+    if let Some(outputs) = stack {
+        findings.extend(examine_wiring(
+            &context,
+            &StackWiring {
+                landing_bucket: landing,
+                file_function: outputs.get(output::FILE_FUNCTION).map(str::to_string),
+                stream_function: outputs.get(output::STREAM_FUNCTION).map(str::to_string),
+                alarm_topic_arn: outputs.get(output::ALARM_TOPIC).map(str::to_string),
+            },
+        ));
+    }
+    if let Some(database) = picker.pick("database", args.database, output::DATABASE) {
         let committer = AwsCommitter::new(CommitterSettings {
             curated_bucket,
             registry_name: registry,

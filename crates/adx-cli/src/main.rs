@@ -76,7 +76,11 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ADX_LOG")
@@ -90,7 +94,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Schemas(args) => schemas_cmd::run(args),
-        Command::Doctor(args) => doctor_cmd::run(args),
+        Command::Doctor(args) => doctor_cmd::run(args, &doctor_cmd::typed_flags(&matches)),
         Command::Quarantine(args) => quarantine_cmd::run(args),
         Command::Failed(args) => failed_cmd::run(args),
         Command::Produce(args) => produce_cmd::run(args),

@@ -569,3 +569,32 @@ fn the_quarantine_table_reads_every_field_of_an_entry_and_every_dataset() {
         Some("2000-01-01,NOW")
     );
 }
+
+#[test]
+fn the_stack_outputs_name_everything_adx_doctor_stack_reads() {
+    let template = template();
+    let outputs = template["Outputs"].as_hash().expect("Outputs");
+    let keys: BTreeSet<&str> = outputs.keys().filter_map(Yaml::as_str).collect();
+    for key in adx_aws::stack::output::ALL {
+        assert!(
+            keys.contains(key),
+            "no output {key}: `adx doctor --stack` reads it"
+        );
+    }
+    // The function and topic outputs name the resources the wiring checks look at.
+    for (key, resource) in [
+        ("FileIngestFunctionName", "FileIngestFunction"),
+        ("StreamIngestFunctionName", "StreamIngestFunction"),
+        ("AlarmTopicArn", "AlarmTopic"),
+        ("LandingBucketName", "LandingBucket"),
+    ] {
+        let value = &template["Outputs"][key]["Value"];
+        assert_eq!(value.as_str(), Some(resource), "{key}");
+        assert!(
+            resources(&template)
+                .iter()
+                .any(|(name, _)| name == resource),
+            "{resource}"
+        );
+    }
+}
