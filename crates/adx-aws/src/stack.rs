@@ -375,6 +375,8 @@ fn problem_hint(problem: &str) -> &'static str {
     } else if lower.contains("sasl")
         || lower.contains("authenticat")
         || lower.contains("authoriz")
+        || lower.contains("authn")
+        || lower.contains("authz")
         || lower.contains("permission")
         || lower.contains("access denied")
     {
@@ -428,7 +430,10 @@ pub fn mapping_findings(function: &str, mappings: &[MappingState]) -> Vec<Findin
                     "{other}{reason}: no batch is read; enable it \
                      (aws lambda update-event-source-mapping --uuid {} --enabled){}",
                     m.uuid,
-                    if m.state_reason.starts_with("PROBLEM") {
+                    if m.state_reason.starts_with("PROBLEM")
+                        || m.state_reason.ends_with("_ERROR")
+                        || m.state_reason.ends_with("_NOT_VALID")
+                    {
                         format!(" after fixing the cause: {}", problem_hint(&m.state_reason))
                     } else {
                         String::new()
@@ -603,6 +608,20 @@ mod tests {
             f[0].detail.contains(
                 "aws lambda update-event-source-mapping --uuid 0d9b2a7e-1111-2222-3333-444455556666 --enabled"
             ),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_mapping_lambda_stopped_says_why() {
+        let mut stopped = mapping("Disabled", None);
+        stopped.state_reason = "EVENT_SOURCE_AUTHZ_ERROR".into();
+        let f = mapping_findings("adx-stream", &[stopped]);
+        assert_eq!(f[0].verdict, Verdict::Fail);
+        assert!(
+            f[0].detail.contains("EVENT_SOURCE_AUTHZ_ERROR")
+                && f[0].detail.contains("after fixing the cause")
+                && f[0].detail.contains("IAM access must be on"),
             "{f:?}"
         );
     }
