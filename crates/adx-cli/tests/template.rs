@@ -598,3 +598,60 @@ fn the_stack_outputs_name_everything_adx_doctor_stack_reads() {
         );
     }
 }
+
+#[test]
+fn the_dashboard_shows_the_quarantine_share_of_every_dataset() {
+    // The EMF line of each dataset and invocation carries `Dataset`, `Received` and
+    // `Quarantined` at its top level (adx_handlers::observe): a Logs Insights table over both
+    // functions' log groups gives the share of every dataset, a new one included, with no list
+    // of datasets to keep in the template.
+    let template = template();
+    let body = &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"];
+    let text = body[0]
+        .as_str()
+        .expect("the dashboard body is a !Sub [text, variables]");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&text.replace("${AWS::Region}", "eu-west-1")).expect("JSON body");
+    let widgets = dashboard["widgets"].as_array().expect("widgets");
+    let share = widgets
+        .iter()
+        .find(|w| {
+            w["type"] == "log"
+                && w["properties"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Quarantine share per dataset"))
+        })
+        .expect("a quarantine share widget");
+    let query = share["properties"]["query"].as_str().expect("a query");
+    for part in [
+        "SOURCE '${FileLogs}'",
+        "SOURCE '${StreamLogs}'",
+        "sum(Quarantined)",
+        "sum(Received)",
+        "by Dataset",
+    ] {
+        assert!(query.contains(part), "{part} missing from {query}");
+    }
+    assert_eq!(body[1]["FileLogs"].as_str(), Some("FileIngestLogGroup"));
+    assert_eq!(body[1]["StreamLogs"].as_str(), Some("StreamIngestLogGroup"));
+    // The fields the query reads are those the functions write.
+    let documents = adx_handlers::observe::emf_documents(
+        "f",
+        &{
+            let mut report = adx_core::InvocationReport::default();
+            report
+                .datasets
+                .insert("ad_impressions".into(), Default::default());
+            report
+        },
+        0,
+        1.0,
+        "INFO",
+    );
+    for field in ["Dataset", "Received", "Quarantined"] {
+        assert!(
+            documents[0].get(field).is_some(),
+            "the EMF line has no {field}"
+        );
+    }
+}
