@@ -114,6 +114,7 @@ pub fn run(
                     idle: Some(Duration::from_secs(30)),
                     records: Some(sent.produced),
                 },
+                interrupt: None,
             };
             let mut handler = |event: &[u8]| -> Result<(), String> {
                 let event = parse_event(event)?;

@@ -5,8 +5,8 @@
 //! exactly once: the handler writes the same objects under the same names, and the committer
 //! drops what a table already holds.
 
+use adx_handlers::Adapters;
 use adx_handlers::failed_batch::{list_failed, redrive};
-use adx_handlers::{Adapters, HandlerConfig};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -43,15 +43,17 @@ enum FailedCommand {
         /// Remove each object once its batch was handled (a later redrive then skips it).
         #[arg(long)]
         remove: bool,
+        #[command(flatten)]
+        buckets: crate::bucket_args::BucketArgs,
     },
 }
 
 /// Runs `adx failed`.
 pub fn run(args: FailedArgs) -> Result<(), String> {
-    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
-    let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
     match args.command {
         FailedCommand::List { bucket, prefix } => {
+            let config = crate::bucket_args::reading_config()?;
+            let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
             let listed = list_failed(&adapters, &bucket, &prefix).map_err(|e| e.to_string())?;
             let out: Vec<serde_json::Value> = listed
                 .into_iter()
@@ -73,7 +75,10 @@ pub fn run(args: FailedArgs) -> Result<(), String> {
             bucket,
             prefix,
             remove,
+            buckets,
         } => {
+            let config = buckets.config()?;
+            let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
             let mut keys = adapters
                 .store
                 .list(&bucket, &prefix)

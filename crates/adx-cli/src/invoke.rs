@@ -3,9 +3,7 @@
 
 use crate::stats::{ProcessStats, cpu_seconds};
 use adx_core::WrittenObject;
-use adx_handlers::{
-    Adapters, HandlerConfig, handle_kafka_event, handle_s3_event, s3_event::parse_event,
-};
+use adx_handlers::{Adapters, handle_kafka_event, handle_s3_event, s3_event::parse_event};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,7 +21,7 @@ pub enum Function {
 #[derive(Args)]
 #[command(
     after_help = "Example (the embedded default; S3 and Glue when ADX_STORE_ROOT and ADX_SCHEMA_DIR are unset):\n  \
-    ADX_STORE_ROOT=out/demo ADX_SCHEMA_DIR=schemas CURATED_BUCKET=curated QUARANTINE_BUCKET=quarantine \\\n    adx invoke file-ingest --event out/demo/events/click_conversions-csv.json"
+    ADX_STORE_ROOT=out/demo ADX_SCHEMA_DIR=schemas \\\n    adx invoke file-ingest --event out/demo/events/click_conversions-csv.json --curated-bucket curated --quarantine-bucket quarantine"
 )]
 pub struct InvokeArgs {
     /// Which function.
@@ -43,6 +41,8 @@ pub struct InvokeArgs {
     /// objects, as successive batches do, rather than replacing its own.
     #[arg(long)]
     remove_outputs: bool,
+    #[command(flatten)]
+    buckets: crate::bucket_args::BucketArgs,
 }
 
 /// Runs the handler and prints its answer.
@@ -57,7 +57,7 @@ pub fn run(args: InvokeArgs) -> Result<(), String> {
     } else {
         std::fs::read(&args.event).map_err(|e| format!("reading {}: {e}", args.event.display()))?
     };
-    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
+    let config = args.buckets.config()?;
     let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
     let repeat = args.repeat.max(1);
     let mut answer = String::new();

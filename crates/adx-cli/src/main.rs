@@ -7,12 +7,14 @@
 
 mod bench;
 mod bench_kafka;
+mod bucket_args;
 mod consume_cmd;
 mod demo;
 mod doctor_cmd;
 mod embedded;
 mod failed_cmd;
 mod gen_cmd;
+mod interrupt;
 mod invoke;
 mod kafka_target;
 mod layout_cmd;

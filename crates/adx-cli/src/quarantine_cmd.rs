@@ -6,7 +6,7 @@
 //! and writes nothing.
 
 use adx_core::{ObjectStore, ObjectWriter, ReplayReport, StoreError, replay_object};
-use adx_handlers::{Adapters, HandlerConfig};
+use adx_handlers::Adapters;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use serde_json::json;
@@ -34,12 +34,12 @@ enum QuarantineCommand {
         /// `ad_impressions/dt=2026-11-28/`.
         #[arg(long)]
         prefix: String,
-        /// The quarantine bucket (default: `QUARANTINE_BUCKET`).
-        #[arg(long)]
-        bucket: Option<String>,
         /// Say what would be recovered and what would still fail, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The quarantine bucket read (and rewritten) is `--quarantine-bucket`.
+        #[command(flatten)]
+        buckets: crate::bucket_args::BucketArgs,
     },
     /// Counts the quarantined entries under a prefix by dataset, day, kind and field.
     #[command(after_help = "Example:\n  adx quarantine stats --prefix ad_impressions/")]
@@ -47,8 +47,13 @@ enum QuarantineCommand {
         /// Key prefix in the quarantine bucket (default: all of it).
         #[arg(long, default_value = "")]
         prefix: String,
-        /// The quarantine bucket (default: `QUARANTINE_BUCKET`).
-        #[arg(long)]
+        /// The quarantine bucket.
+        #[arg(
+            long = "quarantine-bucket",
+            visible_alias = "bucket",
+            env = "QUARANTINE_BUCKET",
+            value_name = "BUCKET"
+        )]
         bucket: Option<String>,
     },
     /// Prints quarantined entries under a prefix, one JSON object per line, each with its
@@ -60,8 +65,13 @@ enum QuarantineCommand {
         /// Key prefix in the quarantine bucket (default: all of it).
         #[arg(long, default_value = "")]
         prefix: String,
-        /// The quarantine bucket (default: `QUARANTINE_BUCKET`).
-        #[arg(long)]
+        /// The quarantine bucket.
+        #[arg(
+            long = "quarantine-bucket",
+            visible_alias = "bucket",
+            env = "QUARANTINE_BUCKET",
+            value_name = "BUCKET"
+        )]
         bucket: Option<String>,
         /// The most entries to print.
         #[arg(long, default_value_t = 20)]
@@ -74,9 +84,9 @@ pub fn run(args: QuarantineArgs) -> Result<(), String> {
     match args.command {
         QuarantineCommand::Replay {
             prefix,
-            bucket,
             dry_run,
-        } => replay(&prefix, bucket, dry_run),
+            buckets,
+        } => replay(&prefix, &buckets, dry_run),
         QuarantineCommand::Stats { prefix, bucket } => stats(&prefix, bucket),
         QuarantineCommand::Show {
             prefix,
@@ -86,10 +96,14 @@ pub fn run(args: QuarantineArgs) -> Result<(), String> {
     }
 }
 
-fn replay(prefix: &str, bucket: Option<String>, dry_run: bool) -> Result<(), String> {
-    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
+fn replay(
+    prefix: &str,
+    buckets: &crate::bucket_args::BucketArgs,
+    dry_run: bool,
+) -> Result<(), String> {
+    let config = buckets.config()?;
     let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
-    let bucket = bucket.unwrap_or_else(|| config.ingest.quarantine_bucket.clone());
+    let bucket = config.ingest.quarantine_bucket.clone();
     let stream = config.stream_config();
     let keys = adapters
         .store
@@ -273,9 +287,10 @@ fn day_of(key: &str) -> String {
 }
 
 fn stats(prefix: &str, bucket: Option<String>) -> Result<(), String> {
-    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
+    let config = crate::bucket_args::reading_config()?;
     let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
-    let bucket = bucket.unwrap_or_else(|| config.ingest.quarantine_bucket.clone());
+    let bucket =
+        bucket.ok_or("no quarantine bucket: give --quarantine-bucket or set QUARANTINE_BUCKET")?;
     let all = entries(&adapters, &bucket, prefix, None)?;
     let mut by: [BTreeMap<String, u64>; 4] = Default::default();
     for (key, entry) in &all {
@@ -310,9 +325,10 @@ fn stats(prefix: &str, bucket: Option<String>) -> Result<(), String> {
 
 fn show(prefix: &str, bucket: Option<String>, limit: usize) -> Result<(), String> {
     use base64::Engine;
-    let config = HandlerConfig::from_env().map_err(|e| e.to_string())?;
+    let config = crate::bucket_args::reading_config()?;
     let adapters = Adapters::from_config(&config).map_err(|e| e.to_string())?;
-    let bucket = bucket.unwrap_or_else(|| config.ingest.quarantine_bucket.clone());
+    let bucket =
+        bucket.ok_or("no quarantine bucket: give --quarantine-bucket or set QUARANTINE_BUCKET")?;
     let shown = entries(&adapters, &bucket, prefix, Some(limit))?;
     if shown.is_empty() {
         eprintln!("no quarantine entry under s3://{bucket}/{prefix}");

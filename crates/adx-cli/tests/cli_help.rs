@@ -80,3 +80,43 @@ fn an_enumerated_option_lists_its_values_and_refuses_others() {
     let (ok, _, err) = adx(&["commit", "--catalog", "hive"]);
     assert!(!ok && err.contains("local, glue"), "{err}");
 }
+
+#[test]
+fn the_commands_that_write_say_which_buckets_they_need_and_take_them_as_flags() {
+    for command in [
+        &["invoke", "--help"][..],
+        &["consume", "--help"],
+        &["failed", "redrive", "--help"],
+        &["quarantine", "replay", "--help"],
+    ] {
+        let (ok, help, _) = adx(command);
+        assert!(ok, "{command:?}");
+        assert!(help.contains("Buckets (required"), "{command:?}: {help}");
+        for (flag, variable) in [
+            ("--curated-bucket <BUCKET>", "[env: CURATED_BUCKET"),
+            ("--quarantine-bucket <BUCKET>", "[env: QUARANTINE_BUCKET"),
+        ] {
+            assert!(
+                help.contains(flag) && help.contains(variable),
+                "{command:?} lacks {flag} ({variable}): {help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bucket_missing_from_flags_and_environment_is_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_adx"))
+        .args(["invoke", "file-ingest", "--event", "-"])
+        .env_remove("CURATED_BUCKET")
+        .env_remove("QUARANTINE_BUCKET")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--curated-bucket") && stderr.contains("CURATED_BUCKET"),
+        "{stderr}"
+    );
+}

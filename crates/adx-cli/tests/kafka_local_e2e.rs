@@ -356,6 +356,7 @@ fn produced_records_reach_curated_and_quarantine_exactly_once_through_the_local_
             idle: Some(Duration::from_secs(4)),
             records: None,
         },
+        interrupt: None,
     };
     let mut calls = 0;
     let mut failures = 0;
@@ -438,4 +439,84 @@ fn produced_records_reach_curated_and_quarantine_exactly_once_through_the_local_
         );
     }
     assert_exactly_once(&cli_root, &produced);
+
+    // `adx consume` with no stop condition, stopped by Ctrl-C once it has read everything: it
+    // commits the tables and prints its summary, with the lag it measured last.
+    let ctrl_c_root = root.join("ctrl-c");
+    std::fs::create_dir_all(&ctrl_c_root).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_adx"))
+        .args([
+            "consume",
+            "--bootstrap-servers",
+            &broker.bootstrap,
+            "--topics",
+            "ad_impressions,click_conversions,bid_requests",
+            "--group",
+            "e2e-ctrl-c",
+            "--batch-size",
+            "250",
+            "--batching-window",
+            "0.3",
+            "--curated-bucket",
+            "curated",
+            "--quarantine-bucket",
+            "quarantine",
+        ])
+        .env("ADX_STORE_ROOT", &ctrl_c_root)
+        .env("ADX_SCHEMA_DIR", schema_dir())
+        .env_remove("CURATED_BUCKET")
+        .env_remove("QUARANTINE_BUCKET")
+        .env_remove("MAX_FUTURE_SKEW_SECONDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start adx consume");
+    // Everything is read once the files it wrote stop changing for three seconds.
+    let files = |dir: &Path| -> usize {
+        fn count(dir: &Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        let path = e.path();
+                        if path.is_dir() { count(&path) } else { 1 }
+                    })
+                    .sum()
+            })
+        }
+        count(dir)
+    };
+    let started = Instant::now();
+    let (mut seen, mut stable_since) = (0, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = files(&ctrl_c_root);
+        if now != seen {
+            (seen, stable_since) = (now, Instant::now());
+        }
+        if seen > 0 && stable_since.elapsed() >= Duration::from_secs(3) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "adx consume wrote nothing"
+        );
+    }
+    // SAFETY: signalling our own child process.
+    let sent_signal = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent_signal, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "adx consume after Ctrl-C: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no summary after Ctrl-C ({e}): {}{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(answer["mapping"]["interrupted"], true, "{answer:#}");
+    assert_eq!(answer["mapping"]["records"], sent, "{answer:#}");
+    assert_eq!(answer["mapping"]["lag"], 0, "{answer:#}");
+    assert_exactly_once(&ctrl_c_root, &produced);
 }

@@ -14,6 +14,8 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Lambda's bound on an invocation's payload.
@@ -58,6 +60,9 @@ pub struct MappingConfig {
     pub retry_backoff: Duration,
     /// When to stop.
     pub stop: StopWhen,
+    /// Set from outside (a Ctrl-C handler) to end the run: the batch being gathered is handed
+    /// over and committed first, and a batch being retried stops with its offsets uncommitted.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// What a run did.
@@ -71,6 +76,37 @@ pub struct MappingReport {
     pub failed_attempts: u64,
     /// Seconds from the first record received to the last batch committed.
     pub busy_seconds: f64,
+    /// Records on the topics not yet handled by the group, the last time it was measured
+    /// (the high watermark less the group's position, summed over its partitions).
+    pub lag: Option<i64>,
+    /// Whether the run ended because it was interrupted.
+    pub interrupted: bool,
+}
+
+/// Whether the run was asked to stop.
+fn interrupted(config: &MappingConfig) -> bool {
+    config
+        .interrupt
+        .as_ref()
+        .is_some_and(|flag| flag.load(Ordering::Relaxed))
+}
+
+/// The group's lag over the partitions assigned to it: each partition's high watermark less
+/// the group's position on it (a partition not yet read counts from its low watermark).
+fn measure_lag(consumer: &BaseConsumer<AdxContext>) -> Option<i64> {
+    let positions = consumer.position().ok()?;
+    let mut lag = 0i64;
+    for element in positions.elements() {
+        let (low, high) = consumer
+            .fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(1))
+            .ok()?;
+        let at = match element.offset() {
+            Offset::Offset(at) => at,
+            _ => low,
+        };
+        lag += (high - at).max(0);
+    }
+    Some(lag)
 }
 
 /// The handler: the batch's event JSON in, success or the reason of the failure out.
@@ -136,6 +172,12 @@ fn deliver(
             Err(reason) => {
                 report.failed_attempts += 1;
                 failures += 1;
+                if interrupted(config) {
+                    return Err(KafkaError::Other(format!(
+                        "interrupted while a batch of {} records was failing ({reason}); its offsets are not committed, and the next run hands it over again",
+                        batch.len()
+                    )));
+                }
                 if config.max_retries.is_some_and(|max| failures > max) {
                     return Err(KafkaError::Other(format!(
                         "a batch of {} records failed {failures} times, the last: {reason}; its offsets are not committed",
@@ -163,7 +205,39 @@ pub fn run(
     config: &MappingConfig,
     handler: &mut Handler<'_>,
 ) -> Result<MappingReport, KafkaError> {
+    drive(connection, config, handler, None)
+}
+
+/// How often the lag is measured and progress reported.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// [`run`], calling `progress` with the report so far about once a second and after the
+/// last batch (the lag is measured for it).
+pub fn run_with_progress(
+    connection: &Connection,
+    config: &MappingConfig,
+    handler: &mut Handler<'_>,
+    progress: &mut dyn FnMut(&MappingReport),
+) -> Result<MappingReport, KafkaError> {
+    drive(connection, config, handler, Some(progress))
+}
+
+/// The mapping's loop; with `progress`, the lag is measured and reported (without, no request
+/// beyond the consumer's own is made, as benchmarks need).
+fn drive(
+    connection: &Connection,
+    config: &MappingConfig,
+    handler: &mut Handler<'_>,
+    mut progress: Option<&mut dyn FnMut(&MappingReport)>,
+) -> Result<MappingReport, KafkaError> {
+    let mut tell = |report: &mut MappingReport, consumer: &BaseConsumer<AdxContext>| {
+        if let Some(progress) = progress.as_mut() {
+            report.lag = measure_lag(consumer);
+            progress(report);
+        }
+    };
     let consumer = consumer(connection, config)?;
+    let mut last_progress = Instant::now();
     let batch_size = config.batch_size.max(1);
     let mut report = MappingReport::default();
     let mut batch: Vec<OwnedMessage> = Vec::new();
@@ -206,10 +280,25 @@ pub fn run(
             opened = None;
             report.busy_seconds = first_record.map_or(0.0, |t| t.elapsed().as_secs_f64());
         }
+        if interrupted(config) {
+            if !batch.is_empty() {
+                deliver(&consumer, config, &batch, handler, &mut report)?;
+                batch.clear();
+                report.busy_seconds = first_record.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            }
+            report.interrupted = true;
+            tell(&mut report, &consumer);
+            return Ok(report);
+        }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            tell(&mut report, &consumer);
+            last_progress = Instant::now();
+        }
         if batch.is_empty() {
             let idle = config.stop.idle.is_some_and(|d| last_record.elapsed() >= d);
             let enough = config.stop.records.is_some_and(|n| report.records >= n);
             if idle || enough {
+                tell(&mut report, &consumer);
                 return Ok(report);
             }
         }
