@@ -16,6 +16,8 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo clippy: the tool without AWS and Kafka (the README's first command builds it so)"
+cargo clippy -p adx-cli --no-default-features --bins --locked -- -D warnings
 
 echo "== deployment: cfn-lint, sam validate --lint, sam build (arm64, cargo-lambda + zig)"
 infra/tools/install.sh

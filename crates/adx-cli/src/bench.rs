@@ -168,6 +168,11 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         duplicate_share: 0.0,
         arrival_ms: 1_795_845_600_000,
     };
+    #[cfg(not(feature = "kafka"))]
+    if args.kafka.is_some() {
+        return Err(crate::built_without("kafka", "bench --kafka"));
+    }
+    #[cfg(feature = "kafka")]
     if let Some(bootstrap) = &args.kafka {
         let cases: Vec<crate::bench_kafka::KafkaCase> = if args.datasets.is_empty() {
             vec![

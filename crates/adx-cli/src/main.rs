@@ -6,18 +6,24 @@
 //! Iceberg tables in step with the contracts (`tables sync`).
 
 mod bench;
+#[cfg(feature = "kafka")]
 mod bench_kafka;
 mod bucket_args;
+#[cfg(feature = "kafka")]
 mod consume_cmd;
 mod demo;
+#[cfg(feature = "aws")]
 mod doctor_cmd;
 mod embedded;
 mod failed_cmd;
 mod gen_cmd;
+#[cfg(feature = "kafka")]
 mod interrupt;
 mod invoke;
+#[cfg(feature = "kafka")]
 mod kafka_target;
 mod layout_cmd;
+#[cfg(feature = "kafka")]
 mod produce_cmd;
 mod quarantine_cmd;
 mod samples;
@@ -28,6 +34,15 @@ mod tables_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+/// Why a command cannot run in this build: `what` needs a feature it was built without.
+#[cfg_attr(all(feature = "aws", feature = "kafka"), allow(dead_code))]
+pub(crate) fn built_without(feature: &str, what: &str) -> String {
+    format!(
+        "{what} needs the `{feature}` feature, and this adx was built without it \
+         (build it with its default features: cargo build --release -p adx-cli)"
+    )
+}
 
 /// AdvertiseX ingestion: local runs of the Lambda handlers, sample data, demo and benchmarks.
 #[derive(Parser)]
@@ -51,6 +66,7 @@ enum Command {
     Schemas(schemas_cmd::SchemasArgs),
     /// Checks a deployment: buckets, registry, registered schemas, MSK cluster and topics, and
     /// (with --database) the Iceberg tables.
+    #[cfg(feature = "aws")]
     Doctor(doctor_cmd::DoctorArgs),
     /// Works on quarantined records: `replay` re-drives them through the pipeline.
     Quarantine(quarantine_cmd::QuarantineArgs),
@@ -58,8 +74,10 @@ enum Command {
     /// hand them to the stream handler again, exactly once.
     Failed(failed_cmd::FailedArgs),
     /// Publishes generated records of a dataset to a Kafka topic at a target rate.
+    #[cfg(feature = "kafka")]
     Produce(produce_cmd::ProduceArgs),
     /// The local event source mapping: Kafka batches to the stream handler, in this process.
+    #[cfg(feature = "kafka")]
     Consume(consume_cmd::ConsumeArgs),
     /// Shows how a curated Parquet file is laid out: row groups, encodings, statistics.
     Layout(layout_cmd::LayoutArgs),
@@ -96,10 +114,13 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Schemas(args) => schemas_cmd::run(args),
+        #[cfg(feature = "aws")]
         Command::Doctor(args) => doctor_cmd::run(args, &doctor_cmd::typed_flags(&matches)),
         Command::Quarantine(args) => quarantine_cmd::run(args),
         Command::Failed(args) => failed_cmd::run(args),
+        #[cfg(feature = "kafka")]
         Command::Produce(args) => produce_cmd::run(args),
+        #[cfg(feature = "kafka")]
         Command::Consume(args) => consume_cmd::run(args),
         Command::Layout(args) => layout_cmd::run(args),
         Command::Tables(args) => tables_cmd::run(args),

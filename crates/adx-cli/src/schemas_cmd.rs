@@ -2,7 +2,9 @@
 //! checks, offline, that every change since a git revision keeps BACKWARD compatibility.
 
 use crate::schema_files::{SchemaFile, read_dir};
+#[cfg(feature = "aws")]
 use adx_aws::glue_admin::{GlueAdmin, PushOutcome};
+#[cfg(feature = "aws")]
 use adx_aws::{AwsContext, AwsSettings};
 use adx_core::{SchemaChange, compare_schemas};
 use clap::{Args, Subcommand};
@@ -55,6 +57,13 @@ pub fn run(args: SchemasArgs) -> Result<(), String> {
     }
 }
 
+/// Without the `aws` feature there is no registry to push to.
+#[cfg(not(feature = "aws"))]
+fn push(_: &Path, _: &str) -> Result<(), String> {
+    Err(crate::built_without("aws", "schemas push"))
+}
+
+#[cfg(feature = "aws")]
 fn push(dir: &Path, registry: &str) -> Result<(), String> {
     let files = read_dir(dir)?;
     let settings = AwsSettings::from_env().map_err(|e| e.to_string())?;

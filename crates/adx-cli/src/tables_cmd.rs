@@ -8,6 +8,7 @@
 
 use adx_core::{CachedRegistry, Catalog as Contracts, ObjectStore, SchemaRegistry};
 use adx_local::{LocalSchemaFolder, LocalStore};
+#[cfg(feature = "aws")]
 use adx_tables::aws::{AwsCommitter, CommitterSettings};
 use adx_tables::job::{CommitJob, RunReport};
 use adx_tables::local::{namespace, open, table_location};
@@ -152,6 +153,7 @@ fn show(
                 rows(&catalog, namespace(), table, limit).await
             })
         }
+        #[cfg(feature = "aws")]
         CatalogKind::Glue => {
             let committer = aws_committer(target)?;
             let namespace = adx_tables::namespace_of(&target.database);
@@ -159,6 +161,8 @@ fn show(
                 .context()
                 .block_on(rows(committer.catalog(), namespace, table, limit))
         }
+        #[cfg(not(feature = "aws"))]
+        CatalogKind::Glue => Err(crate::built_without("aws", "the Glue catalog")),
     }
 }
 
@@ -227,8 +231,15 @@ pub fn sync_local(
     })
 }
 
+/// Without the `aws` feature there is no Glue catalog to sync.
+#[cfg(not(feature = "aws"))]
+fn sync_glue(_: &TableTarget, _: &Path) -> Result<Vec<(String, String)>, String> {
+    Err(crate::built_without("aws", "the Glue catalog"))
+}
+
 /// Syncs the tables of every dataset in `schemas` into the Glue Data Catalog, and enables the
 /// optimizers of each when a role is given.
+#[cfg(feature = "aws")]
 fn sync_glue(target: &TableTarget, schemas: &Path) -> Result<Vec<(String, String)>, String> {
     let datasets = contracts_of(schemas)?;
     let committer = aws_committer(target)?;
@@ -271,6 +282,7 @@ fn sync_glue(target: &TableTarget, schemas: &Path) -> Result<Vec<(String, String
     Ok(out)
 }
 
+#[cfg(feature = "aws")]
 fn aws_committer(target: &TableTarget) -> Result<AwsCommitter, String> {
     let registry_name = std::env::var("REGISTRY_NAME").unwrap_or_else(|_| "advertisex".into());
     AwsCommitter::new(CommitterSettings {
@@ -305,9 +317,12 @@ pub fn run_commit(args: CommitArgs) -> Result<(), String> {
             let root = args.target.root()?;
             commit_local(root, &args.target.curated_bucket, &args.schemas)?
         }
+        #[cfg(feature = "aws")]
         CatalogKind::Glue => aws_committer(&args.target)?
             .run_once()
             .map_err(|e| e.to_string())?,
+        #[cfg(not(feature = "aws"))]
+        CatalogKind::Glue => return Err(crate::built_without("aws", "the Glue catalog")),
     };
     println!(
         "{}",

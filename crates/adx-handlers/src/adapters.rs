@@ -2,6 +2,7 @@
 //! directory store and schema folder of the embedded default, or S3 and the Glue Schema Registry.
 
 use crate::{HandlerConfig, HandlerError};
+#[cfg(feature = "aws")]
 use adx_aws::{AwsContext, AwsSettings, GlueRegistry, S3Store};
 use adx_core::CachedRegistry;
 use adx_core::{Catalog, ObjectStore, Ports, SchemaRegistry};
@@ -21,6 +22,7 @@ pub struct Adapters {
     pub catalog: Catalog,
     /// The AWS SDK clients and their runtime, when an AWS adapter is in use. Declared last so
     /// that the adapters using its runtime are dropped first.
+    #[cfg(feature = "aws")]
     pub aws: Option<AwsContext>,
 }
 
@@ -28,6 +30,7 @@ impl Adapters {
     /// Builds the adapters: the local directory store when `ADX_STORE_ROOT` is set, S3
     /// otherwise; the local schema folder when `ADX_SCHEMA_DIR` is set, the Glue registry
     /// `REGISTRY_NAME` otherwise. The SDK clients are built here, once, when either is AWS.
+    #[cfg(feature = "aws")]
     pub fn from_config(config: &HandlerConfig) -> Result<Adapters, HandlerError> {
         let aws = if config.store_root.is_none() || config.schema_dir.is_none() {
             let settings =
@@ -57,6 +60,35 @@ impl Adapters {
             registry,
             catalog: Catalog::new(),
             aws,
+        })
+    }
+
+    /// Builds the local adapters of the embedded default (`ADX_STORE_ROOT` and
+    /// `ADX_SCHEMA_DIR`); in a build without the `aws` feature, S3 and Glue do not exist, and a
+    /// configuration that asks for them is refused with the reason.
+    #[cfg(not(feature = "aws"))]
+    pub fn from_config(config: &HandlerConfig) -> Result<Adapters, HandlerError> {
+        let without = |what: &str, variable: &str| {
+            HandlerError::Config(format!(
+                "{variable} is not set, and this build has no {what} (it was built without the \
+                 `aws` feature): set {variable}, or build adx with its default features"
+            ))
+        };
+        let root = config
+            .store_root
+            .as_ref()
+            .ok_or_else(|| without("S3 store", "ADX_STORE_ROOT"))?;
+        let dir = config
+            .schema_dir
+            .as_ref()
+            .ok_or_else(|| without("Glue Schema Registry", "ADX_SCHEMA_DIR"))?;
+        Ok(Adapters {
+            store: Box::new(LocalStore::new(root)),
+            registry: Box::new(CachedRegistry::new(
+                LocalSchemaFolder::new(dir),
+                config.schema_cache_ttl,
+            )),
+            catalog: Catalog::new(),
         })
     }
 

@@ -169,6 +169,7 @@ pub fn variables_read() -> std::collections::BTreeSet<String> {
         }
     };
     let _ = HandlerConfig::from_lookup(&record);
+    #[cfg(feature = "aws")]
     let _ = adx_aws::AwsSettings::from_lookup(&record);
     asked.into_inner()
 }
