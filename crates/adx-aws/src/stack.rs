@@ -248,24 +248,22 @@ pub fn examine_wiring(context: &AwsContext, wiring: &StackWiring) -> Vec<Finding
 /// The event source mappings of `function` (ListEventSourceMappings, every page).
 pub fn list_mappings(context: &AwsContext, function: &str) -> Result<Vec<MappingState>, AwsError> {
     let client = aws_sdk_lambda::Client::new(context.sdk_config());
-    let mut mappings = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let answer = context
-            .block_on(
-                client
-                    .list_event_source_mappings()
-                    .function_name(function)
-                    .set_marker(marker.take())
-                    .send(),
-            )
-            .map_err(|e| AwsError::Call {
+    let pages = client
+        .list_event_source_mappings()
+        .function_name(function)
+        .into_paginator()
+        .items()
+        .send();
+    let items: Vec<_> = context.block_on(pages.collect());
+    items
+        .into_iter()
+        .map(|item| {
+            let m = item.map_err(|e| AwsError::Call {
                 operation: "ListEventSourceMappings",
                 target: function.to_string(),
                 message: describe(&e),
             })?;
-        for m in answer.event_source_mappings() {
-            mappings.push(MappingState {
+            Ok(MappingState {
                 uuid: m.uuid().unwrap_or_default().to_string(),
                 source: m.event_source_arn().unwrap_or_default().to_string(),
                 state: m.state().unwrap_or_default().to_string(),
@@ -274,13 +272,9 @@ pub fn list_mappings(context: &AwsContext, function: &str) -> Result<Vec<Mapping
                     .last_processing_result()
                     .filter(|r| !r.is_empty())
                     .map(str::to_string),
-            });
-        }
-        match answer.next_marker() {
-            Some(next) if !next.is_empty() => marker = Some(next.to_string()),
-            _ => return Ok(mappings),
-        }
-    }
+            })
+        })
+        .collect()
 }
 
 /// The Lambda notifications of `bucket` (GetBucketNotificationConfiguration).
@@ -329,34 +323,28 @@ pub fn bucket_notifications(
 /// The subscriptions of `topic` (ListSubscriptionsByTopic, every page).
 pub fn subscriptions(context: &AwsContext, topic: &str) -> Result<Vec<Subscription>, AwsError> {
     let client = aws_sdk_sns::Client::new(context.sdk_config());
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let answer = context
-            .block_on(
-                client
-                    .list_subscriptions_by_topic()
-                    .topic_arn(topic)
-                    .set_next_token(token.take())
-                    .send(),
-            )
-            .map_err(|e| AwsError::Call {
+    let pages = client
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .into_paginator()
+        .items()
+        .send();
+    let items: Vec<_> = context.block_on(pages.collect());
+    items
+        .into_iter()
+        .map(|item| {
+            let s = item.map_err(|e| AwsError::Call {
                 operation: "ListSubscriptionsByTopic",
                 target: topic.to_string(),
                 message: describe(&e),
             })?;
-        for s in answer.subscriptions() {
-            found.push(Subscription {
+            Ok(Subscription {
                 arn: s.subscription_arn().unwrap_or_default().to_string(),
                 protocol: s.protocol().unwrap_or_default().to_string(),
                 endpoint: s.endpoint().unwrap_or_default().to_string(),
-            });
-        }
-        match answer.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(found),
-        }
-    }
+            })
+        })
+        .collect()
 }
 
 /// What to do about a `PROBLEM: ...` processing result, by the kind of problem it names
