@@ -27,8 +27,9 @@ pub mod output {
     pub const DATABASE: &str = "GlueDatabase";
     /// The MSK cluster's ARN.
     pub const CLUSTER_ARN: &str = "MskClusterArn";
-    /// The topics, comma-separated.
-    pub const TOPICS: &str = "MskTopics";
+    /// The topics, comma-separated (not `MskTopics`: an output named as a parameter breaks
+    /// `sam build`).
+    pub const TOPICS: &str = "StreamTopics";
     /// The file function's name.
     pub const FILE_FUNCTION: &str = "FileIngestFunctionName";
     /// The stream function's name.

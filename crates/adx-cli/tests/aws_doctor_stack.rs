@@ -87,7 +87,7 @@ fn doctor_reads_a_stack_and_checks_its_wiring() {
             "CuratedBucketName": {"Value": world.curated},
             "QuarantineBucketName": {"Value": world.quarantine},
             "RegistryName": {"Value": world.registry},
-            "MskTopics": {"Value": {"Fn::Join": [",", ["ad_impressions", "bid_requests"]]}},
+            "StreamTopics": {"Value": {"Fn::Join": [",", ["ad_impressions", "bid_requests"]]}},
             "FileIngestFunctionName": {"Value": {"Ref": "FileIngestFunction"}},
             "StreamIngestFunctionName": {"Value": {"Ref": "StreamIngestFunction"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}}

@@ -655,3 +655,21 @@ fn the_dashboard_shows_the_quarantine_share_of_every_dataset() {
         );
     }
 }
+
+#[test]
+fn no_output_is_named_as_a_list_parameter() {
+    // SAM's intrinsic resolver resolves an output's name that equals a parameter's to that
+    // parameter's value: for a list, `sam build` fails with "unhashable type: 'list'".
+    let template = template();
+    let parameters = template["Parameters"].as_hash().expect("Parameters");
+    let outputs = template["Outputs"].as_hash().expect("Outputs");
+    for (name, parameter) in parameters {
+        let kind = parameter["Type"].as_str().unwrap_or_default();
+        if kind == "CommaDelimitedList" || kind.starts_with("List<") {
+            assert!(
+                !outputs.contains_key(name),
+                "output {name:?} is named as a list parameter"
+            );
+        }
+    }
+}
