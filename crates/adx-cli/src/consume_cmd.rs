@@ -31,7 +31,8 @@ enum Start {
     ADX_STORE_ROOT=out/stream ADX_SCHEMA_DIR=schemas \\\n    adx consume --bootstrap-servers 127.0.0.1:9092 --topics ad_impressions,click_conversions --group adx --until-idle 10 \\\n      --curated-bucket curated --quarantine-bucket quarantine\n\n\
 On a terminal it shows records, records/s, batches and the group's lag as it goes. Ctrl-C stops it \
 after the batch in hand is handled and committed, commits the tables, and prints the summary; a \
-second Ctrl-C ends it at once."
+batch that is failing and being retried stops instead with its offsets uncommitted (the next run \
+hands it over again). A second Ctrl-C ends it at once."
 )]
 pub struct ConsumeArgs {
     #[command(flatten)]
@@ -123,7 +124,7 @@ pub fn run(args: ConsumeArgs) -> Result<(), String> {
     bar.finish_and_clear();
     let report = report?;
     if report.interrupted {
-        eprintln!("adx consume: interrupted; the last batch was handled and committed");
+        eprintln!("adx consume: interrupted; every batch it read was handled and committed");
     }
     if let Some(root) = &tables {
         committed += commit_now(root, &curated, &adapters)?;

@@ -205,3 +205,76 @@ pub fn run(args: DoctorArgs, typed: &BTreeSet<String>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn stack() -> StackOutputs {
+        StackOutputs {
+            name: "adx-prod".into(),
+            status: "UPDATE_COMPLETE".into(),
+            values: BTreeMap::from([
+                (
+                    output::TOPICS.to_string(),
+                    "ad_impressions,bid_requests".to_string(),
+                ),
+                (output::LANDING_BUCKET.to_string(), "from-stack".to_string()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_typed_flag_wins_then_the_stack_then_the_environment() {
+        let outputs = stack();
+        let none = BTreeSet::new();
+        let typed = BTreeSet::from(["landing_bucket".to_string()]);
+        let from_env = Some("from-env".to_string());
+        // Given through the environment (not typed): the stack's output wins.
+        let picker = Picker {
+            typed: &none,
+            stack: Some(&outputs),
+        };
+        assert_eq!(
+            picker.pick("landing_bucket", from_env.clone(), output::LANDING_BUCKET),
+            Some("from-stack".into())
+        );
+        // Typed: the flag wins.
+        let picker = Picker {
+            typed: &typed,
+            stack: Some(&outputs),
+        };
+        assert_eq!(
+            picker.pick(
+                "landing_bucket",
+                Some("typed".into()),
+                output::LANDING_BUCKET
+            ),
+            Some("typed".into())
+        );
+        // No stack output: the environment's value stands.
+        let picker = Picker {
+            typed: &none,
+            stack: Some(&outputs),
+        };
+        assert_eq!(
+            picker.pick("registry", from_env.clone(), output::REGISTRY),
+            from_env
+        );
+        // The topics of the stack's output, over the environment's list.
+        assert_eq!(
+            picker.pick("topics", Some("env-topic".into()), output::TOPICS),
+            Some("ad_impressions,bid_requests".into())
+        );
+        // No stack at all: the environment's value.
+        let picker = Picker {
+            typed: &none,
+            stack: None,
+        };
+        assert_eq!(
+            picker.pick("topics", Some("env-topic".into()), output::TOPICS),
+            Some("env-topic".into())
+        );
+    }
+}

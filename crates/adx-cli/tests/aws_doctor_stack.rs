@@ -166,8 +166,8 @@ fn doctor_reads_a_stack_and_checks_its_wiring() {
         state.contains("  ok  ") && state.contains("Enabled"),
         "{table}"
     );
-    // The topics came from the stack too: the two it names, not the three datasets.
-    assert!(!table.contains("topic click_conversions"), "{table}");
+    // (The topics come from the stack's `StreamTopics` too; the doctor checks them only with a
+    // cluster, which no emulator serves: the choice is unit-tested in doctor_cmd.rs.)
 
     // A flag typed on the command line wins over the stack's output.
     let (ok, table) = doctor(&stack, &["--quarantine-bucket", "it-typed-not-there"]);

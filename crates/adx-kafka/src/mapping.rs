@@ -92,17 +92,37 @@ fn interrupted(config: &MappingConfig) -> bool {
 }
 
 /// The group's lag over the partitions assigned to it: each partition's high watermark less
-/// the group's position on it (a partition not yet read counts from its low watermark).
-fn measure_lag(consumer: &BaseConsumer<AdxContext>) -> Option<i64> {
+/// the group's position on it. A partition not read yet in this run has no position: the
+/// group's committed offset stands for it, or, for a group without one, where `start` says a
+/// new group begins. One watermark request per partition: callers measure every
+/// [`LAG_EVERY`], not at every poll.
+fn measure_lag(consumer: &BaseConsumer<AdxContext>, start: StartingPosition) -> Option<i64> {
     let positions = consumer.position().ok()?;
+    let unread = positions
+        .elements()
+        .iter()
+        .any(|e| !matches!(e.offset(), Offset::Offset(_)));
+    let committed = if unread {
+        consumer.committed(Duration::from_secs(1)).ok()
+    } else {
+        None
+    };
     let mut lag = 0i64;
     for element in positions.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
         let (low, high) = consumer
-            .fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(1))
+            .fetch_watermarks(topic, partition, Duration::from_secs(1))
             .ok()?;
-        let at = match element.offset() {
-            Offset::Offset(at) => at,
-            _ => low,
+        let committed_at = committed
+            .as_ref()
+            .and_then(|c| c.find_partition(topic, partition))
+            .map(|e| e.offset());
+        let at = match (element.offset(), committed_at) {
+            (Offset::Offset(at), _) | (_, Some(Offset::Offset(at))) => at,
+            _ => match start {
+                StartingPosition::TrimHorizon => low,
+                StartingPosition::Latest => high,
+            },
         };
         lag += (high - at).max(0);
     }
@@ -208,8 +228,11 @@ pub fn run(
     drive(connection, config, handler, None)
 }
 
-/// How often the lag is measured and progress reported.
+/// How often progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the lag is measured while running (and once at the end).
+pub const LAG_EVERY: Duration = Duration::from_secs(5);
 
 /// [`run`], calling `progress` with the report so far about once a second and after the
 /// last batch (the lag is measured for it).
@@ -230,9 +253,13 @@ fn drive(
     handler: &mut Handler<'_>,
     mut progress: Option<&mut dyn FnMut(&MappingReport)>,
 ) -> Result<MappingReport, KafkaError> {
-    let mut tell = |report: &mut MappingReport, consumer: &BaseConsumer<AdxContext>| {
+    let mut lag_measured: Option<Instant> = None;
+    let mut tell = |report: &mut MappingReport, consumer: &BaseConsumer<AdxContext>, last: bool| {
         if let Some(progress) = progress.as_mut() {
-            report.lag = measure_lag(consumer);
+            if last || lag_measured.is_none_or(|at| at.elapsed() >= LAG_EVERY) {
+                report.lag = measure_lag(consumer, config.starting_position);
+                lag_measured = Some(Instant::now());
+            }
             progress(report);
         }
     };
@@ -287,18 +314,18 @@ fn drive(
                 report.busy_seconds = first_record.map_or(0.0, |t| t.elapsed().as_secs_f64());
             }
             report.interrupted = true;
-            tell(&mut report, &consumer);
+            tell(&mut report, &consumer, true);
             return Ok(report);
         }
         if last_progress.elapsed() >= PROGRESS_EVERY {
-            tell(&mut report, &consumer);
+            tell(&mut report, &consumer, false);
             last_progress = Instant::now();
         }
         if batch.is_empty() {
             let idle = config.stop.idle.is_some_and(|d| last_record.elapsed() >= d);
             let enough = config.stop.records.is_some_and(|n| report.records >= n);
             if idle || enough {
-                tell(&mut report, &consumer);
+                tell(&mut report, &consumer, true);
                 return Ok(report);
             }
         }
