@@ -323,52 +323,119 @@ fn alarms_reach_their_topic_under_a_key_cloudwatch_may_use_and_say_when_they_cle
     assert!(alarms >= 10, "{alarms} alarms");
 }
 
+/// The event source mappings of the stream function, one per topic slot.
+fn mappings(template: &Yaml) -> Vec<(String, &Yaml)> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Lambda::EventSourceMapping"))
+        .collect()
+}
+
 #[test]
 fn a_failing_msk_batch_is_kept_whole_in_s3_after_deliberate_retries() {
     let template = template();
-    let msk =
-        &template["Resources"]["StreamIngestFunction"]["Properties"]["Events"]["Msk"]["Properties"];
-    // An S3 destination receives the whole invocation record; SQS would get metadata only.
-    let destination = msk["DestinationConfig"]["OnFailure"]["Destination"]
-        .as_str()
-        .expect("!GetAtt <bucket>.Arn");
-    let bucket = destination.split('.').next().unwrap();
-    let bucket = &template["Resources"][bucket];
-    assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"));
-    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
-    assert!(
-        !bucket["Properties"]["BucketEncryption"].is_badvalue(),
-        "the failed batches are encrypted"
-    );
-    assert_eq!(
-        bucket["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]
-            ["EventBridgeEnabled"]
-            .as_bool(),
-        Some(true),
-        "each failed batch raises an alarm through EventBridge"
-    );
-    for (property, parameter) in [
-        ("MaximumRetryAttempts", "MskMaximumRetryAttempts"),
-        ("MaximumRecordAgeInSeconds", "MskMaximumRecordAgeSeconds"),
-        ("BisectBatchOnFunctionError", "MskBisectBatchOnError"),
-    ] {
-        assert_eq!(msk[property].as_str(), Some(parameter), "{property}");
+    let mappings = mappings(&template);
+    assert_eq!(mappings.len(), 8, "one mapping per topic slot");
+    for (name, mapping) in mappings {
+        let msk = &mapping["Properties"];
+        // An S3 destination receives the whole invocation record; SQS would get metadata only.
+        let destination = msk["DestinationConfig"]["OnFailure"]["Destination"]
+            .as_str()
+            .expect("!GetAtt <bucket>.Arn");
+        let bucket = destination.split('.').next().unwrap();
+        let bucket = &template["Resources"][bucket];
+        assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"), "{name}");
+        assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
         assert!(
-            !template["Parameters"][parameter].is_badvalue(),
-            "{parameter}"
+            !bucket["Properties"]["BucketEncryption"].is_badvalue(),
+            "the failed batches are encrypted"
         );
+        assert_eq!(
+            bucket["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]
+                ["EventBridgeEnabled"]
+                .as_bool(),
+            Some(true),
+            "each failed batch raises an alarm through EventBridge"
+        );
+        for (property, parameter) in [
+            ("MaximumRetryAttempts", "MskMaximumRetryAttempts"),
+            ("MaximumRecordAgeInSeconds", "MskMaximumRecordAgeSeconds"),
+            ("BisectBatchOnFunctionError", "MskBisectBatchOnError"),
+            ("StartingPosition", "MskStartingPosition"),
+            ("BatchSize", "MskBatchSize"),
+            ("MaximumBatchingWindowInSeconds", "MskBatchingWindowSeconds"),
+            ("EventSourceArn", "MskClusterArn"),
+            ("FunctionName", "StreamIngestFunction"),
+        ] {
+            assert_eq!(msk[property].as_str(), Some(parameter), "{name} {property}");
+        }
+        assert_eq!(
+            msk["ProvisionedPollerConfig"]["MinimumPollers"].as_str(),
+            Some("MskMinimumPollers")
+        );
+        let metrics: Vec<&str> = msk["MetricsConfig"]["Metrics"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert_eq!(metrics, ["EventCount", "ErrorCount", "KafkaMetrics"]);
     }
-    assert_eq!(
-        msk["ProvisionedPollerConfig"]["MinimumPollers"].as_str(),
-        Some("MskMinimumPollers")
-    );
-    let metrics: Vec<&str> = msk["MetricsConfig"]["Metrics"]
+}
+
+#[test]
+fn each_topic_has_a_mapping_of_its_own_with_a_group_of_its_own() {
+    // Lambda's MSK mapping takes exactly one topic (the API's Topics list has one item), and a
+    // consumer group id must be unique among the Kafka mappings.
+    let template = template();
+    let mappings = mappings(&template);
+    for (i, (name, mapping)) in mappings.iter().enumerate() {
+        assert_eq!(name, &format!("StreamIngestMapping{i}"));
+        let condition = format!("HasTopic{i}");
+        assert_eq!(mapping["Condition"].as_str(), Some(condition.as_str()));
+        assert!(
+            !template["Conditions"][condition.as_str()].is_badvalue(),
+            "{condition}"
+        );
+        let topics = mapping["Properties"]["Topics"].as_vec().expect("Topics");
+        assert_eq!(topics.len(), 1, "{name}: exactly one topic");
+        assert_eq!(
+            topics[0][0].as_i64(),
+            Some(i as i64),
+            "{name} reads slot {i}"
+        );
+        let group =
+            &mapping["Properties"]["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"];
+        assert_eq!(group[0].as_str(), Some("${MskConsumerGroupId}-${Topic}"));
+        assert_eq!(group[1]["Topic"][0].as_i64(), Some(i as i64));
+    }
+    // The role may use each mapping's group, and no other.
+    let statements = template["Resources"]["StreamIngestRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
         .as_vec()
-        .unwrap()
+        .unwrap();
+    let groups = statements
         .iter()
-        .filter_map(Yaml::as_str)
-        .collect();
-    assert_eq!(metrics, ["EventCount", "ErrorCount", "KafkaMetrics"]);
+        .find(|s| s["Sid"].as_str() == Some("KafkaGroup"))
+        .expect("the group statement");
+    let slots = groups["Resource"]
+        .as_vec()
+        .expect("one group per topic slot");
+    assert_eq!(slots.len(), mappings.len());
+    for (i, slot) in slots.iter().enumerate() {
+        assert!(
+            slot[0]
+                .as_str()
+                .unwrap()
+                .ends_with("group/${Cluster}/${MskConsumerGroupId}-${Topic}")
+        );
+        assert_eq!(slot[1]["Topic"][0].as_i64(), Some(i as i64));
+    }
+    // The function itself has no SAM MSK event (it would take the whole list as Topics).
+    assert!(
+        template["Resources"]["StreamIngestFunction"]["Properties"]["Events"].is_badvalue(),
+        "the stream function declares events of its own"
+    );
 }
 
 #[test]
