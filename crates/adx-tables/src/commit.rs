@@ -10,6 +10,7 @@
 //! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
+use crate::guard::Guarded;
 use adx_core::{
     ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, RewriteError,
     Watermarks, rewrite_without_committed,
@@ -108,7 +109,7 @@ pub async fn commit(
     namespace: &NamespaceIdent,
     store: &dyn ObjectStore,
     pending: Vec<Pending>,
-    file_uri: &dyn Fn(&str, &str) -> String,
+    file_uri: &(dyn Fn(&str, &str) -> String + Sync),
 ) -> Result<CommitReport, TableError> {
     let mut report = CommitReport::default();
     let mut by_table: BTreeMap<String, Vec<(String, PendingManifest)>> = BTreeMap::new();
@@ -129,116 +130,179 @@ pub async fn commit(
             tracing::warn!(%dataset, "no table: its pending manifests wait (run `adx tables sync`)");
             continue;
         }
-        let table = catalog.load_table(&ident).await?;
-        let metadata = table.metadata();
-        let schema = metadata.current_schema().clone();
-        let spec_id = metadata.default_partition_spec_id();
-        let mut state = TableState::from_properties(metadata.properties());
-        let mut files = Vec::new();
-        let mut commit = TableCommit::default();
-        let mut done = Vec::new();
-        // Objects first, then the batches in the order their consumer read them (see
-        // `crate::order`).
-        let ordered = crate::order::commit_order(manifests);
-        // Partitions with a batch that waits: their later batches wait too, or they would move
-        // the partition's watermark past it.
-        let mut held: BTreeSet<(String, i32)> = BTreeSet::new();
-        for (key, manifest) in ordered {
-            // The files first: a manifest whose files the table cannot take yet waits, one whose
-            // files cannot be described is set aside; neither changes what the table holds.
-            let unknown = manifest
-                .files
-                .iter()
-                .flat_map(|f| &f.columns)
-                .find(|c| schema.field_by_id(c.id).is_none());
-            let partitions: Vec<(String, i32)> = match &manifest.source {
-                PendingSource::Kafka { ranges } => ranges
-                    .iter()
-                    .map(|r| (r.topic.clone(), r.partition))
-                    .collect(),
-                PendingSource::Object { .. } => Vec::new(),
-            };
-            if let Some((topic, partition)) = partitions.iter().find(|p| held.contains(*p)) {
-                report.waiting.insert(
-                    key,
-                    format!(
-                        "an earlier batch of {topic}-{partition} waits: this one waits after it"
-                    ),
-                );
-                held.extend(partitions);
-                continue;
+        let mut judgements = 0;
+        let plan = loop {
+            judgements += 1;
+            let table = catalog.load_table(&ident).await?;
+            let plan = plan_table(&table, store, manifests.clone(), file_uri)?;
+            if plan.files.is_empty() {
+                break plan;
             }
-            if let Some(c) = unknown {
-                held.extend(partitions);
-                report.waiting.insert(
-                    key,
-                    format!(
-                        "column id {} is not in the table: its contract changed, and `adx tables \
-                         sync` evolves the table",
-                        c.id
-                    ),
-                );
-                continue;
-            }
-            let verdict = state.judge(&manifest.source);
-            let pending_files = match &verdict {
-                Admit::AlreadyCommitted => {
-                    commit.already_committed += 1;
-                    done.push(key);
-                    continue;
+            // Committed through the guard: a commit by another writer in between is retried by
+            // iceberg-rust on the new state, unless it changed what the table holds; then the
+            // manifests are judged again (the files rewritten on the old judgement, if any, are
+            // never committed and go with orphan-file deletion).
+            let guarded = Guarded::new(catalog, &table);
+            match plan.transaction(&table)?.commit(&guarded).await {
+                Ok(_) => break plan,
+                Err(_) if guarded.changed() && judgements < MAX_JUDGEMENTS => {
+                    tracing::info!(%dataset, judgements, "another committer committed first: judging again");
                 }
-                Admit::New => manifest.files.clone(),
-                Admit::Partial(held) => match rewrite(store, &manifest.files, held) {
-                    Ok(files) => {
-                        commit.rewritten += 1;
-                        files
-                    }
-                    Err(RewriteError::Store(e)) => return Err(TableError::Store(e.to_string())),
-                    Err(e) => {
-                        report.set_aside.insert(key, format!("rewriting it: {e}"));
-                        continue;
-                    }
-                },
-            };
-            let data_files: Result<Vec<DataFile>, String> = pending_files
-                .iter()
-                .map(|f| data_file(f, &schema, spec_id, file_uri))
-                .collect();
-            let data_files = match data_files {
-                Ok(d) => d,
-                Err(reason) => {
-                    report.set_aside.insert(key, reason);
-                    continue;
+                Err(e) if guarded.changed() => {
+                    return Err(TableError::Contended {
+                        table: dataset,
+                        judgements,
+                        last: e.to_string(),
+                    });
                 }
-            };
-            state.record(&manifest.source);
-            commit.records += pending_files.iter().map(|f| f.records).sum::<u64>();
-            commit.files += data_files.len() as u64;
-            commit.committed += 1;
-            files.extend(data_files);
-            done.push(key);
-        }
-        if !files.is_empty() {
-            let tx = Transaction::new(&table);
-            let mut props = tx.update_table_properties();
-            for (k, v) in state.properties() {
-                props = props.set(k, v);
+                Err(e) => return Err(e.into()),
             }
-            let tx = props.apply(tx)?;
-            let append = tx
-                .fast_append()
-                .add_data_files(files)
-                .set_snapshot_properties(HashMap::from([(
-                    "adx.manifests".to_string(),
-                    commit.committed.to_string(),
-                )]));
-            let tx = append.apply(tx)?;
-            tx.commit(catalog).await?;
-        }
-        report.done.extend(done);
-        report.tables.insert(dataset, commit);
+        };
+        report.set_aside.extend(plan.set_aside);
+        report.waiting.extend(plan.waiting);
+        report.done.extend(plan.done);
+        report.tables.insert(dataset, plan.commit);
     }
     Ok(report)
+}
+
+/// How many times the committer judges a table's manifests in one run when other committers
+/// keep committing first.
+pub const MAX_JUDGEMENTS: u32 = 4;
+
+/// What one table's manifests come to, judged on one state of the table.
+struct TablePlan {
+    commit: TableCommit,
+    /// Data files to add.
+    files: Vec<DataFile>,
+    /// The table's record, updated with what the files add.
+    properties: Vec<(String, String)>,
+    done: Vec<String>,
+    set_aside: BTreeMap<String, String>,
+    waiting: BTreeMap<String, String>,
+}
+
+impl TablePlan {
+    /// The table's transaction: one fast append and its record, together.
+    fn transaction(&self, table: &iceberg::table::Table) -> Result<Transaction, TableError> {
+        let tx = Transaction::new(table);
+        let mut props = tx.update_table_properties();
+        for (k, v) in &self.properties {
+            props = props.set(k.clone(), v.clone());
+        }
+        let tx = props.apply(tx)?;
+        let append = tx
+            .fast_append()
+            .add_data_files(self.files.clone())
+            .set_snapshot_properties(HashMap::from([(
+                "adx.manifests".to_string(),
+                self.commit.committed.to_string(),
+            )]));
+        Ok(append.apply(tx)?)
+    }
+}
+
+/// Judges one table's manifests on `table` as loaded: what to add, drop, rewrite, set aside or
+/// leave waiting.
+fn plan_table(
+    table: &iceberg::table::Table,
+    store: &dyn ObjectStore,
+    manifests: Vec<(String, PendingManifest)>,
+    file_uri: &(dyn Fn(&str, &str) -> String + Sync),
+) -> Result<TablePlan, TableError> {
+    let metadata = table.metadata();
+    let schema = metadata.current_schema().clone();
+    let spec_id = metadata.default_partition_spec_id();
+    let mut state = TableState::from_properties(metadata.properties());
+    let mut plan = TablePlan {
+        commit: TableCommit::default(),
+        files: Vec::new(),
+        properties: Vec::new(),
+        done: Vec::new(),
+        set_aside: BTreeMap::new(),
+        waiting: BTreeMap::new(),
+    };
+    // Objects first, then the batches in the order their consumer read them (see
+    // `crate::order`).
+    let ordered = crate::order::commit_order(manifests);
+    // Partitions with a batch that waits: their later batches wait too, or they would move
+    // the partition's watermark past it.
+    let mut held: BTreeSet<(String, i32)> = BTreeSet::new();
+    for (key, manifest) in ordered {
+        // The files first: a manifest whose files the table cannot take yet waits, one whose
+        // files cannot be described is set aside; neither changes what the table holds.
+        let unknown = manifest
+            .files
+            .iter()
+            .flat_map(|f| &f.columns)
+            .find(|c| schema.field_by_id(c.id).is_none());
+        let partitions: Vec<(String, i32)> = match &manifest.source {
+            PendingSource::Kafka { ranges } => ranges
+                .iter()
+                .map(|r| (r.topic.clone(), r.partition))
+                .collect(),
+            PendingSource::Object { .. } => Vec::new(),
+        };
+        if let Some((topic, partition)) = partitions.iter().find(|p| held.contains(*p)) {
+            plan.waiting.insert(
+                key,
+                format!("an earlier batch of {topic}-{partition} waits: this one waits after it"),
+            );
+            held.extend(partitions);
+            continue;
+        }
+        if let Some(c) = unknown {
+            held.extend(partitions);
+            plan.waiting.insert(
+                key,
+                format!(
+                    "column id {} is not in the table: its contract changed, and `adx tables \
+                     sync` evolves the table",
+                    c.id
+                ),
+            );
+            continue;
+        }
+        let verdict = state.judge(&manifest.source);
+        let pending_files = match &verdict {
+            Admit::AlreadyCommitted => {
+                plan.commit.already_committed += 1;
+                plan.done.push(key);
+                continue;
+            }
+            Admit::New => manifest.files.clone(),
+            Admit::Partial(held) => match rewrite(store, &manifest.files, held) {
+                Ok(files) => {
+                    plan.commit.rewritten += 1;
+                    files
+                }
+                Err(RewriteError::Store(e)) => return Err(TableError::Store(e.to_string())),
+                Err(e) => {
+                    plan.set_aside.insert(key, format!("rewriting it: {e}"));
+                    continue;
+                }
+            },
+        };
+        let data_files: Result<Vec<DataFile>, String> = pending_files
+            .iter()
+            .map(|f| data_file(f, &schema, spec_id, file_uri))
+            .collect();
+        let data_files = match data_files {
+            Ok(d) => d,
+            Err(reason) => {
+                plan.set_aside.insert(key, reason);
+                continue;
+            }
+        };
+        state.record(&manifest.source);
+        plan.commit.records += pending_files.iter().map(|f| f.records).sum::<u64>();
+        plan.commit.files += data_files.len() as u64;
+        plan.commit.committed += 1;
+        plan.files.extend(data_files);
+        plan.done.push(key);
+    }
+    plan.properties = state.properties();
+    Ok(plan)
 }
 
 /// Removes the committed manifests and moves the set-aside ones, with their reason.
@@ -438,7 +502,7 @@ fn data_file(
     f: &PendingFile,
     schema: &Schema,
     spec_id: i32,
-    file_uri: &dyn Fn(&str, &str) -> String,
+    file_uri: &(dyn Fn(&str, &str) -> String + Sync),
 ) -> Result<DataFile, String> {
     let hour = i32::try_from(f.hour_ms.div_euclid(3_600_000))
         .map_err(|_| format!("{}: hour out of range", f.key))?;

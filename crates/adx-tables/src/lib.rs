@@ -4,8 +4,8 @@
 //! ([`local`]: an SQL catalog in a SQLite file on the embedded default, feature `sql`;
 //! [`glue`]: the Glue Data Catalog with its table optimizers, feature `glue`); keeping the
 //! tables in step with `schemas/` ([`sync`]); committing the handlers' pending data files,
-//! exactly once ([`commit`]); and one run of the committer, as the `table-commit` Lambda and
-//! `adx commit` do it ([`job`]).
+//! exactly once ([`commit`], guarded against commits that race it by [`guard`]); and one run
+//! of the committer, as the `table-commit` Lambda and `adx commit` do it ([`job`]).
 //!
 //! The handlers never link this crate: they write Parquet data files and pending manifests
 //! (`adx_core::PendingManifest`); only the committer and the `adx` tool talk to the catalog.
@@ -18,6 +18,7 @@ pub mod commit;
 mod error;
 #[cfg(feature = "glue")]
 pub mod glue;
+pub mod guard;
 pub mod health;
 pub mod job;
 #[cfg(feature = "sql")]

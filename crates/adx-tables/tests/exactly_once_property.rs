@@ -3,7 +3,9 @@
 //! event source mapping whose retries are composed differently from the failed attempt (more
 //! or fewer records, other partitions); store faults at random writes of the handler (data
 //! files, quarantine, pending manifests) and of the committer (a rewrite, the removal of the
-//! manifests after the commit); committer runs at random points, some of them two at once.
+//! manifests after the commit); committer runs at random points, some of them two at once, some
+//! raced between their judgement and their commit by a maintenance commit (a new snapshot, as a
+//! compaction makes) or by another committer's whole run.
 //! Whatever happens, once a last committer run is through, a reader of the table (iceberg-rust's
 //! scan) sees every valid record exactly once and nothing else, and the quarantine holds every
 //! invalid record exactly once.
@@ -22,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 mod common;
 
-use common::{ARRIVAL_MS, Contracts, SCHEMA_DIR, ingest_config, table_keys};
+use common::{ARRIVAL_MS, Contracts, Interpose, Interposer, SCHEMA_DIR, ingest_config, table_keys};
 
 /// The first offset of every partition.
 const FIRST_OFFSET: i64 = 500;
@@ -139,8 +141,19 @@ enum Step {
     /// retry after a failed attempt draws its own sizes: composed differently); a store fault
     /// at this write of the attempt (0: none).
     Batch { sizes: Vec<usize>, fail_at: u64 },
-    /// A committer run, failing at this write (0: none); `twice`: two committers at once.
-    Commit { fail_at: u64, twice: bool },
+    /// A committer run, failing at this write (0: none), and what races it.
+    Commit { fail_at: u64, race: Race },
+}
+
+/// What races a committer run.
+#[derive(Debug, Clone, Copy)]
+enum Race {
+    /// Nothing.
+    None,
+    /// A second committer run at the same time.
+    Twice,
+    /// A commit in the table between the run's judgement and its commit.
+    Between(Interpose),
 }
 
 #[derive(Debug, Clone)]
@@ -161,8 +174,13 @@ fn case() -> impl Strategy<Value = Case> {
                     prop_oneof![
                         3 => (prop::collection::vec(0usize..6, partitions..=partitions), 0u64..8)
                             .prop_map(|(sizes, fail_at)| Step::Batch { sizes, fail_at }),
-                        1 => (0u64..4, any::<bool>())
-                            .prop_map(|(fail_at, twice)| Step::Commit { fail_at, twice }),
+                        1 => (0u64..4, prop_oneof![
+                                Just(Race::None),
+                                Just(Race::Twice),
+                                Just(Race::Between(Interpose::Maintenance)),
+                                Just(Race::Between(Interpose::Committer)),
+                            ])
+                            .prop_map(|(fail_at, race)| Step::Commit { fail_at, race }),
                     ],
                     1..14,
                 ),
@@ -302,16 +320,23 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         }
                     }
                 }
-                Step::Commit { fail_at, twice } => {
+                Step::Commit { fail_at, race } => {
                     store.arm(*fail_at);
-                    if *twice {
-                        let (a, b) = tokio::join!(
-                            commit_run(&root, &store, &catalog),
-                            commit_run(&root, &store, &other)
-                        );
-                        let _ = (a, b);
-                    } else {
-                        let _ = commit_run(&root, &store, &catalog).await;
+                    match race {
+                        Race::None => {
+                            let _ = commit_run(&root, &store, &catalog).await;
+                        }
+                        Race::Twice => {
+                            let (a, b) = tokio::join!(
+                                commit_run(&root, &store, &catalog),
+                                commit_run(&root, &store, &other)
+                            );
+                            let _ = (a, b);
+                        }
+                        Race::Between(what) => {
+                            let racing = Interposer::new(&catalog, &other, &root, &store, *what);
+                            let _ = commit_run(&root, &store, &racing).await;
+                        }
                     }
                     store.arm(0);
                 }

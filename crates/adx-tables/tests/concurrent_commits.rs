@@ -1,0 +1,132 @@
+//! Commits that race the committer's own, made to happen between its judgement of the pending
+//! manifests and its commit: a maintenance commit (a new current snapshot, as a compaction
+//! makes) is a conflict the committer retries on the new state within the same run; another
+//! committer's run, which changed what the table holds, makes the committer judge its
+//! manifests again, and it drops what the other committed instead of failing or committing it
+//! twice.
+
+use adx_core::{ObjectSource, WriterLimits, ingest_object};
+use adx_local::LocalStore;
+use adx_tables::commit::{commit, read_pending, settle};
+use adx_tables::local::{namespace, open};
+use adx_tables::{Catalog, TableIdent};
+use std::path::Path;
+
+mod common;
+
+use common::{
+    Contracts, Interpose, Interposer, SCHEMA_DIR, ingest_config, landing_source, table_keys,
+};
+
+/// Writes `records` click conversions (CSV) as a landing object named `name`.
+fn clicks_object(root: &Path, name: &str, first: usize, records: usize) -> ObjectSource {
+    let mut csv = String::from("event_id,event_type,event_time,campaign_id\n");
+    for i in first..first + records {
+        csv.push_str(&format!(
+            "evt-{i},CLICK,{},c-1\n",
+            common::ARRIVAL_MS - 60_000
+        ));
+    }
+    let key = format!("click_conversions/{name}.csv");
+    let path = root.join("landing").join(&key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, csv.as_bytes()).unwrap();
+    landing_source(&key, csv.len())
+}
+
+fn clicks() -> TableIdent {
+    TableIdent::new(namespace(), "click_conversions".to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_maintenance_commit_in_between_is_retried_in_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let contracts = Contracts::of(SCHEMA_DIR);
+    let ports = contracts.ports(&store);
+    let catalog = open(&root, "curated").await.unwrap();
+    let other = open(&root, "curated").await.unwrap();
+    contracts
+        .sync(&catalog, &root, &["click_conversions"])
+        .await;
+    let config = ingest_config(WriterLimits::default());
+    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
+    common::commit_all(&root, &store, &catalog).await;
+    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+
+    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Maintenance);
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let pending = read_pending(&store, "curated").unwrap();
+    let report = commit(&racing, &namespace(), &store, pending, &file_uri)
+        .await
+        .expect("the conflict is retried on the new state");
+    assert!(
+        racing.what.lock().unwrap().is_none(),
+        "the maintenance commit happened"
+    );
+    settle(&store, "curated", &report).unwrap();
+    assert_eq!(report.tables["click_conversions"].committed, 1);
+
+    let table = catalog.load_table(&clicks()).await.unwrap();
+    let metadata = table.metadata();
+    let current = metadata.current_snapshot().unwrap();
+    let parent = metadata
+        .snapshot_by_id(current.parent_snapshot_id().unwrap())
+        .unwrap();
+    assert_eq!(
+        parent.summary().additional_properties.get("maintenance"),
+        Some(&"compaction".to_string()),
+        "the committer's snapshot follows the maintenance one"
+    );
+    assert_eq!(metadata.snapshots().count(), 3);
+    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
+    assert_eq!(keys.len(), 50);
+    assert!(keys.values().all(|n| *n == 1), "every record once");
+    assert!(read_pending(&store, "curated").unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_committer_that_loses_the_race_judges_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let contracts = Contracts::of(SCHEMA_DIR);
+    let ports = contracts.ports(&store);
+    let catalog = open(&root, "curated").await.unwrap();
+    let other = open(&root, "curated").await.unwrap();
+    contracts
+        .sync(&catalog, &root, &["click_conversions"])
+        .await;
+    let config = ingest_config(WriterLimits::default());
+    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
+    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+
+    // This committer judges both objects new; another committer commits them first.
+    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Committer);
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let pending = read_pending(&store, "curated").unwrap();
+    assert_eq!(pending.len(), 2);
+    let report = commit(&racing, &namespace(), &store, pending, &file_uri)
+        .await
+        .expect("the loser judges again instead of failing");
+    assert!(racing.what.lock().unwrap().is_none(), "the other committed");
+    let table = &report.tables["click_conversions"];
+    assert_eq!(
+        (table.committed, table.already_committed, table.files),
+        (0, 2, 0),
+        "judged again: both objects are in the table already"
+    );
+    settle(&store, "curated", &report).unwrap();
+
+    let loaded = catalog.load_table(&clicks()).await.unwrap();
+    assert_eq!(
+        loaded.metadata().snapshots().count(),
+        1,
+        "the winner's only"
+    );
+    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
+    assert_eq!(keys.len(), 50);
+    assert!(keys.values().all(|n| *n == 1), "every record once");
+    assert!(read_pending(&store, "curated").unwrap().is_empty());
+}
