@@ -75,7 +75,6 @@ impl AwsCommitter {
             glue_endpoint: env("AWS_ENDPOINT_URL_GLUE").or_else(|| env("AWS_ENDPOINT_URL")),
             s3_endpoint: env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL")),
             region: context.region().map(str::to_string),
-            credentials: None,
         };
         let catalog = context.block_on(open(&glue))?;
         Ok(AwsCommitter {

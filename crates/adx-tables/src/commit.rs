@@ -4,13 +4,14 @@
 //! same transaction as the append, in table properties (which compaction and snapshot expiry
 //! leave alone): per Kafka topic-partition the last committed offset
 //! (`adx.kafka.<topic>.<partition>`), and the identities of the last committed landing objects
-//! (`adx.objects`, the most recent [`MAX_OBJECTS_KEPT`]). A manifest already committed is
+//! (`adx.objects`, see [`crate::ledger`]). A manifest already committed is
 //! dropped; one that cannot be read, or whose offsets overlap what is committed, is set aside
 //! under `_pending_set_aside/` with the reason and never blocks the others; one whose files hold
 //! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
 use crate::guard::Guarded;
+use crate::ledger::{OBJECTS_PROPERTY, ObjectLedger, object_id};
 use adx_core::{
     ObjectStore, PENDING_PREFIX, PendingFile, PendingManifest, PendingSource, RewriteError,
     Watermarks, rewrite_without_committed,
@@ -27,13 +28,6 @@ use std::io::Read;
 
 /// Where manifests that cannot be committed are moved, with the reason.
 pub const SET_ASIDE_PREFIX: &str = "_pending_set_aside/";
-
-/// How many landing objects' identities a table keeps (S3 events are redelivered within hours;
-/// a day of objects at a few thousand an hour fits).
-pub const MAX_OBJECTS_KEPT: usize = 50_000;
-
-/// The table property of the committed landing objects.
-pub const OBJECTS_PROPERTY: &str = "adx.objects";
 
 /// The table property of a topic-partition's last committed offset.
 pub fn watermark_property(topic: &str, partition: i32) -> String {
@@ -213,7 +207,7 @@ fn plan_table(
     let metadata = table.metadata();
     let schema = metadata.current_schema().clone();
     let spec_id = metadata.default_partition_spec_id();
-    let mut state = TableState::from_properties(metadata.properties());
+    let mut state = TableState::from_properties(metadata.properties(), crate::ledger::today());
     let mut plan = TablePlan {
         commit: TableCommit::default(),
         files: Vec::new(),
@@ -349,11 +343,6 @@ enum Admit {
     Partial(Watermarks),
 }
 
-/// A landing object's identity in the table's record.
-fn object_id(bucket: &str, key: &str, version: Option<&str>) -> String {
-    format!("s3://{bucket}/{key}#{}", version.unwrap_or(""))
-}
-
 /// `files` without the rows at or below `held`, rewritten outside the async context (the
 /// store's adapters block on runtimes of their own); files left empty are dropped.
 fn rewrite(
@@ -385,12 +374,14 @@ fn rewrite(
 /// What a table holds, as its properties record it, updated as manifests are admitted.
 struct TableState {
     watermarks: BTreeMap<(String, i32), i64>,
-    objects: Vec<String>,
+    objects: ObjectLedger,
+    /// The day of this run (days since 1970-01-01, UTC).
+    today: u32,
     changed: bool,
 }
 
 impl TableState {
-    fn from_properties(props: &HashMap<String, String>) -> TableState {
+    fn from_properties(props: &HashMap<String, String>, today: u32) -> TableState {
         let mut watermarks = BTreeMap::new();
         for (k, v) in props {
             let Some(rest) = k.strip_prefix("adx.kafka.") else {
@@ -402,13 +393,12 @@ impl TableState {
                 watermarks.insert((topic.to_string(), partition), offset);
             }
         }
-        let objects = props
-            .get(OBJECTS_PROPERTY)
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default();
+        let objects =
+            ObjectLedger::from_property(props.get(OBJECTS_PROPERTY).map(String::as_str), today);
         TableState {
             watermarks,
             objects,
+            today,
             changed: false,
         }
     }
@@ -470,17 +460,13 @@ impl TableState {
                 version,
             } => {
                 self.objects
-                    .push(object_id(bucket, key, version.as_deref()));
-                if self.objects.len() > MAX_OBJECTS_KEPT {
-                    let excess = self.objects.len() - MAX_OBJECTS_KEPT;
-                    self.objects.drain(..excess);
-                }
+                    .insert(object_id(bucket, key, version.as_deref()), self.today);
             }
         }
         self.changed = true;
     }
 
-    fn properties(&self) -> Vec<(String, String)> {
+    fn properties(&mut self) -> Vec<(String, String)> {
         if !self.changed {
             return Vec::new();
         }
@@ -489,10 +475,8 @@ impl TableState {
             .iter()
             .map(|((t, p), o)| (watermark_property(t, *p), o.to_string()))
             .collect();
-        out.push((
-            OBJECTS_PROPERTY.to_string(),
-            serde_json::to_string(&self.objects).unwrap_or_else(|_| "[]".into()),
-        ));
+        self.objects.trim(self.today);
+        out.push((OBJECTS_PROPERTY.to_string(), self.objects.to_property()));
         out
     }
 }

@@ -36,8 +36,6 @@ pub struct GlueSettings {
     pub s3_endpoint: Option<String>,
     /// The region, when not the environment's.
     pub region: Option<String>,
-    /// Static credentials (access key id, secret key), when not the environment's.
-    pub credentials: Option<(String, String)>,
 }
 
 /// The location of `dataset`'s table: its folder in the curated bucket.
@@ -68,10 +66,6 @@ pub async fn open(settings: &GlueSettings) -> Result<GlueCatalog, TableError> {
     if let Some(region) = region {
         props.insert("region_name".into(), region.clone());
         props.insert(iceberg::io::S3_REGION.into(), region);
-    }
-    if let Some((id, secret)) = &settings.credentials {
-        props.insert("aws_access_key_id".into(), id.clone());
-        props.insert("aws_secret_access_key".into(), secret.clone());
     }
     Ok(GlueCatalogBuilder::default().load("adx", props).await?)
 }

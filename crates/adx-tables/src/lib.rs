@@ -21,6 +21,7 @@ pub mod glue;
 pub mod guard;
 pub mod health;
 pub mod job;
+pub mod ledger;
 #[cfg(feature = "sql")]
 pub mod local;
 mod order;

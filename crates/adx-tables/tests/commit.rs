@@ -249,6 +249,19 @@ async fn what_a_table_holds_survives_snapshot_expiry() {
         table.metadata().snapshot_by_id(first_snapshot).is_none(),
         "the snapshot that added the clicks is gone"
     );
+    // The table's record of its objects: 16 characters per object.
+    let property = table.metadata().properties()[adx_tables::ledger::OBJECTS_PROPERTY].clone();
+    let ledger = adx_tables::ledger::ObjectLedger::from_property(
+        Some(&property),
+        adx_tables::ledger::today(),
+    );
+    assert_eq!(ledger.len(), 2, "{property}");
+    assert!(ledger.contains(&adx_tables::ledger::object_id(
+        &clicks.bucket,
+        &clicks.key,
+        clicks.version.as_deref()
+    )));
+    assert!(property.len() < 64, "{property}");
     // The clicks object is delivered again: dropped, the table unchanged.
     ingest_object(ports, &config, &clicks).unwrap();
     let again = common::commit_all(&root, &store, &catalog).await;

@@ -233,7 +233,6 @@ impl World {
             glue_endpoint: std::env::var("AWS_ENDPOINT_URL_GLUE").ok(),
             s3_endpoint: std::env::var("AWS_ENDPOINT_URL_S3").ok(),
             region: None,
-            credentials: None,
         };
         let ident = TableIdent::new(namespace_of(&self.database), "click_conversions".into());
         self.context.block_on(async {
