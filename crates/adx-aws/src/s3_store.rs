@@ -6,10 +6,14 @@ use crate::error::{code, describe, status};
 use crate::s3_read::S3BodyReader;
 use crate::s3_write::{S3Writer, STORE_PARTS_IN_FLIGHT};
 use adx_core::{ObjectStore, ObjectWriter, Pin, StoreError};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use std::io::Read;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
+
+/// Keys of one DeleteObjects request, at most.
+const DELETE_BATCH: usize = 1_000;
 
 /// Smallest part S3 accepts in a multipart upload (but the last).
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -83,6 +87,15 @@ impl ObjectStore for S3Store {
     }
 
     fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let written = self.list_written(bucket, prefix)?;
+        Ok(written.into_iter().map(|(key, _)| key).collect())
+    }
+
+    fn list_written(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Option<std::time::SystemTime>)>, StoreError> {
         let mut pages = self
             .client
             .list_objects_v2()
@@ -98,11 +111,12 @@ impl ObjectStore for S3Store {
                 key: prefix.into(),
                 message: describe(&e),
             })?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| {
+                let written = o
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                o.key().map(|k| (k.to_string(), written))
+            }));
         }
         Ok(keys)
     }
@@ -118,6 +132,53 @@ impl ObjectStore for S3Store {
                 key: key.into(),
                 message: describe(&e),
             })
+    }
+
+    /// DeleteObjects, 1,000 keys a request: the committer removes a run's manifests in one
+    /// request instead of one each.
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(DELETE_BATCH) {
+            let failed = |key: &str, message: String| StoreError::Failed {
+                operation: "DeleteObjects",
+                bucket: bucket.into(),
+                key: key.into(),
+                message,
+            };
+            let first = chunk.first().map(String::as_str).unwrap_or_default();
+            let objects = chunk
+                .iter()
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| failed(first, e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| failed(first, e.to_string()))?;
+            let request = self
+                .client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send();
+            let answer = self
+                .handle
+                .block_on(request)
+                .map_err(|e| failed(first, describe(&e)))?;
+            if let Some(error) = answer.errors().first() {
+                return Err(failed(
+                    error.key().unwrap_or(first),
+                    format!(
+                        "{} of {} keys not removed; first: {} {}",
+                        answer.errors().len(),
+                        chunk.len(),
+                        error.code().unwrap_or("?"),
+                        error.message().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {

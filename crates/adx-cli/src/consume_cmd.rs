@@ -186,6 +186,8 @@ fn commit_now(root: &std::path::Path, curated: &str, adapters: &Adapters) -> Res
         adapters.store.as_ref(),
         adapters.registry.as_ref(),
         &adapters.catalog,
+        // Between batches, in this process: nothing writes while it lists.
+        std::time::Duration::ZERO,
     )?;
     Ok(report.records())
 }

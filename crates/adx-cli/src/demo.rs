@@ -212,7 +212,12 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     print_summary(&stream_totals);
 
     // The committer: the handlers' pending data files into the tables.
-    let run = crate::tables_cmd::commit_local(&args.dir, "curated", &schema_dir)?;
+    let run = crate::tables_cmd::commit_local(
+        &args.dir,
+        "curated",
+        &schema_dir,
+        std::time::Duration::ZERO,
+    )?;
     let committed = &run.commit;
     println!(
         "\nIceberg tables ({}, namespace advertisex), after `adx commit`:",

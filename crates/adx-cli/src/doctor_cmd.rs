@@ -190,6 +190,7 @@ pub fn run(args: DoctorArgs, typed: &BTreeSet<String>) -> Result<(), String> {
             registry_name: registry,
             database,
             optimizer_role: None,
+            settle: adx_tables::aws::DEFAULT_SETTLE,
         })
         .map_err(|e| e.to_string())?;
         let now_ms = chrono::Utc::now().timestamp_millis();

@@ -155,7 +155,7 @@ fn show(
         }
         #[cfg(feature = "aws")]
         CatalogKind::Glue => {
-            let committer = aws_committer(target)?;
+            let committer = aws_committer(target, adx_tables::aws::DEFAULT_SETTLE)?;
             let namespace = adx_tables::namespace_of(&target.database);
             committer
                 .context()
@@ -242,7 +242,7 @@ fn sync_glue(_: &TableTarget, _: &Path) -> Result<Vec<(String, String)>, String>
 #[cfg(feature = "aws")]
 fn sync_glue(target: &TableTarget, schemas: &Path) -> Result<Vec<(String, String)>, String> {
     let datasets = contracts_of(schemas)?;
-    let committer = aws_committer(target)?;
+    let committer = aws_committer(target, adx_tables::aws::DEFAULT_SETTLE)?;
     let context = committer.context();
     let bucket = target.curated_bucket.clone();
     let location = move |name: &str| adx_tables::glue::table_location(&bucket, name);
@@ -283,13 +283,14 @@ fn sync_glue(target: &TableTarget, schemas: &Path) -> Result<Vec<(String, String
 }
 
 #[cfg(feature = "aws")]
-fn aws_committer(target: &TableTarget) -> Result<AwsCommitter, String> {
+fn aws_committer(target: &TableTarget, settle: Duration) -> Result<AwsCommitter, String> {
     let registry_name = std::env::var("REGISTRY_NAME").unwrap_or_else(|_| "advertisex".into());
     AwsCommitter::new(CommitterSettings {
         curated_bucket: target.curated_bucket.clone(),
         registry_name,
         database: target.database.clone(),
         optimizer_role: target.optimizer_role.clone(),
+        settle,
     })
     .map_err(|e| e.to_string())
 }
@@ -307,6 +308,12 @@ pub struct CommitArgs {
     /// `REGISTRY_NAME`).
     #[arg(long, env = "ADX_SCHEMA_DIR", default_value = "schemas")]
     schemas: PathBuf,
+    /// Take only the pending manifests written at least this many seconds ago (newer ones wait
+    /// for the next run): while handlers write, a listing is no snapshot, and a batch must not
+    /// be committed without the one before it. Default: 15 with `--catalog glue` (S3's clock
+    /// against this one), 0 on the local catalog.
+    #[arg(long, value_name = "SECONDS")]
+    settle_seconds: Option<u64>,
 }
 
 /// Runs `adx commit`: prints what was done, per table, as JSON; exits non-zero when a table
@@ -315,12 +322,17 @@ pub fn run_commit(args: CommitArgs) -> Result<(), String> {
     let report = match args.target.catalog {
         CatalogKind::Local => {
             let root = args.target.root()?;
-            commit_local(root, &args.target.curated_bucket, &args.schemas)?
+            let settle = Duration::from_secs(args.settle_seconds.unwrap_or(0));
+            commit_local(root, &args.target.curated_bucket, &args.schemas, settle)?
         }
         #[cfg(feature = "aws")]
-        CatalogKind::Glue => aws_committer(&args.target)?
-            .run_once()
-            .map_err(|e| e.to_string())?,
+        CatalogKind::Glue => aws_committer(
+            &args.target,
+            args.settle_seconds
+                .map_or(adx_tables::aws::DEFAULT_SETTLE, Duration::from_secs),
+        )?
+        .run_once()
+        .map_err(|e| e.to_string())?,
         #[cfg(not(feature = "aws"))]
         CatalogKind::Glue => return Err(crate::built_without("aws", "the Glue catalog")),
     };
@@ -339,15 +351,23 @@ pub fn run_commit(args: CommitArgs) -> Result<(), String> {
 }
 
 /// One committer run over the local store at `root`, its contracts in the schema folder
-/// `schemas`.
+/// `schemas`, taking the manifests written at least `settle` ago.
 pub fn commit_local(
     root: &Path,
     curated_bucket: &str,
     schemas: &Path,
+    settle: Duration,
 ) -> Result<RunReport, String> {
     let registry = CachedRegistry::new(LocalSchemaFolder::new(schemas), Duration::from_secs(0));
     let store = LocalStore::new(root);
-    commit_with(root, curated_bucket, &store, &registry, &Contracts::new())
+    commit_with(
+        root,
+        curated_bucket,
+        &store,
+        &registry,
+        &Contracts::new(),
+        settle,
+    )
 }
 
 /// One committer run over the local catalog of `root`, with the given store and registry.
@@ -357,6 +377,7 @@ pub fn commit_with(
     store: &dyn ObjectStore,
     registry: &dyn SchemaRegistry,
     contracts: &Contracts,
+    settle: Duration,
 ) -> Result<RunReport, String> {
     let root = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -378,6 +399,7 @@ pub fn commit_with(
         namespace: namespace(),
         table_location: &location,
         file_uri: &file_uri,
+        settle,
     };
     job.run(runtime.handle(), &catalog)
         .map_err(|e| e.to_string())

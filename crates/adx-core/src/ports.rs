@@ -110,6 +110,19 @@ pub trait ObjectStore: Send + Sync {
             message: "this store cannot list".into(),
         })
     }
+    /// The keys of `bucket` that start with `prefix`, in key order, each with when it was last
+    /// written, where the store can tell (`None`: it cannot).
+    fn list_written(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Option<std::time::SystemTime>)>, StoreError> {
+        Ok(self
+            .list(bucket, prefix)?
+            .into_iter()
+            .map(|key| (key, None))
+            .collect())
+    }
     /// Removes an object; removing one that does not exist is no error. Stores that cannot
     /// delete say so.
     fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
@@ -119,6 +132,11 @@ pub trait ObjectStore: Send + Sync {
             key: key.to_string(),
             message: "this store cannot delete".into(),
         })
+    }
+    /// Removes objects of `bucket`, as [`ObjectStore::delete`] does each (stores that can remove
+    /// many in one request do).
+    fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), StoreError> {
+        keys.iter().try_for_each(|key| self.delete(bucket, key))
     }
     /// Writes a whole small object at once.
     fn put(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {

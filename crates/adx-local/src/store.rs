@@ -158,6 +158,24 @@ impl ObjectStore for LocalStore {
         Ok(keys)
     }
 
+    fn list_written(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Option<std::time::SystemTime>)>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.list(bucket, prefix)? {
+            let path = self.path_of(bucket, &key)?;
+            match fs::metadata(&path).and_then(|m| m.modified()) {
+                Ok(modified) => out.push((key, Some(modified))),
+                // Removed since the listing: gone, not listed.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(failed("list", bucket, &key, e)),
+            }
+        }
+        Ok(out)
+    }
+
     fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let path = self.path_of(bucket, key)?;
         match fs::remove_file(&path) {

@@ -34,7 +34,14 @@ pub struct CommitterSettings {
     pub database: String,
     /// `TABLE_OPTIMIZER_ROLE_ARN`: the role Glue's table optimizers run as; none, no optimizers.
     pub optimizer_role: Option<String>,
+    /// `PENDING_SETTLE_SECONDS` ([`DEFAULT_SETTLE`] by default): how long before a run a
+    /// pending manifest must have been written to be taken (`adx_tables::commit::read_settled`).
+    pub settle: Duration,
 }
+
+/// How long before a run a pending manifest must have been written to be taken, by default:
+/// more than the skew between the committer's clock and S3's.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(15);
 
 impl CommitterSettings {
     /// Reads the settings from the environment.
@@ -47,6 +54,14 @@ impl CommitterSettings {
             registry_name: required("REGISTRY_NAME")?,
             database: required("TABLE_DATABASE")?,
             optimizer_role: get("TABLE_OPTIMIZER_ROLE_ARN"),
+            settle: match get("PENDING_SETTLE_SECONDS") {
+                None => DEFAULT_SETTLE,
+                Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| {
+                    TableError::Config(format!(
+                        "PENDING_SETTLE_SECONDS is not a number of seconds: {v}"
+                    ))
+                })?),
+            },
         })
     }
 }
@@ -154,6 +169,7 @@ impl AwsCommitter {
             namespace: namespace_of(&self.settings.database),
             table_location: &location,
             file_uri: &file_uri,
+            settle: self.settings.settle,
         };
         let report = job.run(&self.context.handle(), &self.catalog)?;
         if let Some(role) = &self.settings.optimizer_role {

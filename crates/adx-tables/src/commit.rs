@@ -76,8 +76,39 @@ pub struct CommitReport {
 
 /// Reads every pending manifest of the curated bucket, in key order.
 pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending>, TableError> {
+    Ok(read_settled(store, bucket, std::time::Duration::ZERO)?.0)
+}
+
+/// Reads the pending manifests of the curated bucket written at least `settle` before this
+/// call, in key order, and says how many newer ones wait for the next run.
+///
+/// Why: the handlers of one Kafka partition write their batches' manifests one after the
+/// other, and a later batch must never be committed without the earlier one (its offsets would
+/// then look committed). A listing of many pages is no snapshot: a manifest written while it
+/// runs can be missed by an early page while its successor, written just after, is seen by a
+/// later one. A manifest written before the listing began is seen by every page, and so is its
+/// predecessor, written earlier still; so only those are taken. `settle` covers the skew
+/// between this clock and the store's (S3's `LastModified`); a store that cannot tell when a
+/// key was written has all of its manifests taken.
+pub fn read_settled(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    settle: std::time::Duration,
+) -> Result<(Vec<Pending>, usize), TableError> {
     let store_err = |e: adx_core::StoreError| TableError::Store(e.to_string());
-    let mut keys = store.list(bucket, PENDING_PREFIX).map_err(store_err)?;
+    let cutoff = std::time::SystemTime::now()
+        .checked_sub(settle)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let listed = store
+        .list_written(bucket, PENDING_PREFIX)
+        .map_err(store_err)?;
+    let total = listed.len();
+    let mut keys: Vec<String> = listed
+        .into_iter()
+        .filter(|(_, written)| settle.is_zero() || written.is_none_or(|w| w < cutoff))
+        .map(|(key, _)| key)
+        .collect();
+    let unsettled = total - keys.len();
     keys.sort();
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
@@ -90,7 +121,7 @@ pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending
         let manifest = serde_json::from_slice(&bytes).map_err(|e| format!("not a manifest: {e}"));
         out.push(Pending { key, manifest });
     }
-    Ok(out)
+    Ok((out, unsettled))
 }
 
 /// Commits `pending` to the tables of `catalog` in `namespace`: one fast append per table, with
@@ -325,9 +356,7 @@ pub fn settle(
             .map_err(store_err)?;
         store.delete(bucket, key).map_err(store_err)?;
     }
-    for key in &report.done {
-        store.delete(bucket, key).map_err(store_err)?;
-    }
+    store.delete_many(bucket, &report.done).map_err(store_err)?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 //! `runtime`.
 
 use crate::TableError;
-use crate::commit::{CommitReport, commit, read_pending, settle};
+use crate::commit::{CommitReport, commit, read_settled, settle};
 use crate::sync::{Synced, sync_table};
 use adx_core::{Catalog as Contracts, ObjectStore, SchemaRegistry};
 use iceberg::{Catalog, NamespaceIdent};
@@ -33,6 +33,9 @@ pub struct CommitJob<'a> {
     pub table_location: &'a (dyn Fn(&str) -> String + Sync),
     /// A data file's location, by bucket and key.
     pub file_uri: &'a (dyn Fn(&str, &str) -> String + Sync),
+    /// How long before the run a manifest must have been written to be taken
+    /// ([`crate::commit::read_settled`]); zero when nothing writes while the run lists.
+    pub settle: std::time::Duration,
 }
 
 /// What a committer run did.
@@ -49,6 +52,8 @@ pub struct RunReport {
     pub refused: BTreeMap<String, String>,
     /// The commit itself.
     pub commit: CommitReport,
+    /// Manifests written too recently for this run (the next one takes them).
+    pub unsettled: usize,
 }
 
 /// The CloudWatch namespace of the committer's metrics (the handlers' namespace).
@@ -120,7 +125,8 @@ impl CommitJob<'_> {
         catalog: &dyn Catalog,
     ) -> Result<RunReport, TableError> {
         let mut report = RunReport::default();
-        let pending = read_pending(self.store, self.curated_bucket)?;
+        let (pending, unsettled) = read_settled(self.store, self.curated_bucket, self.settle)?;
+        report.unsettled = unsettled;
         if pending.is_empty() {
             return Ok(report);
         }

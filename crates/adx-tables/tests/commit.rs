@@ -272,3 +272,36 @@ async fn what_a_table_holds_survives_snapshot_expiry() {
     assert_eq!(keys.len(), good.len());
     assert!(keys.values().all(|n| *n == 2), "once from each object");
 }
+
+#[test]
+fn a_run_takes_only_the_manifests_written_before_its_listing_settled() {
+    // A manifest written while the listing runs may be missed while its successor is seen; so
+    // a run takes only those written `settle` before it, the others wait for the next run.
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let store = LocalStore::new(&root);
+    let pending = root.join("curated/_pending/click_conversions");
+    std::fs::create_dir_all(&pending).unwrap();
+    for name in ["old", "new"] {
+        std::fs::write(pending.join(format!("{name}.json")), b"{}").unwrap();
+    }
+    let a_minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(pending.join("old.json"))
+        .unwrap()
+        .set_modified(a_minute_ago)
+        .unwrap();
+    let keys = |p: &[adx_tables::commit::Pending]| -> Vec<String> {
+        p.iter().map(|p| p.key.clone()).collect()
+    };
+    let (taken, waiting) =
+        adx_tables::commit::read_settled(&store, "curated", std::time::Duration::from_secs(15))
+            .unwrap();
+    assert_eq!(keys(&taken), ["_pending/click_conversions/old.json"]);
+    assert_eq!(waiting, 1);
+    let (taken, waiting) =
+        adx_tables::commit::read_settled(&store, "curated", std::time::Duration::ZERO).unwrap();
+    assert_eq!(taken.len(), 2, "no settling: everything");
+    assert_eq!(waiting, 0);
+}

@@ -151,8 +151,9 @@ impl World {
         report.curated
     }
 
-    /// One invocation of the `table-commit` binary on a scheduled event: its answer.
-    fn invoke(&self, request: &str) -> Value {
+    /// One invocation of the `table-commit` binary on a scheduled event, taking the manifests
+    /// written at least `settle_seconds` before: its answer.
+    fn invoke(&self, request: &str, settle_seconds: u64) -> Value {
         let api = stub::start(
             "table-commit",
             vec![(request.to_string(), SCHEDULED.to_string())],
@@ -165,6 +166,7 @@ impl World {
             .env("CURATED_BUCKET", &self.curated)
             .env("REGISTRY_NAME", &self.registry)
             .env("TABLE_DATABASE", &self.database)
+            .env("PENDING_SETTLE_SECONDS", settle_seconds.to_string())
             .env_remove("TABLE_OPTIMIZER_ROLE_ARN")
             // Lambda's log-level filter at WARN: the metrics must still be written, at WARN.
             .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
@@ -210,6 +212,7 @@ impl World {
             registry_name: self.registry.clone(),
             database: self.database.clone(),
             optimizer_role: None,
+            settle: adx_tables::aws::DEFAULT_SETTLE,
         })
         .unwrap();
         let dataset = Dataset::from_registered(&RegisteredSchema {
@@ -285,8 +288,19 @@ fn the_committer_makes_commits_and_evolves_glue_tables_exactly_once() {
     assert_eq!(verdict, Verdict::Fail, "{detail}");
     assert!(detail.contains("no table"), "{detail}");
 
+    // A run that takes only manifests written an hour before (S3's LastModified): the new one
+    // waits for a later run, and nothing else happens.
+    let answer = world.invoke("run-0", 3600);
+    assert_eq!(answer["unsettled"], 1, "{answer}");
+    assert_eq!(
+        answer["commit"]["tables"],
+        serde_json::json!({}),
+        "{answer}"
+    );
+    assert_eq!(answer["synced"], serde_json::json!({}), "{answer}");
+
     // The first run makes the table in Glue and commits the two good records.
-    let answer = world.invoke("run-1");
+    let answer = world.invoke("run-1", 0);
     assert_eq!(answer["synced"]["click_conversions"], "created", "{answer}");
     let table = &answer["commit"]["tables"]["click_conversions"];
     assert_eq!(
@@ -306,7 +320,7 @@ fn the_committer_makes_commits_and_evolves_glue_tables_exactly_once() {
 
     // The same object delivered again: its manifest is dropped, the table does not change.
     assert_eq!(world.ingest("first", &first), 2);
-    let answer = world.invoke("run-2");
+    let answer = world.invoke("run-2", 0);
     let table = &answer["commit"]["tables"]["click_conversions"];
     assert_eq!(
         (
@@ -328,7 +342,7 @@ fn the_committer_makes_commits_and_evolves_glue_tables_exactly_once() {
     let second =
         format!("{HEADER},channel\ne-3,CLICK,{t},,c,,,,,,search\ne-4,CLICK,{t},,c,,,,,,\n");
     assert_eq!(world.ingest("second", &second), 2);
-    let answer = world.invoke("run-3");
+    let answer = world.invoke("run-3", 0);
     assert_eq!(
         answer["synced"]["click_conversions"], "evolved: 1 new columns",
         "{answer}"
