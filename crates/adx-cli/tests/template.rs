@@ -55,7 +55,11 @@ fn resources(template: &Yaml) -> Vec<(String, &Yaml)> {
 }
 
 /// The committer's own variables, set on its function only (not in Globals).
-const COMMITTER_VARIABLES: [&str; 2] = ["TABLE_DATABASE", "TABLE_OPTIMIZER_ROLE_ARN"];
+const COMMITTER_VARIABLES: [&str; 3] = [
+    "TABLE_DATABASE",
+    "TABLE_OPTIMIZER_ROLE_ARN",
+    "PENDING_SETTLE_SECONDS",
+];
 
 /// The names of a variables map (`Environment.Variables`), none when it is absent.
 fn variable_names(variables: &Yaml) -> BTreeSet<String> {
@@ -210,10 +214,20 @@ fn the_committer_runs_alone_on_its_schedule_with_its_variables() {
         .collect();
     assert_eq!(schedules, ["TableCommitSchedule"], "its schedule event");
     let variables = &properties["Environment"]["Variables"];
+    // The committer reads them in adx-tables (CommitterSettings::from_env).
+    let settings = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../adx-tables/src/aws.rs"
+    ))
+    .unwrap();
     for name in COMMITTER_VARIABLES {
         assert!(
             !variables[name].is_badvalue(),
             "the committer's {name} is not set"
+        );
+        assert!(
+            settings.contains(&format!("\"{name}\"")),
+            "the committer never reads {name}"
         );
     }
     assert_eq!(

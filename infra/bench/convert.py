@@ -1,0 +1,91 @@
+"""One engine's conversion of one file to zstd Parquet, timed inside the process.
+
+Usage: convert.py ENGINE FORMAT INPUT OUTPUT
+  ENGINE  duckdb | polars | pyarrow
+  FORMAT  csv | jsonl
+
+Each engine is held to one thread (and infra/bench/engines.py runs this under `taskset -c 0`),
+reads INPUT with its own reader and type inference, and writes OUTPUT as Parquet with zstd at
+level 1. The process CPU time of the read and the write (every thread's, `time.process_time`)
+is measured after the imports, so the interpreter's start is not counted against the engine.
+Prints one JSON line: engine, format, cpu_s, rows, output_bytes.
+"""
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+
+def convert_duckdb(fmt, src, dst):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    reader = "read_csv" if fmt == "csv" else "read_ndjson"
+    start = time.process_time()
+    con.execute(
+        f"COPY (SELECT * FROM {reader}(?)) TO '{dst}' "
+        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+        [src],
+    )
+    cpu = time.process_time() - start
+    rows = con.execute("SELECT count(*) FROM read_parquet(?)", [dst]).fetchone()[0]
+    return cpu, rows
+
+
+def convert_polars(fmt, src, dst):
+    import polars as pl
+
+    start = time.process_time()
+    frame = pl.read_csv(src) if fmt == "csv" else pl.read_ndjson(src)
+    frame.write_parquet(dst, compression="zstd", compression_level=1)
+    return time.process_time() - start, frame.height
+
+
+def convert_pyarrow(fmt, src, dst):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    start = time.process_time()
+    if fmt == "csv":
+        import pyarrow.csv as pcsv
+
+        table = pcsv.read_csv(src, read_options=pcsv.ReadOptions(use_threads=False))
+    else:
+        import pyarrow.json as pjson
+
+        table = pjson.read_json(src, read_options=pjson.ReadOptions(use_threads=False))
+    pq.write_table(table, dst, compression="zstd", compression_level=1)
+    return time.process_time() - start, table.num_rows
+
+
+ENGINES = {"duckdb": convert_duckdb, "polars": convert_polars, "pyarrow": convert_pyarrow}
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[1] not in ENGINES or sys.argv[2] not in ("csv", "jsonl"):
+        sys.exit(__doc__)
+    engine, fmt, src, dst = sys.argv[1:]
+    if os.path.exists(dst):
+        os.remove(dst)
+    cpu, rows = ENGINES[engine](fmt, src, dst)
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "format": fmt,
+                "cpu_s": cpu,
+                "rows": rows,
+                "output_bytes": os.path.getsize(dst),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
