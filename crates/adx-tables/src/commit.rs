@@ -88,8 +88,9 @@ pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending
 /// runs can be missed by an early page while its successor, written just after, is seen by a
 /// later one. A manifest written before the listing began is seen by every page, and so is its
 /// predecessor, written earlier still; so only those are taken. `settle` covers the skew
-/// between this clock and the store's (S3's `LastModified`); a store that cannot tell when a
-/// key was written has all of its manifests taken.
+/// between this clock and the store's, and the time a manifest's PUT takes (S3's
+/// `LastModified` is when the PUT began; a manifest is a few kilobytes); a store that cannot
+/// tell when a key was written has all of its manifests taken.
 pub fn read_settled(
     store: &dyn ObjectStore,
     bucket: &str,

@@ -38,18 +38,49 @@ fn clicks() -> TableIdent {
     TableIdent::new(namespace(), "click_conversions".to_string())
 }
 
+/// A local store and catalog with the click_conversions table, and a second handle on the
+/// catalog for the other writer.
+struct Racing {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    store: LocalStore,
+    contracts: Contracts,
+    catalog: iceberg_catalog_sql::SqlCatalog,
+    other: iceberg_catalog_sql::SqlCatalog,
+}
+
+impl Racing {
+    async fn new() -> Racing {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let catalog = open(&root, "curated").await.unwrap();
+        let other = open(&root, "curated").await.unwrap();
+        let contracts = Contracts::of(SCHEMA_DIR);
+        contracts
+            .sync(&catalog, &root, &["click_conversions"])
+            .await;
+        Racing {
+            store: LocalStore::new(&root),
+            _dir: dir,
+            root,
+            contracts,
+            catalog,
+            other,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_maintenance_commit_in_between_is_retried_in_the_same_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::fs::canonicalize(dir.path()).unwrap();
-    let store = LocalStore::new(&root);
-    let contracts = Contracts::of(SCHEMA_DIR);
+    let Racing {
+        _dir,
+        root,
+        store,
+        contracts,
+        catalog,
+        other,
+    } = Racing::new().await;
     let ports = contracts.ports(&store);
-    let catalog = open(&root, "curated").await.unwrap();
-    let other = open(&root, "curated").await.unwrap();
-    contracts
-        .sync(&catalog, &root, &["click_conversions"])
-        .await;
     let config = ingest_config(WriterLimits::default());
     ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
     common::commit_all(&root, &store, &catalog).await;
@@ -88,16 +119,15 @@ async fn a_maintenance_commit_in_between_is_retried_in_the_same_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_committer_that_loses_the_race_judges_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::fs::canonicalize(dir.path()).unwrap();
-    let store = LocalStore::new(&root);
-    let contracts = Contracts::of(SCHEMA_DIR);
+    let Racing {
+        _dir,
+        root,
+        store,
+        contracts,
+        catalog,
+        other,
+    } = Racing::new().await;
     let ports = contracts.ports(&store);
-    let catalog = open(&root, "curated").await.unwrap();
-    let other = open(&root, "curated").await.unwrap();
-    contracts
-        .sync(&catalog, &root, &["click_conversions"])
-        .await;
     let config = ingest_config(WriterLimits::default());
     ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
     ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
