@@ -8,7 +8,8 @@ Each engine is held to one thread (and infra/bench/engines.py runs this under `t
 reads INPUT with its own reader and type inference, and writes OUTPUT as Parquet with zstd at
 level 1. The process CPU time of the read and the write (every thread's, `time.process_time`)
 is measured after the imports, so the interpreter's start is not counted against the engine.
-Prints one JSON line: engine, format, cpu_s, rows, output_bytes.
+Prints one JSON line: engine, format, cpu_s, rows, output_bytes; or, when the engine's reader
+refuses the file (its types), engine, format and the reason as `refused`.
 """
 
 import json
@@ -25,9 +26,10 @@ def convert_duckdb(fmt, src, dst):
     con = duckdb.connect()
     con.execute("SET threads = 1")
     reader = "read_csv" if fmt == "csv" else "read_ndjson"
+    target = str(dst).replace("'", "''")
     start = time.process_time()
     con.execute(
-        f"COPY (SELECT * FROM {reader}(?)) TO '{dst}' "
+        f"COPY (SELECT * FROM {reader}(?)) TO '{target}' "
         "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
         [src],
     )
@@ -52,16 +54,23 @@ def convert_pyarrow(fmt, src, dst):
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     start = time.process_time()
-    if fmt == "csv":
-        import pyarrow.csv as pcsv
+    try:
+        if fmt == "csv":
+            import pyarrow.csv as pcsv
 
-        table = pcsv.read_csv(src, read_options=pcsv.ReadOptions(use_threads=False))
-    else:
-        import pyarrow.json as pjson
+            table = pcsv.read_csv(src, read_options=pcsv.ReadOptions(use_threads=False))
+        else:
+            import pyarrow.json as pjson
 
-        table = pjson.read_json(src, read_options=pjson.ReadOptions(use_threads=False))
+            table = pjson.read_json(src, read_options=pjson.ReadOptions(use_threads=False))
+    except pa.ArrowInvalid as refused:
+        raise Refused(f"pyarrow: {refused}") from refused
     pq.write_table(table, dst, compression="zstd", compression_level=1)
     return time.process_time() - start, table.num_rows
+
+
+class Refused(Exception):
+    """The engine's reader refuses the file (not a fault of this script)."""
 
 
 ENGINES = {"duckdb": convert_duckdb, "polars": convert_polars, "pyarrow": convert_pyarrow}
@@ -73,7 +82,11 @@ def main():
     engine, fmt, src, dst = sys.argv[1:]
     if os.path.exists(dst):
         os.remove(dst)
-    cpu, rows = ENGINES[engine](fmt, src, dst)
+    try:
+        cpu, rows = ENGINES[engine](fmt, src, dst)
+    except Refused as refused:
+        print(json.dumps({"engine": engine, "format": fmt, "refused": str(refused)}))
+        return
     print(
         json.dumps(
             {

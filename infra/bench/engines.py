@@ -57,24 +57,25 @@ def ours(adx, work, schemas, event, dataset):
     store = work / "store"
     for bucket in ("curated", "quarantine"):
         shutil.rmtree(store / bucket, ignore_errors=True)
-    env = dict(os.environ, ADX_STORE_ROOT=str(store), ADX_SCHEMA_DIR=str(schemas),
+    # Our settings only: no ADX_* variable of the caller's shell changes the comparison.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADX_")}
+    env.update(ADX_STORE_ROOT=str(store), ADX_SCHEMA_DIR=str(schemas),
                CURATED_BUCKET="curated", QUARANTINE_BUCKET="quarantine")
     out = run(["taskset", "-c", "0", adx, "invoke", "file-ingest", "--stats",
                "--event", event], env=env)
     stats = last_json(out.stderr)
+    curated = json.loads(out.stdout)["datasets"][dataset]["curated"]
     size = sum(p.stat().st_size for p in (store / "curated" / dataset).rglob("*.parquet"))
-    return stats["cpu_s"], size
+    return stats["cpu_s"], size, curated
 
 
 def engine(python, name, fmt, src, work):
-    """CPU seconds, output bytes and rows; or why the engine cannot convert the file."""
+    """CPU seconds, output bytes and rows; or why the engine's reader refuses the file."""
     dst = work / f"{name}.parquet"
-    out = subprocess.run(["taskset", "-c", "0", python, HERE / "convert.py", name, fmt, src, dst],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        lines = out.stderr.strip().splitlines()
-        return lines[-1] if lines else f"exit {out.returncode}"
+    out = run(["taskset", "-c", "0", python, HERE / "convert.py", name, fmt, src, dst])
     result = last_json(out.stdout)
+    if "refused" in result:
+        return result["refused"]
     return result["cpu_s"], result["output_bytes"], result["rows"]
 
 
@@ -107,7 +108,9 @@ def main():
                 if p in failed:
                     continue
                 if p == "adx":
-                    c, s = ours(args.adx, work, schemas, event, dataset)
+                    c, s, curated = ours(args.adx, work, schemas, event, dataset)
+                    if curated != args.records:
+                        sys.exit(f"adx curated {curated} records of {args.records}")
                 else:
                     result = engine(args.python, p, fmt, src, work)
                     if isinstance(result, str):
@@ -129,6 +132,9 @@ def main():
             shown = "" if p == "adx" else f"{ratio:>8.2f}"
             print(f"{case:<24} {p:<8} {median:>7.3f} {args.records / median:>11,.0f} "
                   f"{size[p] / 1e6:>10.1f} {shown}")
+        if len(programs) < 2:
+            print(f"{case:<24} no engine converted this file")
+            continue
         fastest = min(programs[1:], key=lambda p: statistics.median(cpu[p]))
         ratio = statistics.median(o / a for o, a in zip(cpu[fastest], cpu["adx"]))
         print(f"{case:<24} us / fastest ({fastest}): {ratio:.2f}; output size us / it: "

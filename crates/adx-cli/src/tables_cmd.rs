@@ -311,8 +311,9 @@ pub struct CommitArgs {
     /// Take only the pending manifests written at least this many seconds ago (newer ones wait
     /// for the next run): while handlers write, a listing is no snapshot, and a batch must not
     /// be committed without the one before it. Default: 15 with `--catalog glue` (S3's clock
-    /// against this one), 0 on the local catalog.
-    #[arg(long, value_name = "SECONDS")]
+    /// against this one), 0 on the local catalog (set it when another process writes there
+    /// while this one commits).
+    #[arg(long, value_name = "SECONDS", env = "PENDING_SETTLE_SECONDS")]
     settle_seconds: Option<u64>,
 }
 

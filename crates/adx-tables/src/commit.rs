@@ -5,8 +5,9 @@
 //! leave alone): per Kafka topic-partition the last committed offset
 //! (`adx.kafka.<topic>.<partition>`), and the identities of the last committed landing objects
 //! (`adx.objects`, see [`crate::ledger`]). A manifest already committed is
-//! dropped; one that cannot be read, or whose offsets overlap what is committed, is set aside
-//! under `_pending_set_aside/` with the reason and never blocks the others; one whose files hold
+//! dropped; one whose offsets partly overlap what is committed has its files rewritten without
+//! those rows; one that cannot be read or rewritten is set aside under `_pending_set_aside/` with
+//! the reason and never blocks the others; one whose files hold
 //! columns the table does not have yet waits, pending, until the table is evolved.
 
 use crate::TableError;
@@ -88,9 +89,10 @@ pub fn read_pending(store: &dyn ObjectStore, bucket: &str) -> Result<Vec<Pending
 /// runs can be missed by an early page while its successor, written just after, is seen by a
 /// later one. A manifest written before the listing began is seen by every page, and so is its
 /// predecessor, written earlier still; so only those are taken. `settle` covers the skew
-/// between this clock and the store's, and the time a manifest's PUT takes (S3's
-/// `LastModified` is when the PUT began; a manifest is a few kilobytes); a store that cannot
-/// tell when a key was written has all of its manifests taken.
+/// between this clock and the store's, and the time a manifest's write takes (S3's
+/// `LastModified` is when the PUT began, or when a multipart upload was started; a manifest is a
+/// few kilobytes). With a `settle` above zero, a manifest whose store cannot tell when it was
+/// written is not taken.
 pub fn read_settled(
     store: &dyn ObjectStore,
     bucket: &str,
@@ -106,7 +108,7 @@ pub fn read_settled(
     let total = listed.len();
     let mut keys: Vec<String> = listed
         .into_iter()
-        .filter(|(_, written)| settle.is_zero() || written.is_none_or(|w| w < cutoff))
+        .filter(|(_, written)| settle.is_zero() || written.is_some_and(|w| w < cutoff))
         .map(|(key, _)| key)
         .collect();
     let unsettled = total - keys.len();
@@ -162,7 +164,7 @@ pub async fn commit(
             let table = catalog.load_table(&ident).await?;
             let plan = plan_table(&table, store, manifests.clone(), file_uri)?;
             if plan.files.is_empty() {
-                break plan;
+                break Some(plan);
             }
             // Committed through the guard: a commit by another writer in between is retried by
             // iceberg-rust on the new state, unless it changed what the table holds; then the
@@ -170,20 +172,28 @@ pub async fn commit(
             // never committed and go with orphan-file deletion).
             let guarded = Guarded::new(catalog, &table);
             match plan.transaction(&table)?.commit(&guarded).await {
-                Ok(_) => break plan,
+                Ok(_) => break Some(plan),
                 Err(_) if guarded.changed() && judgements < MAX_JUDGEMENTS => {
                     tracing::info!(%dataset, judgements, "another committer committed first: judging again");
                 }
                 Err(e) if guarded.changed() => {
-                    return Err(TableError::Contended {
-                        table: dataset,
-                        judgements,
-                        last: e.to_string(),
-                    });
+                    // The table's manifests wait for the next run; the other tables go on.
+                    tracing::warn!(%dataset, judgements, error = %e, "other committers kept committing first");
+                    for (key, _) in &manifests {
+                        report.waiting.insert(
+                            key.clone(),
+                            format!(
+                                "other committers committed to its table first, {judgements} \
+                                 times: the next run takes it"
+                            ),
+                        );
+                    }
+                    break None;
                 }
                 Err(e) => return Err(e.into()),
             }
         };
+        let Some(plan) = plan else { continue };
         report.set_aside.extend(plan.set_aside);
         report.waiting.extend(plan.waiting);
         report.done.extend(plan.done);
@@ -239,7 +249,6 @@ fn plan_table(
     let metadata = table.metadata();
     let schema = metadata.current_schema().clone();
     let spec_id = metadata.default_partition_spec_id();
-    let mut state = TableState::from_properties(metadata.properties(), crate::ledger::today());
     let mut plan = TablePlan {
         commit: TableCommit::default(),
         files: Vec::new(),
@@ -247,6 +256,18 @@ fn plan_table(
         done: Vec::new(),
         set_aside: BTreeMap::new(),
         waiting: BTreeMap::new(),
+    };
+    let mut state = match TableState::from_properties(metadata.properties(), crate::ledger::today())
+    {
+        Ok(state) => state,
+        Err(reason) => {
+            // Never committed over: a record that cannot be read would be replaced by one
+            // that forgot what the table holds.
+            for (key, _) in manifests {
+                plan.waiting.insert(key, reason.clone());
+            }
+            return Ok(plan);
+        }
     };
     // Objects first, then the batches in the order their consumer read them (see
     // `crate::order`).
@@ -411,7 +432,7 @@ struct TableState {
 }
 
 impl TableState {
-    fn from_properties(props: &HashMap<String, String>, today: u32) -> TableState {
+    fn from_properties(props: &HashMap<String, String>, today: u32) -> Result<TableState, String> {
         let mut watermarks = BTreeMap::new();
         for (k, v) in props {
             let Some(rest) = k.strip_prefix("adx.kafka.") else {
@@ -424,13 +445,19 @@ impl TableState {
             }
         }
         let objects =
-            ObjectLedger::from_property(props.get(OBJECTS_PROPERTY).map(String::as_str), today);
-        TableState {
+            ObjectLedger::from_property(props.get(OBJECTS_PROPERTY).map(String::as_str), today)
+                .map_err(|e| {
+                    format!(
+                        "its table's record of committed objects ({OBJECTS_PROPERTY}) cannot be \
+                         read ({e}): nothing is committed to it until the property is repaired"
+                    )
+                })?;
+        Ok(TableState {
             watermarks,
             objects,
             today,
             changed: false,
-        }
+        })
     }
 
     /// What to do with a manifest of `source`, given what the table holds (nothing changes).

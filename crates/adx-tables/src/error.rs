@@ -24,18 +24,6 @@ pub enum TableError {
     /// The catalog or the table format failed.
     #[error("iceberg: {0}")]
     Iceberg(#[from] iceberg::Error),
-    /// Other committers kept changing what a table holds while this one judged its manifests.
-    #[error(
-        "table {table}: judged {judgements} times, each time another committer committed first; the next run takes its manifests ({last})"
-    )]
-    Contended {
-        /// Table.
-        table: String,
-        /// How many times its manifests were judged.
-        judgements: u32,
-        /// The last refusal.
-        last: String,
-    },
     /// The object store failed (reading or settling pending manifests).
     #[error("object store: {0}")]
     Store(String),

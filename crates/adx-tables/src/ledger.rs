@@ -6,8 +6,9 @@
 //! It is kept in a table property ([`OBJECTS_PROPERTY`]), and table metadata is read by every
 //! query and rewritten by every commit, so it is small: an object is 12 bytes of SHA-256 of its
 //! identity (bucket, key, version), 16 characters; identities are grouped by the UTC day they
-//! were committed, kept [`DAYS_KEPT`] days, and at most [`MAX_OBJECTS_KEPT`] of them (800 KB),
-//! the oldest going first. A collision of two objects' 96-bit identities among 50,000 has a
+//! were committed and kept [`DAYS_KEPT`] days, but at most [`MAX_OBJECTS_KEPT`] of them (800 KB),
+//! the oldest going first: the window is 7 days or 50,000 objects, whichever is shorter (at 3,000
+//! objects an hour, 17 hours). A collision of two objects' 96-bit identities among 50,000 has a
 //! probability under 10^-19.
 
 use base64::Engine;
@@ -51,11 +52,12 @@ struct Stored {
 
 impl ObjectLedger {
     /// The ledger in `property`, as of `today`. A property of the earlier shape (a JSON list of
-    /// `s3://bucket/key#version`) is read as committed today; one that cannot be read is empty.
-    pub fn from_property(property: Option<&str>, today: u32) -> ObjectLedger {
+    /// `s3://bucket/key#version`) is read as committed today; one that cannot be read is an
+    /// error (replacing it would forget what the table holds).
+    pub fn from_property(property: Option<&str>, today: u32) -> Result<ObjectLedger, String> {
         let mut ledger = ObjectLedger::default();
         let Some(property) = property else {
-            return ledger;
+            return Ok(ledger);
         };
         if let Ok(stored) = serde_json::from_str::<Stored>(property) {
             for (day, ids) in stored.days {
@@ -75,8 +77,11 @@ impl ObjectLedger {
                 let version = (!version.is_empty()).then_some(version);
                 ledger.insert(object_id(bucket, key, version), today);
             }
+        } else {
+            let shown: String = property.chars().take(40).collect();
+            return Err(format!("neither shape of the record: {shown:?}"));
         }
-        ledger
+        Ok(ledger)
     }
 
     /// Whether the object of `id` is recorded.
@@ -169,7 +174,7 @@ mod tests {
         ledger.insert(object_id("b", "k2", Some("v")), 20_001);
         ledger.insert(object_id("b", "k2", Some("v")), 20_001);
         assert_eq!(ledger.len(), 2);
-        let again = ObjectLedger::from_property(Some(&ledger.to_property()), 20_001);
+        let again = ObjectLedger::from_property(Some(&ledger.to_property()), 20_001).unwrap();
         assert_eq!(again, ledger);
         assert!(again.contains(&object_id("b", "k2", Some("v"))));
         assert!(!again.contains(&object_id("b", "k3", None)));
@@ -178,21 +183,36 @@ mod tests {
     #[test]
     fn the_earlier_shape_is_read_as_committed_today() {
         let old = r#"["s3://landing/clicks/a.csv#v1","s3://landing/clicks/b.csv#"]"#;
-        let ledger = ObjectLedger::from_property(Some(old), 20_000);
+        let ledger = ObjectLedger::from_property(Some(old), 20_000).unwrap();
         assert_eq!(ledger.len(), 2);
         assert!(ledger.contains(&object_id("landing", "clicks/a.csv", Some("v1"))));
         assert!(ledger.contains(&object_id("landing", "clicks/b.csv", None)));
-        assert!(ObjectLedger::from_property(Some("not json"), 20_000).is_empty());
+        assert!(ObjectLedger::from_property(Some("not json"), 20_000).is_err());
+        assert!(
+            ObjectLedger::from_property(None, 20_000)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn old_days_go_then_the_oldest_objects_beyond_the_cap() {
+        // Today is day 107: days 101 to 107 are the last 7 days.
         let mut ledger = ObjectLedger::default();
-        ledger.insert(object_id("b", "old", None), 100);
-        ledger.insert(object_id("b", "kept", None), 100 + DAYS_KEPT - 1);
-        ledger.trim(100 + DAYS_KEPT);
-        assert!(!ledger.contains(&object_id("b", "old", None)), "8 days old");
-        assert!(ledger.contains(&object_id("b", "kept", None)), "7 days old");
+        ledger.insert(object_id("b", "day 100", None), 100);
+        ledger.insert(object_id("b", "day 101", None), 101);
+        ledger.insert(object_id("b", "day 107", None), 107);
+        ledger.trim(107);
+        assert!(
+            !ledger.contains(&object_id("b", "day 100", None)),
+            "8 days back"
+        );
+        assert!(
+            ledger.contains(&object_id("b", "day 101", None)),
+            "7 days back"
+        );
+        assert!(ledger.contains(&object_id("b", "day 107", None)), "today");
+        assert_eq!(ledger.len(), 2);
 
         let mut ledger = ObjectLedger::default();
         for i in 0..MAX_OBJECTS_KEPT + 10 {

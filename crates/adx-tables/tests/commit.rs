@@ -254,7 +254,8 @@ async fn what_a_table_holds_survives_snapshot_expiry() {
     let ledger = adx_tables::ledger::ObjectLedger::from_property(
         Some(&property),
         adx_tables::ledger::today(),
-    );
+    )
+    .unwrap();
     assert_eq!(ledger.len(), 2, "{property}");
     assert!(ledger.contains(&adx_tables::ledger::object_id(
         &clicks.bucket,

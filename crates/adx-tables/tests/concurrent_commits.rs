@@ -160,3 +160,60 @@ async fn a_committer_that_loses_the_race_judges_again() {
     assert!(keys.values().all(|n| *n == 1), "every record once");
     assert!(read_pending(&store, "curated").unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_race_over_other_objects_keeps_both_in_the_record() {
+    // The case only the guard catches: the other committer commits an object this one never
+    // read, so no file is added twice, and re-applying this committer's record as judged
+    // would forget the other's object.
+    let Racing {
+        _dir,
+        root,
+        store,
+        contracts,
+        catalog,
+        other,
+    } = Racing::new().await;
+    let ports = contracts.ports(&store);
+    let config = ingest_config(WriterLimits::default());
+    let a = clicks_object(&root, "a", 0, 30);
+    ingest_object(ports, &config, &a).unwrap();
+    let mine = read_pending(&store, "curated").unwrap();
+    assert_eq!(mine.len(), 1);
+    // This committer holds a's manifest; the other will see only b's.
+    std::fs::remove_file(root.join("curated").join(&mine[0].key)).unwrap();
+    let b = clicks_object(&root, "b", 30, 20);
+    ingest_object(ports, &config, &b).unwrap();
+
+    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Committer);
+    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+    let report = commit(&racing, &namespace(), &store, mine, &file_uri)
+        .await
+        .expect("judged again on the other's commit");
+    assert!(racing.what.lock().unwrap().is_none(), "the other committed");
+    assert_eq!(report.tables["click_conversions"].committed, 1);
+    settle(&store, "curated", &report).unwrap();
+
+    let table = catalog.load_table(&clicks()).await.unwrap();
+    let record = adx_tables::ledger::ObjectLedger::from_property(
+        table
+            .metadata()
+            .properties()
+            .get(adx_tables::ledger::OBJECTS_PROPERTY)
+            .map(String::as_str),
+        adx_tables::ledger::today(),
+    )
+    .unwrap();
+    for object in [&a, &b] {
+        let id =
+            adx_tables::ledger::object_id(&object.bucket, &object.key, object.version.as_deref());
+        assert!(record.contains(&id), "{} is in the record", object.key);
+    }
+    // b delivered again is dropped as committed.
+    ingest_object(ports, &config, &b).unwrap();
+    let again = common::commit_all(&root, &store, &catalog).await;
+    assert_eq!(again.tables["click_conversions"].already_committed, 1);
+    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
+    assert_eq!(keys.len(), 50);
+    assert!(keys.values().all(|n| *n == 1), "every record once");
+}
