@@ -3,13 +3,15 @@
 //! makes) is a conflict the committer retries on the new state within the same run; another
 //! committer's run, which changed what the table holds, makes the committer judge its
 //! manifests again, and it drops what the other committed instead of failing or committing it
-//! twice.
+//! twice, and keeps the other's objects in the record. A record that cannot be read stops its
+//! table's commits and is never replaced.
 
 use adx_core::{ObjectSource, WriterLimits, ingest_object};
 use adx_local::LocalStore;
 use adx_tables::commit::{commit, read_pending, settle};
 use adx_tables::local::{namespace, open};
 use adx_tables::{Catalog, TableIdent};
+use iceberg::transaction::ApplyTransactionAction;
 use std::path::Path;
 
 mod common;
@@ -216,4 +218,49 @@ async fn a_race_over_other_objects_keeps_both_in_the_record() {
     let keys = table_keys(&catalog, "click_conversions", "event_id").await;
     assert_eq!(keys.len(), 50);
     assert!(keys.values().all(|n| *n == 1), "every record once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_that_cannot_be_read_stops_the_tables_commits_and_is_kept() {
+    let Racing {
+        _dir,
+        root,
+        store,
+        contracts,
+        catalog,
+        ..
+    } = Racing::new().await;
+    let ports = contracts.ports(&store);
+    let config = ingest_config(WriterLimits::default());
+    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
+    common::commit_all(&root, &store, &catalog).await;
+    // Someone edits the record by hand and breaks it.
+    let table = catalog.load_table(&clicks()).await.unwrap();
+    let tx = iceberg::transaction::Transaction::new(&table);
+    let tx = tx
+        .update_table_properties()
+        .set(
+            adx_tables::ledger::OBJECTS_PROPERTY.into(),
+            "[broken".into(),
+        )
+        .apply(tx)
+        .unwrap();
+    tx.commit(&catalog).await.unwrap();
+    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+
+    let run = common::commit_all(&root, &store, &catalog).await;
+    assert_eq!(run.waiting.len(), 1, "{run:?}");
+    assert!(
+        run.waiting.values().all(|r| r.contains("cannot be read")),
+        "{run:?}"
+    );
+    let table = catalog.load_table(&clicks()).await.unwrap();
+    assert_eq!(
+        table.metadata().properties()[adx_tables::ledger::OBJECTS_PROPERTY],
+        "[broken",
+        "kept as it was"
+    );
+    assert_eq!(read_pending(&store, "curated").unwrap().len(), 1, "b waits");
+    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
+    assert_eq!(keys.len(), 30, "a only");
 }
