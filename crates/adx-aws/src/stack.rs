@@ -10,6 +10,7 @@
 use crate::AwsContext;
 use crate::doctor::{Finding, Verdict};
 use crate::error::{AwsError, describe};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use std::collections::BTreeMap;
 
 /// The output keys `adx doctor --stack` reads (the template's `Outputs`; a test holds the two
@@ -255,24 +256,43 @@ pub fn list_mappings(context: &AwsContext, function: &str) -> Result<Vec<Mapping
         .into_paginator()
         .items()
         .send();
-    let items: Vec<_> = context.block_on(pages.collect());
+    let items = every_item(
+        context.block_on(pages.collect()),
+        "ListEventSourceMappings",
+        function,
+    )?;
+    Ok(items
+        .into_iter()
+        .map(|m| MappingState {
+            uuid: m.uuid().unwrap_or_default().to_string(),
+            source: m.event_source_arn().unwrap_or_default().to_string(),
+            state: m.state().unwrap_or_default().to_string(),
+            state_reason: m.state_transition_reason().unwrap_or_default().to_string(),
+            last_processing_result: m
+                .last_processing_result()
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        })
+        .collect())
+}
+
+/// The items of a paginator's pages, or the first call that failed.
+fn every_item<T, E, R>(
+    items: Vec<Result<T, SdkError<E, R>>>,
+    operation: &'static str,
+    target: &str,
+) -> Result<Vec<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     items
         .into_iter()
         .map(|item| {
-            let m = item.map_err(|e| AwsError::Call {
-                operation: "ListEventSourceMappings",
-                target: function.to_string(),
+            item.map_err(|e| AwsError::Call {
+                operation,
+                target: target.to_string(),
                 message: describe(&e),
-            })?;
-            Ok(MappingState {
-                uuid: m.uuid().unwrap_or_default().to_string(),
-                source: m.event_source_arn().unwrap_or_default().to_string(),
-                state: m.state().unwrap_or_default().to_string(),
-                state_reason: m.state_transition_reason().unwrap_or_default().to_string(),
-                last_processing_result: m
-                    .last_processing_result()
-                    .filter(|r| !r.is_empty())
-                    .map(str::to_string),
             })
         })
         .collect()
@@ -330,22 +350,19 @@ pub fn subscriptions(context: &AwsContext, topic: &str) -> Result<Vec<Subscripti
         .into_paginator()
         .items()
         .send();
-    let items: Vec<_> = context.block_on(pages.collect());
-    items
+    let items = every_item(
+        context.block_on(pages.collect()),
+        "ListSubscriptionsByTopic",
+        topic,
+    )?;
+    Ok(items
         .into_iter()
-        .map(|item| {
-            let s = item.map_err(|e| AwsError::Call {
-                operation: "ListSubscriptionsByTopic",
-                target: topic.to_string(),
-                message: describe(&e),
-            })?;
-            Ok(Subscription {
-                arn: s.subscription_arn().unwrap_or_default().to_string(),
-                protocol: s.protocol().unwrap_or_default().to_string(),
-                endpoint: s.endpoint().unwrap_or_default().to_string(),
-            })
+        .map(|s| Subscription {
+            arn: s.subscription_arn().unwrap_or_default().to_string(),
+            protocol: s.protocol().unwrap_or_default().to_string(),
+            endpoint: s.endpoint().unwrap_or_default().to_string(),
         })
-        .collect()
+        .collect())
 }
 
 /// What to do about a `PROBLEM: ...` processing result, by the kind of problem it names

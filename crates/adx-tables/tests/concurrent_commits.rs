@@ -8,7 +8,7 @@
 
 use adx_core::{ObjectSource, WriterLimits, ingest_object};
 use adx_local::LocalStore;
-use adx_tables::commit::{commit, read_pending, settle};
+use adx_tables::commit::{CommitReport, Pending, commit, read_pending, settle};
 use adx_tables::local::{namespace, open};
 use adx_tables::{Catalog, TableIdent};
 use iceberg::transaction::ApplyTransactionAction;
@@ -70,38 +70,65 @@ impl Racing {
             other,
         }
     }
+
+    /// Ingests `records` clicks from `first` as the landing object `name`: its source.
+    fn ingest(&self, name: &str, first: usize, records: usize) -> ObjectSource {
+        let source = clicks_object(&self.root, name, first, records);
+        self.ingest_again(&source);
+        source
+    }
+
+    /// Ingests `source` (again).
+    fn ingest_again(&self, source: &ObjectSource) {
+        let config = ingest_config(WriterLimits::default());
+        ingest_object(self.contracts.ports(&self.store), &config, source).unwrap();
+    }
+
+    /// Commits everything pending, unraced.
+    async fn commit_all(&self) -> CommitReport {
+        common::commit_all(&self.root, &self.store, &self.catalog).await
+    }
+
+    /// Commits `pending` while `what` commits first (it must happen), then settles.
+    async fn raced(&self, what: Interpose, pending: Vec<Pending>) -> CommitReport {
+        let racing = Interposer::new(&self.catalog, &self.other, &self.root, &self.store, what);
+        let root = &self.root;
+        let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
+        let report = commit(&racing, &namespace(), &self.store, pending, &file_uri)
+            .await
+            .expect("the race is retried or judged again, never a failure");
+        assert!(racing.what.lock().unwrap().is_none(), "{what:?} happened");
+        settle(&self.store, "curated", &report).unwrap();
+        report
+    }
+
+    fn pending(&self) -> Vec<Pending> {
+        read_pending(&self.store, "curated").unwrap()
+    }
+
+    /// Asserts that the table holds `n` records, each once.
+    async fn holds_each_once(&self, n: usize) {
+        let keys = table_keys(&self.catalog, "click_conversions", "event_id").await;
+        assert_eq!(keys.len(), n);
+        assert!(keys.values().all(|c| *c == 1), "every record once");
+    }
+
+    async fn table(&self) -> iceberg::table::Table {
+        self.catalog.load_table(&clicks()).await.unwrap()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_maintenance_commit_in_between_is_retried_in_the_same_run() {
-    let Racing {
-        _dir,
-        root,
-        store,
-        contracts,
-        catalog,
-        other,
-    } = Racing::new().await;
-    let ports = contracts.ports(&store);
-    let config = ingest_config(WriterLimits::default());
-    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
-    common::commit_all(&root, &store, &catalog).await;
-    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+    let w = Racing::new().await;
+    w.ingest("a", 0, 30);
+    w.commit_all().await;
+    w.ingest("b", 30, 20);
 
-    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Maintenance);
-    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
-    let pending = read_pending(&store, "curated").unwrap();
-    let report = commit(&racing, &namespace(), &store, pending, &file_uri)
-        .await
-        .expect("the conflict is retried on the new state");
-    assert!(
-        racing.what.lock().unwrap().is_none(),
-        "the maintenance commit happened"
-    );
-    settle(&store, "curated", &report).unwrap();
+    let report = w.raced(Interpose::Maintenance, w.pending()).await;
     assert_eq!(report.tables["click_conversions"].committed, 1);
 
-    let table = catalog.load_table(&clicks()).await.unwrap();
+    let table = w.table().await;
     let metadata = table.metadata();
     let current = metadata.current_snapshot().unwrap();
     let parent = metadata
@@ -113,54 +140,33 @@ async fn a_maintenance_commit_in_between_is_retried_in_the_same_run() {
         "the committer's snapshot follows the maintenance one"
     );
     assert_eq!(metadata.snapshots().count(), 3);
-    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
-    assert_eq!(keys.len(), 50);
-    assert!(keys.values().all(|n| *n == 1), "every record once");
-    assert!(read_pending(&store, "curated").unwrap().is_empty());
+    w.holds_each_once(50).await;
+    assert!(w.pending().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_committer_that_loses_the_race_judges_again() {
-    let Racing {
-        _dir,
-        root,
-        store,
-        contracts,
-        catalog,
-        other,
-    } = Racing::new().await;
-    let ports = contracts.ports(&store);
-    let config = ingest_config(WriterLimits::default());
-    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
-    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+    let w = Racing::new().await;
+    w.ingest("a", 0, 30);
+    w.ingest("b", 30, 20);
 
     // This committer judges both objects new; another committer commits them first.
-    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Committer);
-    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
-    let pending = read_pending(&store, "curated").unwrap();
+    let pending = w.pending();
     assert_eq!(pending.len(), 2);
-    let report = commit(&racing, &namespace(), &store, pending, &file_uri)
-        .await
-        .expect("the loser judges again instead of failing");
-    assert!(racing.what.lock().unwrap().is_none(), "the other committed");
+    let report = w.raced(Interpose::Committer, pending).await;
     let table = &report.tables["click_conversions"];
     assert_eq!(
         (table.committed, table.already_committed, table.files),
         (0, 2, 0),
         "judged again: both objects are in the table already"
     );
-    settle(&store, "curated", &report).unwrap();
-
-    let loaded = catalog.load_table(&clicks()).await.unwrap();
     assert_eq!(
-        loaded.metadata().snapshots().count(),
+        w.table().await.metadata().snapshots().count(),
         1,
         "the winner's only"
     );
-    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
-    assert_eq!(keys.len(), 50);
-    assert!(keys.values().all(|n| *n == 1), "every record once");
-    assert!(read_pending(&store, "curated").unwrap().is_empty());
+    w.holds_each_once(50).await;
+    assert!(w.pending().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,35 +174,18 @@ async fn a_race_over_other_objects_keeps_both_in_the_record() {
     // The case only the guard catches: the other committer commits an object this one never
     // read, so no file is added twice, and re-applying this committer's record as judged
     // would forget the other's object.
-    let Racing {
-        _dir,
-        root,
-        store,
-        contracts,
-        catalog,
-        other,
-    } = Racing::new().await;
-    let ports = contracts.ports(&store);
-    let config = ingest_config(WriterLimits::default());
-    let a = clicks_object(&root, "a", 0, 30);
-    ingest_object(ports, &config, &a).unwrap();
-    let mine = read_pending(&store, "curated").unwrap();
+    let w = Racing::new().await;
+    let a = w.ingest("a", 0, 30);
+    let mine = w.pending();
     assert_eq!(mine.len(), 1);
     // This committer holds a's manifest; the other will see only b's.
-    std::fs::remove_file(root.join("curated").join(&mine[0].key)).unwrap();
-    let b = clicks_object(&root, "b", 30, 20);
-    ingest_object(ports, &config, &b).unwrap();
+    std::fs::remove_file(w.root.join("curated").join(&mine[0].key)).unwrap();
+    let b = w.ingest("b", 30, 20);
 
-    let racing = Interposer::new(&catalog, &other, &root, &store, Interpose::Committer);
-    let file_uri = |b: &str, k: &str| format!("file://{}", root.join(b).join(k).display());
-    let report = commit(&racing, &namespace(), &store, mine, &file_uri)
-        .await
-        .expect("judged again on the other's commit");
-    assert!(racing.what.lock().unwrap().is_none(), "the other committed");
+    let report = w.raced(Interpose::Committer, mine).await;
     assert_eq!(report.tables["click_conversions"].committed, 1);
-    settle(&store, "curated", &report).unwrap();
 
-    let table = catalog.load_table(&clicks()).await.unwrap();
+    let table = w.table().await;
     let record = adx_tables::ledger::ObjectLedger::from_property(
         table
             .metadata()
@@ -212,30 +201,19 @@ async fn a_race_over_other_objects_keeps_both_in_the_record() {
         assert!(record.contains(&id), "{} is in the record", object.key);
     }
     // b delivered again is dropped as committed.
-    ingest_object(ports, &config, &b).unwrap();
-    let again = common::commit_all(&root, &store, &catalog).await;
+    w.ingest_again(&b);
+    let again = w.commit_all().await;
     assert_eq!(again.tables["click_conversions"].already_committed, 1);
-    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
-    assert_eq!(keys.len(), 50);
-    assert!(keys.values().all(|n| *n == 1), "every record once");
+    w.holds_each_once(50).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_record_that_cannot_be_read_stops_the_tables_commits_and_is_kept() {
-    let Racing {
-        _dir,
-        root,
-        store,
-        contracts,
-        catalog,
-        ..
-    } = Racing::new().await;
-    let ports = contracts.ports(&store);
-    let config = ingest_config(WriterLimits::default());
-    ingest_object(ports, &config, &clicks_object(&root, "a", 0, 30)).unwrap();
-    common::commit_all(&root, &store, &catalog).await;
+    let w = Racing::new().await;
+    w.ingest("a", 0, 30);
+    w.commit_all().await;
     // Someone edits the record by hand and breaks it.
-    let table = catalog.load_table(&clicks()).await.unwrap();
+    let table = w.table().await;
     let tx = iceberg::transaction::Transaction::new(&table);
     let tx = tx
         .update_table_properties()
@@ -245,22 +223,20 @@ async fn a_record_that_cannot_be_read_stops_the_tables_commits_and_is_kept() {
         )
         .apply(tx)
         .unwrap();
-    tx.commit(&catalog).await.unwrap();
-    ingest_object(ports, &config, &clicks_object(&root, "b", 30, 20)).unwrap();
+    tx.commit(&w.catalog).await.unwrap();
+    w.ingest("b", 30, 20);
 
-    let run = common::commit_all(&root, &store, &catalog).await;
+    let run = w.commit_all().await;
     assert_eq!(run.waiting.len(), 1, "{run:?}");
     assert!(
         run.waiting.values().all(|r| r.contains("cannot be read")),
         "{run:?}"
     );
-    let table = catalog.load_table(&clicks()).await.unwrap();
     assert_eq!(
-        table.metadata().properties()[adx_tables::ledger::OBJECTS_PROPERTY],
+        w.table().await.metadata().properties()[adx_tables::ledger::OBJECTS_PROPERTY],
         "[broken",
         "kept as it was"
     );
-    assert_eq!(read_pending(&store, "curated").unwrap().len(), 1, "b waits");
-    let keys = table_keys(&catalog, "click_conversions", "event_id").await;
-    assert_eq!(keys.len(), 30, "a only");
+    assert_eq!(w.pending().len(), 1, "b waits");
+    w.holds_each_once(30).await;
 }
