@@ -2,7 +2,7 @@
 # The file handler against DuckDB, Polars and pyarrow, per core: installs the pinned engines
 # (infra/bench/install.sh), builds `adx` with the measurement profile, then runs
 # infra/bench/engines.py on generated click_conversions CSV and ad_impressions JSON Lines
-# files. Arguments go to engines.py (--records, default 500,000; --rounds, default 5;
+# files, and on a bid_requests Avro container file against fastavro + pyarrow. Arguments go to engines.py (--records, default 500,000; --rounds, default 5;
 # --work, default out/bench-engines). Run it on an otherwise idle machine.
 set -euo pipefail
 

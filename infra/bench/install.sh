@@ -15,7 +15,7 @@ req="$here/requirements-engines.txt"
 con="$here/constraints-engines.txt"
 want="$({ "$py" -c 'import sys; print(sys.version)'; cat "$req" "$con"; } | sha256sum | cut -d' ' -f1)"
 if [[ -f "$venv/.adx-stamp" && "$(<"$venv/.adx-stamp")" == "$want" ]] \
-  && "$venv/bin/python" -c 'import duckdb, polars, pyarrow' 2>/dev/null; then
+  && "$venv/bin/python" -c 'import duckdb, fastavro, polars, pyarrow' 2>/dev/null; then
   echo "install.sh: engines venv up to date" >&2
   exit 0
 fi

@@ -202,7 +202,11 @@ fn curated_batches(
     };
     ingest_object(ports, &config, &source).unwrap_or_else(|e| panic!("ingesting {key}: {e}"));
     let mut batches = Vec::new();
+    // The curated bucket also holds the run's pending manifest (`_pending/…json`).
     for (key, object) in store.objects("curated") {
+        if !key.ends_with(".parquet") {
+            continue;
+        }
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(object.to_vec()))
             .and_then(|b| b.with_batch_size(8192).build())
             .unwrap_or_else(|e| panic!("reading {key}: {e}"));
