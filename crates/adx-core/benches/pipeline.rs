@@ -83,9 +83,21 @@ fn decode(dataset: &Dataset, format: Format, bytes: &[u8]) -> usize {
     };
     let mut input = bytes;
     let result: Result<(), Stop> = match format {
-        Format::Csv => decode_csv(&mut input, &dataset.shape, 1 << 24, &mut emit),
+        Format::Csv => decode_csv(
+            &mut input,
+            &dataset.shape,
+            Some(dataset.key),
+            1 << 24,
+            &mut emit,
+        ),
         Format::Avro(_) => decode_avro(&mut input, &dataset.schema, &dataset.shape, &mut emit),
-        _ => decode_json(&mut input, &dataset.shape, 1 << 24, &mut emit),
+        _ => decode_json(
+            &mut input,
+            &dataset.shape,
+            Some(dataset.key),
+            1 << 24,
+            &mut emit,
+        ),
     };
     assert!(result.is_ok(), "the generated data decodes");
     good

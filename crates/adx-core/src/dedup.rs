@@ -55,6 +55,12 @@ pub struct KeySet {
     generation: usize,
 }
 
+/// The digest under which a key (a dataset key's bytes, [`crate::Dataset::key_bytes`]) is
+/// kept.
+pub fn key_digest(key: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key)
+}
+
 /// A new, empty key set of the default generation size.
 pub fn key_set() -> KeySet {
     KeySet::with_generation(GENERATION_KEYS)

@@ -4,6 +4,7 @@
 
 use crate::catalog::Route;
 use crate::curated::{CuratedWriter, Lineage};
+use crate::dedup::key_digest;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::compression::decompress;
 use crate::formats::read_ahead::read_ahead;
@@ -166,8 +167,20 @@ fn decode_records(
 ) -> Result<(), Stop> {
     let mut emit = |d: Decoded<'_>| run.accept(d);
     match format {
-        Format::Csv => decode_csv(input, &dataset.shape, config.max_record_bytes, &mut emit),
-        Format::Json => decode_json(input, &dataset.shape, config.max_record_bytes, &mut emit),
+        Format::Csv => decode_csv(
+            input,
+            &dataset.shape,
+            Some(dataset.key),
+            config.max_record_bytes,
+            &mut emit,
+        ),
+        Format::Json => decode_json(
+            input,
+            &dataset.shape,
+            Some(dataset.key),
+            config.max_record_bytes,
+            &mut emit,
+        ),
         Format::Avro => decode_avro(input, &dataset.schema, &dataset.shape, &mut emit),
     }
 }
@@ -241,6 +254,9 @@ impl<'a> Run<'a> {
     }
 
     fn accept(&mut self, d: Decoded<'_>) -> Result<(), IngestError> {
+        if let Some(key) = d.key_ahead {
+            self.seen.prefetch(key_digest(key));
+        }
         let lineage = Lineage {
             source: &self.source_uri,
             version: self.source.version.as_deref(),

@@ -395,7 +395,13 @@ impl ObjectEntry<'_> {
                     emitted += 1;
                     sink.accept(seen, d.outcome, d.raw, &lineage, skew, &|| source.clone())
                 };
-                match decode_csv(&mut input, &self.dataset.shape, max_record_bytes, &mut emit) {
+                match decode_csv(
+                    &mut input,
+                    &self.dataset.shape,
+                    None,
+                    max_record_bytes,
+                    &mut emit,
+                ) {
                     Ok(()) if emitted == 1 => Ok(()),
                     Err(Stop::Infra(e)) => Err(e),
                     Ok(()) | Err(Stop::Object(_)) if emitted == 0 => sink.accept(

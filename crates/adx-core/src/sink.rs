@@ -5,6 +5,7 @@
 //! the dataset (after the files are complete, before the invocation answers).
 
 use crate::curated::{CuratedWriter, Lineage};
+use crate::dedup::key_digest;
 use crate::error::{IngestError, RecordError, RecordErrorKind};
 use crate::formats::Raw;
 use crate::model::dataset::Dataset;
@@ -13,7 +14,6 @@ use crate::pending::{KafkaRange, PendingFile, PendingManifest, PendingUnit, writ
 use crate::quarantine::{Payload, QuarantineWriter, Source};
 use crate::report::DatasetReport;
 use std::sync::Arc;
-use xxhash_rust::xxh3::xxh3_128;
 
 pub use crate::dedup::{KeySet, key_set};
 
@@ -117,7 +117,10 @@ impl<'a> DatasetSink<'a> {
         };
         // The key's slot is fetched from memory while the rules run.
         let mut scratch = [0u8; 8];
-        let digest = self.dataset.key_bytes(&record, &mut scratch).map(xxh3_128);
+        let digest = self
+            .dataset
+            .key_bytes(&record, &mut scratch)
+            .map(key_digest);
         if let Some(digest) = digest {
             seen.prefetch(digest);
         }

@@ -94,6 +94,7 @@ pub fn decode_avro(
                 position: Position::Record(index),
                 outcome,
                 raw,
+                key_ahead: None,
             })?;
             index += 1;
         }

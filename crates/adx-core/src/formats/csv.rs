@@ -4,10 +4,11 @@
 
 use crate::convert::text::text_to_datum;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
-use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::formats::decoded::{Decoded, Emit, Position, RECORDS_AHEAD, Raw, Stop};
 use crate::model::datum::Datum;
-use crate::model::shape::RecordShape;
+use crate::model::shape::{Kind, RecordShape};
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 use std::rc::Rc;
 
@@ -55,10 +56,12 @@ fn object_error(e: &csv::Error) -> Stop {
     ))
 }
 
-/// Decodes CSV from `input` into records of `shape`.
+/// Decodes CSV from `input` into records of `shape`; `key_field` is the dataset's key field
+/// (its position in `shape`), whose text, a few rows ahead, is handed on with each record.
 pub fn decode_csv(
     input: &mut dyn Read,
     shape: &RecordShape,
+    key_field: Option<usize>,
     max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
@@ -117,14 +120,20 @@ pub fn decode_csv(
             },
         })
         .collect();
-    let mut record = csv::ByteRecord::new();
+    // The key's cell, when the key is a string: its text is what the key set digests.
+    let key_cell = key_field.and_then(|k| match (columns.get(k), shape.fields.get(k)) {
+        (Some(Column::At(i)), Some(f)) if matches!(f.ty.kind, Kind::Str) => Some(*i),
+        _ => None,
+    });
+    let mut ahead = ReadAhead::default();
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => return Err(object_error(&e)),
-        }
-        since_row.set(0);
+        ahead.fill(&mut reader, &since_row);
+        let Some(record) = ahead.rows.pop_front() else {
+            return match ahead.failed.take() {
+                Some(e) => Err(object_error(&e)),
+                None => Ok(()),
+            };
+        };
         let line = record.position().map(|p| p.line() + line_fix).unwrap_or(0);
         let outcome = if record.as_slice().len() > max_record_bytes {
             Err(RecordError::new(
@@ -143,7 +152,59 @@ pub fn decode_csv(
                 header: &header,
                 row: &record,
             },
+            key_ahead: key_cell.and_then(|i| ahead.rows.back().and_then(|r| r.get(i))),
         })?;
+        ahead.recycle(record);
+    }
+}
+
+/// Rows read ahead of the one handed on: the last one's key is handed on with it
+/// ([`Decoded::key_ahead`]), so that the key set has fetched its place by the time it comes.
+const ROWS_AHEAD: usize = RECORDS_AHEAD;
+
+/// Read-ahead stops once the rows waiting hold this many bytes, so that a few long rows are
+/// never held at once (one row of up to the record bound, as without read-ahead, plus this).
+const AHEAD_BYTES: usize = 64 << 10;
+
+/// The rows read and not yet handed on, the emptied rows kept for reuse, and the read error
+/// that ends the object once the rows before it are handed on.
+#[derive(Default)]
+struct ReadAhead {
+    rows: VecDeque<csv::ByteRecord>,
+    spare: Vec<csv::ByteRecord>,
+    waiting_bytes: usize,
+    done: bool,
+    failed: Option<csv::Error>,
+}
+
+impl ReadAhead {
+    /// Reads rows until [`ROWS_AHEAD`] wait, or [`AHEAD_BYTES`], or the end or an error.
+    fn fill<R: Read>(&mut self, reader: &mut csv::Reader<R>, since_row: &Cell<u64>) {
+        while !self.done
+            && self.failed.is_none()
+            && self.rows.len() < ROWS_AHEAD
+            && (self.rows.is_empty() || self.waiting_bytes < AHEAD_BYTES)
+        {
+            let mut record = self.spare.pop().unwrap_or_default();
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {
+                    since_row.set(0);
+                    self.waiting_bytes += record.as_slice().len();
+                    self.rows.push_back(record);
+                }
+                Ok(false) => self.done = true,
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+
+    /// Takes back a row handed on; a long one is dropped rather than kept with its buffer.
+    fn recycle(&mut self, record: csv::ByteRecord) {
+        let len = record.as_slice().len();
+        self.waiting_bytes -= len;
+        if len <= AHEAD_BYTES {
+            self.spare.push(record);
+        }
     }
 }
 
@@ -200,7 +261,7 @@ mod tests {
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {
         let shape = shape();
         let mut input = input;
-        collect(|emit| decode_csv(&mut input, &shape, usize::MAX, emit))
+        collect(|emit| decode_csv(&mut input, &shape, Some(0), usize::MAX, emit))
     }
 
     fn rec(id: &str, n: Option<i64>, note: Option<&str>) -> Datum<'static> {
@@ -304,7 +365,7 @@ mod tests {
         let shape = shape();
         let input = format!("id,note\nA,x\nB,\"{}\"\nC,y\n", "z".repeat(5000));
         let mut bytes = input.as_bytes();
-        let (out, _) = collect(|emit| decode_csv(&mut bytes, &shape, 100, emit));
+        let (out, _) = collect(|emit| decode_csv(&mut bytes, &shape, Some(0), 100, emit));
         assert_eq!(out.len(), 3);
         assert!(
             out[1]
@@ -323,7 +384,7 @@ mod tests {
         // An unclosed quote: the rest of the object would be one cell.
         let input = format!("id,note\nA,x\nB,\"{}\nC,y\n", "z\n".repeat(200 << 10));
         let mut bytes = input.as_bytes();
-        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, 1000, emit));
+        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, Some(0), 1000, emit));
         assert_eq!(out.len(), 1, "the row before is kept");
         let Some(Stop::Object(e)) = stop else {
             panic!("expected the object to stop")
@@ -337,8 +398,71 @@ mod tests {
         // The header counts too.
         let header = format!("{}\nA\n", "c,".repeat(100 << 10));
         let mut bytes = header.as_bytes();
-        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, 1000, emit));
+        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, Some(0), 1000, emit));
         assert!(out.is_empty());
+        assert!(matches!(stop, Some(Stop::Object(_))));
+    }
+
+    /// The key hint handed on with each record of `input`, decoded with `key_field`.
+    fn hints(input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
+        let shape = shape();
+        let mut input = input;
+        let mut seen = Vec::new();
+        let mut emit = |d: Decoded<'_>| {
+            seen.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
+            Ok(())
+        };
+        let result = decode_csv(&mut input, &shape, key_field, usize::MAX, &mut emit);
+        assert!(result.is_ok());
+        seen
+    }
+
+    #[test]
+    fn each_record_carries_the_key_of_the_last_row_read_ahead() {
+        let rows: String = (0..20).map(|i| format!("\"k{i}\",{i}\n")).collect();
+        let input = format!("id,n\n{rows}");
+        let got = hints(input.as_bytes(), Some(0));
+        // The last record has no row after it.
+        let want: Vec<Option<String>> = (0..20)
+            .map(|i: usize| (i < 19).then(|| format!("k{}", (i + ROWS_AHEAD - 1).min(19))))
+            .collect();
+        assert_eq!(
+            got, want,
+            "the quoted key's text, as the record will hold it"
+        );
+        // No key field, a key that is not a string, or a key column the header lacks: no hint.
+        assert!(hints(input.as_bytes(), None).iter().all(Option::is_none));
+        assert!(hints(input.as_bytes(), Some(1)).iter().all(Option::is_none));
+        assert!(hints(b"n\n1\n2\n", Some(0)).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_long_row_is_not_read_ahead_of() {
+        let long = "z".repeat(AHEAD_BYTES + 1);
+        let input = format!("id,note\nA,{long}\nB,x\nC,y\n");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(input.as_bytes());
+        let mut ahead = ReadAhead::default();
+        let since_row = Cell::new(0);
+        ahead.fill(&mut reader, &since_row);
+        assert_eq!(ahead.rows.len(), 1, "the long row waits alone");
+        let long_row = ahead.rows.pop_front().unwrap();
+        ahead.recycle(long_row);
+        assert!(ahead.spare.is_empty(), "its buffer is not kept");
+        ahead.fill(&mut reader, &since_row);
+        assert_eq!(ahead.rows.len(), 2, "then the short rows are read ahead");
+        assert_eq!(ahead.waiting_bytes, 4);
+    }
+
+    #[test]
+    fn rows_read_ahead_of_an_unreadable_rest_are_handed_on_first() {
+        let shape = shape();
+        let input = format!("id,note\nA,x\nB,y\nC,\"{}", "z\n".repeat(200 << 10));
+        let mut bytes = input.as_bytes();
+        let (out, stop) = collect(|emit| decode_csv(&mut bytes, &shape, Some(0), 1000, emit));
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].1, Ok(rec("B", None, Some("y"))));
         assert!(matches!(stop, Some(Stop::Object(_))));
     }
 

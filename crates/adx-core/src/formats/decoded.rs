@@ -43,7 +43,16 @@ pub struct Decoded<'r> {
     pub outcome: Result<Datum<'r>, RecordError>,
     /// Its raw form, for the quarantine payload.
     pub raw: Raw<'r>,
+    /// The key of a record a few further on, as the bytes the receiver digests for its key set
+    /// (a string key's text), when the decoder has read that far ahead (CSV): the receiver
+    /// asks for that key's place in its key set now, so that it is in cache when that record
+    /// comes. A hint only: it changes no outcome.
+    pub key_ahead: Option<&'r [u8]>,
 }
+
+/// How many records ahead a decoder that hands on [`Decoded::key_ahead`] looks: about as many
+/// as it takes to hide a wait on memory behind the work of the records in between.
+pub const RECORDS_AHEAD: usize = 8;
 
 /// The longest CSV header carried in a quarantined row's payload.
 pub const MAX_PAYLOAD_HEADER_BYTES: usize = 1024;

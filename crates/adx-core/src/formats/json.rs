@@ -4,7 +4,7 @@
 
 use crate::convert::seed::{SeedContext, SeedFailure, from_json_slice};
 use crate::error::{RecordError, RecordErrorKind};
-use crate::formats::decoded::{Decoded, Emit, Position, Raw, Stop};
+use crate::formats::decoded::{Decoded, Emit, Position, RECORDS_AHEAD, Raw, Stop};
 use crate::model::shape::RecordShape;
 use crate::model::shape::{Kind, Ty};
 use std::io::{BufRead, BufReader, Read};
@@ -17,10 +17,13 @@ fn read_error(e: &std::io::Error) -> Stop {
     ))
 }
 
-/// Decodes JSON Lines or a JSON array from `input` into records of `shape`.
+/// Decodes JSON Lines or a JSON array from `input` into records of `shape`; with JSON Lines,
+/// `key_field` (the dataset's key field, its position in `shape`) is looked for a few lines
+/// ahead and handed on with each record ([`Decoded::key_ahead`]).
 pub fn decode_json(
     input: &mut dyn Read,
     shape: &Arc<RecordShape>,
+    key_field: Option<usize>,
     max_record_bytes: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
@@ -49,7 +52,11 @@ pub fn decode_json(
         reader.consume(1);
         decode_array(&mut reader, &ty, max_record_bytes, emit)
     } else {
-        decode_lines(&mut reader, &ty, max_record_bytes, emit)
+        let key = key_field
+            .and_then(|k| shape.fields.get(k))
+            .filter(|f| matches!(f.ty.kind, Kind::Str))
+            .map(|f| KeyAhead::new(&f.name));
+        decode_lines(&mut reader, &ty, key, max_record_bytes, emit)
     }
 }
 
@@ -70,6 +77,7 @@ pub fn decode_one<'b, 's>(
 fn decode_lines(
     reader: &mut dyn BufRead,
     ty: &Ty,
+    mut key: Option<KeyAhead>,
     max: usize,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
@@ -85,15 +93,22 @@ fn decode_lines(
         // A line wholly inside the buffer is decoded in place; a longer one is gathered first.
         let consumed = match memchr_newline(buf) {
             Some(end) if end <= max => {
-                decode_line(&buf[..end], number, ty, &ctx, emit)?;
+                let key_ahead = key.as_mut().and_then(|k| k.scan(buf));
+                decode_line(&buf[..end], number, ty, &ctx, key_ahead, emit)?;
+                if let Some(k) = key.as_mut() {
+                    k.consumed(end + 1);
+                }
                 end + 1
             }
             _ => {
+                if let Some(k) = key.as_mut() {
+                    k.reset();
+                }
                 long_line.clear();
                 if read_line_bounded(reader, &mut long_line, max)? {
                     emit(too_long(Position::Line(number), max, &long_line))?;
                 } else {
-                    decode_line(&long_line, number, ty, &ctx, emit)?;
+                    decode_line(&long_line, number, ty, &ctx, None, emit)?;
                 }
                 0
             }
@@ -116,6 +131,7 @@ fn too_long(position: Position, max: usize, start: &[u8]) -> Decoded<'_> {
             ),
         )),
         raw: Raw::Bytes(&start[..start.len().min(OVERSIZED_PAYLOAD_BYTES)]),
+        key_ahead: None,
     }
 }
 
@@ -146,6 +162,66 @@ fn read_line_bounded(
     }
 }
 
+/// Where a key field's text is in a line [`RECORDS_AHEAD`] lines after the one being decoded,
+/// found without parsing: the first `"name"` followed by `:` and a string without escapes. A
+/// line that says it otherwise (another place, an escape, no such key) gives no hint, or a
+/// wrong one, which costs a needless fetch and changes nothing else.
+struct KeyAhead {
+    finder: memchr::memmem::Finder<'static>,
+    /// End (past its newline) of the lines scanned, counted from the current line's start.
+    scanned: usize,
+    /// Start of the last line scanned.
+    last: usize,
+    /// Lines scanned, the current one included.
+    lines: usize,
+}
+
+impl KeyAhead {
+    fn new(name: &str) -> KeyAhead {
+        KeyAhead {
+            finder: memchr::memmem::Finder::new(format!("\"{name}\"").as_bytes()).into_owned(),
+            scanned: 0,
+            last: 0,
+            lines: 0,
+        }
+    }
+
+    /// Scans `buf` (starting with the current line) up to the line [`RECORDS_AHEAD`] - 1
+    /// after it, and returns its key's text.
+    fn scan<'b>(&mut self, buf: &'b [u8]) -> Option<&'b [u8]> {
+        while self.lines < RECORDS_AHEAD {
+            let end = memchr_newline(buf.get(self.scanned..)?)?;
+            self.last = self.scanned;
+            self.scanned += end + 1;
+            self.lines += 1;
+        }
+        let line = buf.get(self.last..self.scanned - 1)?;
+        let at = self.finder.find(line)? + self.finder.needle().len();
+        let rest = line.get(at..)?.trim_ascii_start().strip_prefix(b":")?;
+        let value = rest.trim_ascii_start().strip_prefix(b"\"")?;
+        let end = memchr::memchr2(b'"', b'\\', value)?;
+        (value[end] == b'"').then(|| &value[..end])
+    }
+
+    /// The current line (`n` bytes with its newline) is done: the next one is current.
+    fn consumed(&mut self, n: usize) {
+        if self.lines > 1 {
+            self.scanned -= n;
+            self.last -= n;
+            self.lines -= 1;
+        } else {
+            self.reset();
+        }
+    }
+
+    /// The buffer is read anew: nothing is scanned.
+    fn reset(&mut self) {
+        self.scanned = 0;
+        self.last = 0;
+        self.lines = 0;
+    }
+}
+
 fn memchr_newline(buf: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', buf)
 }
@@ -155,6 +231,7 @@ fn decode_line<'s>(
     number: u64,
     ty: &'s Ty,
     ctx: &SeedContext<'s>,
+    key_ahead: Option<&[u8]>,
     emit: &mut Emit<'_>,
 ) -> Result<(), Stop> {
     let text = line.trim_ascii();
@@ -166,6 +243,7 @@ fn decode_line<'s>(
         position: Position::Line(number),
         outcome,
         raw: Raw::Bytes(text),
+        key_ahead,
     })?;
     Ok(())
 }
@@ -206,6 +284,7 @@ fn decode_array(
                         position: Position::Item(index),
                         outcome,
                         raw: Raw::Bytes(&item),
+                        key_ahead: None,
                     })?;
                 }
                 index += 1;
@@ -359,7 +438,59 @@ mod tests {
     fn run(input: &[u8]) -> (Seen, Option<Stop>) {
         let shape = shape();
         let mut input = input;
-        collect(|emit| decode_json(&mut input, &shape, usize::MAX, emit))
+        collect(|emit| decode_json(&mut input, &shape, Some(0), usize::MAX, emit))
+    }
+
+    /// The key hint handed on with each record of `input`, decoded with `key_field`.
+    fn hints(input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
+        let shape = shape();
+        let mut input = input;
+        let mut seen = Vec::new();
+        let mut emit = |d: Decoded<'_>| {
+            seen.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
+            Ok(())
+        };
+        let result = decode_json(&mut input, &shape, key_field, usize::MAX, &mut emit);
+        assert!(result.is_ok());
+        seen
+    }
+
+    #[test]
+    fn each_line_carries_the_key_of_a_line_further_on() {
+        let lines: String = (0..20)
+            .map(|i| match i {
+                // An escape, the key elsewhere in the line, spaces, no key at all.
+                10 => "{\"id\":\"k\\u0031\"}\n".to_string(),
+                11 => format!("{{\"n\":{i},\"id\":\"k{i}\"}}\n"),
+                12 => format!("{{ \"id\" : \"k{i}\" }}\n"),
+                13 => format!("{{\"n\":{i}}}\n"),
+                _ => format!("{{\"id\":\"k{i}\",\"n\":{i}}}\n"),
+            })
+            .collect();
+        let got = hints(lines.as_bytes(), Some(0));
+        assert_eq!(got.len(), 20);
+        for (i, hint) in got.iter().enumerate() {
+            let ahead = i + RECORDS_AHEAD - 1;
+            let want = match ahead {
+                10 | 13 => None,
+                a if a < 20 => Some(format!("k{a}")),
+                _ => None,
+            };
+            assert_eq!(*hint, want, "line {i}");
+        }
+        // Not a string key, or none: no hint.
+        assert!(hints(lines.as_bytes(), Some(1)).iter().all(Option::is_none));
+        assert!(hints(lines.as_bytes(), None).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn the_hint_changes_no_record() {
+        let input = b"{\"id\":\"a\"}\n\n{\"id\":\"b\",\"n\":2}\n{\"id\":\"a\"}\n";
+        let shape = shape();
+        let with = collect(|emit| decode_json(&mut &input[..], &shape, Some(0), usize::MAX, emit));
+        let without = collect(|emit| decode_json(&mut &input[..], &shape, None, usize::MAX, emit));
+        assert_eq!(with.0, without.0);
+        assert_eq!(with.0.len(), 3);
     }
 
     fn rec(id: &str, n: Option<i64>) -> Datum<'_> {
@@ -399,7 +530,7 @@ mod tests {
         let long = format!("{{\"id\":\"{}\"}}", "x".repeat(300_000));
         let input = format!("{{\"id\":\"a\"}}\n{long}\n{{\"id\":\"b\"}}\n");
         let mut bytes = input.as_bytes();
-        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, 1000, emit));
+        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, Some(0), 1000, emit));
         assert!(stop.is_none());
         assert_eq!(out.len(), 3);
         let err = out[1].1.clone().unwrap_err();
@@ -413,7 +544,7 @@ mod tests {
 
         let input = format!("[{{\"id\":\"a\"}}, {long}, {{\"id\":\"b\"}}]");
         let mut bytes = input.as_bytes();
-        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, 1000, emit));
+        let (out, stop) = collect(|emit| decode_json(&mut bytes, &shape, Some(0), 1000, emit));
         assert!(stop.is_none());
         assert!(out[1].1.clone().unwrap_err().message.contains("bound"));
         assert_eq!(out[2].1, Ok(rec("b", None)));
