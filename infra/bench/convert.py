@@ -12,8 +12,9 @@ Each engine is held to one thread (and infra/bench/engines.py runs this under `t
 reads INPUT with its own reader and type inference, and writes OUTPUT as Parquet with zstd at
 level 1. The process CPU time of the read and the write (every thread's, `time.process_time`)
 is measured after the imports, so the interpreter's start is not counted against the engine.
-Prints one JSON line: engine, format, cpu_s, decode_s (the read alone), rows, output_bytes; or, when the engine's reader
-refuses the file (its types), engine, format and the reason as `refused`.
+Prints one JSON line: engine, format, cpu_s, decode_s (the read alone; null where read and
+write are one statement), rows, output_bytes; or, when the engine's reader refuses the file
+(its types), engine, format and the reason as `refused`.
 """
 
 import json

@@ -125,7 +125,8 @@ pub fn decode_csv(
         (Some(Column::At(i)), Some(f)) if matches!(f.ty.kind, Kind::Str) => Some(*i),
         _ => None,
     });
-    let mut ahead = ReadAhead::default();
+    // Without a hint to hand on, rows are read one at a time, as they were before.
+    let mut ahead = RowsAhead::new(if key_cell.is_some() { ROWS_AHEAD } else { 1 });
     loop {
         ahead.fill(&mut reader, &since_row);
         let Some(record) = ahead.rows.pop_front() else {
@@ -158,18 +159,27 @@ pub fn decode_csv(
     }
 }
 
-/// Rows read ahead of the one handed on: the last one's key is handed on with it
-/// ([`Decoded::key_ahead`]), so that the key set has fetched its place by the time it comes.
+/// Rows held at once, the one about to be handed on included: each record carries the key of
+/// the last of them, `ROWS_AHEAD - 1` rows further on ([`Decoded::key_ahead`]), so that the
+/// key set has fetched its place by the time that row comes.
 const ROWS_AHEAD: usize = RECORDS_AHEAD;
 
-/// Read-ahead stops once the rows waiting hold this many bytes, so that a few long rows are
-/// never held at once (one row of up to the record bound, as without read-ahead, plus this).
+/// Read-ahead stops once the rows waiting weigh this many bytes ([`weight`]), so that a few
+/// heavy rows are never held at once: one row of up to the record bound, as without
+/// read-ahead, plus this.
 const AHEAD_BYTES: usize = 64 << 10;
+
+/// What a row read holds in memory: its cells' bytes and the csv crate's index of where each
+/// ends (a word a cell), so that a row of a million empty cells weighs what it takes.
+fn weight(record: &csv::ByteRecord) -> usize {
+    record.as_slice().len() + record.len() * std::mem::size_of::<usize>()
+}
 
 /// The rows read and not yet handed on, the emptied rows kept for reuse, and the read error
 /// that ends the object once the rows before it are handed on.
-#[derive(Default)]
-struct ReadAhead {
+struct RowsAhead {
+    /// Rows held at most (1: no read-ahead).
+    most: usize,
     rows: VecDeque<csv::ByteRecord>,
     spare: Vec<csv::ByteRecord>,
     waiting_bytes: usize,
@@ -177,19 +187,30 @@ struct ReadAhead {
     failed: Option<csv::Error>,
 }
 
-impl ReadAhead {
-    /// Reads rows until [`ROWS_AHEAD`] wait, or [`AHEAD_BYTES`], or the end or an error.
+impl RowsAhead {
+    fn new(most: usize) -> RowsAhead {
+        RowsAhead {
+            most: most.max(1),
+            rows: VecDeque::with_capacity(most),
+            spare: Vec::new(),
+            waiting_bytes: 0,
+            done: false,
+            failed: None,
+        }
+    }
+
+    /// Reads rows until `most` wait, or [`AHEAD_BYTES`] of them, or the end or an error.
     fn fill<R: Read>(&mut self, reader: &mut csv::Reader<R>, since_row: &Cell<u64>) {
         while !self.done
             && self.failed.is_none()
-            && self.rows.len() < ROWS_AHEAD
+            && self.rows.len() < self.most
             && (self.rows.is_empty() || self.waiting_bytes < AHEAD_BYTES)
         {
             let mut record = self.spare.pop().unwrap_or_default();
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
                     since_row.set(0);
-                    self.waiting_bytes += record.as_slice().len();
+                    self.waiting_bytes += weight(&record);
                     self.rows.push_back(record);
                 }
                 Ok(false) => self.done = true,
@@ -198,11 +219,11 @@ impl ReadAhead {
         }
     }
 
-    /// Takes back a row handed on; a long one is dropped rather than kept with its buffer.
+    /// Takes back a row handed on; a heavy one is dropped rather than kept with its buffers.
     fn recycle(&mut self, record: csv::ByteRecord) {
-        let len = record.as_slice().len();
-        self.waiting_bytes -= len;
-        if len <= AHEAD_BYTES {
+        let weight = weight(&record);
+        self.waiting_bytes -= weight;
+        if weight <= AHEAD_BYTES {
             self.spare.push(record);
         }
     }
@@ -436,23 +457,52 @@ mod tests {
         assert!(hints(b"n\n1\n2\n", Some(0)).iter().all(Option::is_none));
     }
 
-    #[test]
-    fn a_long_row_is_not_read_ahead_of() {
-        let long = "z".repeat(AHEAD_BYTES + 1);
-        let input = format!("id,note\nA,{long}\nB,x\nC,y\n");
+    /// Rows waiting after a first fill over `input` (a header, then rows), and whether the
+    /// first row's buffers are kept for reuse once handed on.
+    fn first_fill(input: &str) -> (usize, bool, RowsAhead, csv::Reader<&[u8]>) {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
+            .flexible(true)
             .from_reader(input.as_bytes());
-        let mut ahead = ReadAhead::default();
+        let mut ahead = RowsAhead::new(ROWS_AHEAD);
         let since_row = Cell::new(0);
         ahead.fill(&mut reader, &since_row);
-        assert_eq!(ahead.rows.len(), 1, "the long row waits alone");
-        let long_row = ahead.rows.pop_front().unwrap();
-        ahead.recycle(long_row);
-        assert!(ahead.spare.is_empty(), "its buffer is not kept");
-        ahead.fill(&mut reader, &since_row);
-        assert_eq!(ahead.rows.len(), 2, "then the short rows are read ahead");
-        assert_eq!(ahead.waiting_bytes, 4);
+        let waiting = ahead.rows.len();
+        let first = ahead.rows.pop_front().unwrap();
+        ahead.recycle(first);
+        let kept = !ahead.spare.is_empty();
+        (waiting, kept, ahead, reader)
+    }
+
+    #[test]
+    fn a_heavy_row_is_not_read_ahead_of() {
+        // Long cells, or many empty ones (each costs the csv crate a word of index).
+        for heavy in [
+            format!("A,{}", "z".repeat(AHEAD_BYTES + 1)),
+            format!("A{}", ",".repeat(AHEAD_BYTES / 8 + 1)),
+        ] {
+            let input = format!("id,note\n{heavy}\nB,x\nC,y\n");
+            let (waiting, kept, mut ahead, mut reader) = first_fill(&input);
+            assert_eq!(waiting, 1, "the heavy row waits alone");
+            assert!(!kept, "its buffers are not kept");
+            ahead.fill(&mut reader, &Cell::new(0));
+            assert_eq!(ahead.rows.len(), 2, "then the light rows are read ahead");
+            assert_eq!(ahead.waiting_bytes, 2 * (2 + 2 * 8));
+        }
+        let (waiting, kept, ..) = first_fill("id,note\nA,x\nB,x\n");
+        assert_eq!(waiting, 2);
+        assert!(kept);
+    }
+
+    #[test]
+    fn held_to_one_row_it_reads_none_ahead() {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(&b"id,note\nA,x\nB,y\n"[..]);
+        let mut ahead = RowsAhead::new(1);
+        ahead.fill(&mut reader, &Cell::new(0));
+        assert_eq!(ahead.rows.len(), 1);
+        assert_eq!(RowsAhead::new(0).most, 1, "never fewer than one row");
     }
 
     #[test]

@@ -44,14 +44,15 @@ pub struct Decoded<'r> {
     /// Its raw form, for the quarantine payload.
     pub raw: Raw<'r>,
     /// The key of a record a few further on, as the bytes the receiver digests for its key set
-    /// (a string key's text), when the decoder has read that far ahead (CSV): the receiver
+    /// (a string key's text), when the decoder has read that far ahead (CSV, JSON Lines): the receiver
     /// asks for that key's place in its key set now, so that it is in cache when that record
     /// comes. A hint only: it changes no outcome.
     pub key_ahead: Option<&'r [u8]>,
 }
 
-/// How many records ahead a decoder that hands on [`Decoded::key_ahead`] looks: about as many
-/// as it takes to hide a wait on memory behind the work of the records in between.
+/// The records a decoder that hands on [`Decoded::key_ahead`] holds or scans at once, the one
+/// in hand included: the key it hands on is that of the record `RECORDS_AHEAD - 1` further on,
+/// about as far as it takes to hide a wait on memory behind the work of the records between.
 pub const RECORDS_AHEAD: usize = 8;
 
 /// The longest CSV header carried in a quarantined row's payload.

@@ -162,7 +162,7 @@ fn read_line_bounded(
     }
 }
 
-/// Where a key field's text is in a line [`RECORDS_AHEAD`] lines after the one being decoded,
+/// Where a key field's text is in a line `RECORDS_AHEAD - 1` lines after the one being decoded,
 /// found without parsing: the first `"name"` followed by `:` and a string without escapes. A
 /// line that says it otherwise (another place, an escape, no such key) gives no hint, or a
 /// wrong one, which costs a needless fetch and changes nothing else.
@@ -481,6 +481,63 @@ mod tests {
         // Not a string key, or none: no hint.
         assert!(hints(lines.as_bytes(), Some(1)).iter().all(Option::is_none));
         assert!(hints(lines.as_bytes(), None).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn hints_across_buffer_refills_and_a_long_line_are_never_wrong() {
+        // A buffer of 160 bytes holds about 11 lines: the scan runs out of buffer, starts
+        // anew after each refill and after the long line (gathered on its own).
+        let keys: Vec<String> = (0..60).map(|i| format!("k{i}")).collect();
+        let lines: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match i {
+                30 => format!("{{\"id\":\"{k}\",\"pad\":\"{}\"}}", "p".repeat(200)),
+                _ => format!("{{\"id\":\"{k}\"}}"),
+            })
+            .collect();
+        let input = lines.join("\n") + "\n";
+        let shape = shape();
+        let ty = Ty {
+            kind: Kind::Record(shape.clone()),
+            nullable: false,
+        };
+        let mut reader = std::io::BufReader::with_capacity(160, input.as_bytes());
+        let mut got = Vec::new();
+        let result = decode_lines(
+            &mut reader,
+            &ty,
+            Some(KeyAhead::new("id")),
+            usize::MAX,
+            &mut |d: Decoded<'_>| {
+                got.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
+                Ok(())
+            },
+        );
+        assert!(result.is_ok());
+        assert_eq!(got.len(), 60);
+        let hinted = got.iter().filter(|h| h.is_some()).count();
+        assert!(hinted > 0 && hinted < 50, "{hinted} hints: some, not all");
+        for (i, hint) in got.iter().enumerate() {
+            if let Some(hint) = hint {
+                assert_eq!(*hint, keys[i + RECORDS_AHEAD - 1], "line {i}");
+            }
+        }
+        // With a buffer that holds them all, every line but the last few has its hint.
+        let mut reader = std::io::BufReader::with_capacity(64 << 10, input.as_bytes());
+        let mut hinted = 0;
+        let result = decode_lines(
+            &mut reader,
+            &ty,
+            Some(KeyAhead::new("id")),
+            usize::MAX,
+            &mut |d: Decoded<'_>| {
+                hinted += usize::from(d.key_ahead.is_some());
+                Ok(())
+            },
+        );
+        assert!(result.is_ok());
+        assert_eq!(hinted, 60 - (RECORDS_AHEAD - 1));
     }
 
     #[test]
