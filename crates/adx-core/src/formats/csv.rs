@@ -269,7 +269,7 @@ fn convert_row<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::decoded::{Seen, collect};
+    use crate::formats::decoded::{Seen, collect, key_hints};
 
     fn shape() -> std::sync::Arc<RecordShape> {
         crate::test_support::shape(
@@ -425,17 +425,9 @@ mod tests {
     }
 
     /// The key hint handed on with each record of `input`, decoded with `key_field`.
-    fn hints(input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
+    fn hints(mut input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
         let shape = shape();
-        let mut input = input;
-        let mut seen = Vec::new();
-        let mut emit = |d: Decoded<'_>| {
-            seen.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
-            Ok(())
-        };
-        let result = decode_csv(&mut input, &shape, key_field, usize::MAX, &mut emit);
-        assert!(result.is_ok());
-        seen
+        key_hints(|emit| decode_csv(&mut input, &shape, key_field, usize::MAX, emit))
     }
 
     #[test]

@@ -146,6 +146,21 @@ pub(crate) fn collect(
 }
 
 /// A row written back as one CSV record (no line end), for the quarantine payload.
+/// The key hint ([`Decoded::key_ahead`]) each record of a decode carries, as text; the decode
+/// must succeed.
+#[cfg(test)]
+pub(crate) fn key_hints(
+    decode: impl FnOnce(&mut Emit<'_>) -> Result<(), Stop>,
+) -> Vec<Option<String>> {
+    let mut seen = Vec::new();
+    let result = decode(&mut |d: Decoded<'_>| {
+        seen.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
+        Ok(())
+    });
+    assert!(result.is_ok(), "the decode succeeds");
+    seen
+}
+
 fn reencode(record: &csv::ByteRecord) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))

@@ -427,7 +427,7 @@ fn keep(out: &mut Vec<u8>, max: usize, over: &mut bool, bytes: &[u8]) {
 mod tests {
     use super::*;
     use crate::Datum;
-    use crate::formats::decoded::{Seen, collect};
+    use crate::formats::decoded::{Seen, collect, key_hints};
 
     fn shape() -> std::sync::Arc<RecordShape> {
         crate::test_support::shape(
@@ -442,17 +442,9 @@ mod tests {
     }
 
     /// The key hint handed on with each record of `input`, decoded with `key_field`.
-    fn hints(input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
+    fn hints(mut input: &[u8], key_field: Option<usize>) -> Vec<Option<String>> {
         let shape = shape();
-        let mut input = input;
-        let mut seen = Vec::new();
-        let mut emit = |d: Decoded<'_>| {
-            seen.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
-            Ok(())
-        };
-        let result = decode_json(&mut input, &shape, key_field, usize::MAX, &mut emit);
-        assert!(result.is_ok());
-        seen
+        key_hints(|emit| decode_json(&mut input, &shape, key_field, usize::MAX, emit))
     }
 
     #[test]
@@ -502,19 +494,13 @@ mod tests {
             kind: Kind::Record(shape.clone()),
             nullable: false,
         };
-        let mut reader = std::io::BufReader::with_capacity(160, input.as_bytes());
-        let mut got = Vec::new();
-        let result = decode_lines(
-            &mut reader,
-            &ty,
-            Some(KeyAhead::new("id")),
-            usize::MAX,
-            &mut |d: Decoded<'_>| {
-                got.push(d.key_ahead.map(|k| String::from_utf8_lossy(k).into_owned()));
-                Ok(())
-            },
-        );
-        assert!(result.is_ok());
+        // The hints of a decode of the lines through a buffer of `capacity` bytes.
+        let lines_hints = |capacity: usize| {
+            let mut reader = std::io::BufReader::with_capacity(capacity, input.as_bytes());
+            let key = Some(KeyAhead::new("id"));
+            key_hints(|emit| decode_lines(&mut reader, &ty, key, usize::MAX, emit))
+        };
+        let got = lines_hints(160);
         assert_eq!(got.len(), 60);
         let hinted = got.iter().filter(|h| h.is_some()).count();
         assert!(hinted > 0 && hinted < 50, "{hinted} hints: some, not all");
@@ -524,20 +510,11 @@ mod tests {
             }
         }
         // With a buffer that holds them all, every line but the last few has its hint.
-        let mut reader = std::io::BufReader::with_capacity(64 << 10, input.as_bytes());
-        let mut hinted = 0;
-        let result = decode_lines(
-            &mut reader,
-            &ty,
-            Some(KeyAhead::new("id")),
-            usize::MAX,
-            &mut |d: Decoded<'_>| {
-                hinted += usize::from(d.key_ahead.is_some());
-                Ok(())
-            },
+        let all = lines_hints(64 << 10);
+        assert_eq!(
+            all.iter().filter(|h| h.is_some()).count(),
+            60 - (RECORDS_AHEAD - 1)
         );
-        assert!(result.is_ok());
-        assert_eq!(hinted, 60 - (RECORDS_AHEAD - 1));
     }
 
     #[test]
