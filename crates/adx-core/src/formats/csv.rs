@@ -2,7 +2,7 @@
 //! stripped), RFC 4180 quoting, CRLF or LF line ends; an empty cell is null. A required column
 //! missing from the header quarantines every row with that reason.
 
-use crate::convert::text::text_to_datum;
+use crate::convert::text::text_into;
 use crate::error::{FieldError, RecordError, RecordErrorKind};
 use crate::formats::decoded::{Decoded, Emit, Position, RECORDS_AHEAD, Raw, Stop};
 use crate::model::datum::Datum;
@@ -236,7 +236,7 @@ fn convert_row<'r>(
 ) -> Result<Datum<'r>, RecordError> {
     let mut fields = Vec::with_capacity(columns.len());
     for (column, field) in columns.iter().zip(&shape.fields) {
-        let datum = match column {
+        match column {
             Column::At(i) => {
                 let bytes = record.get(*i).unwrap_or(b"");
                 let text = std::str::from_utf8(bytes).map_err(|_| {
@@ -245,11 +245,14 @@ fn convert_row<'r>(
                         FieldError::new(&field.name, "UTF-8 text", "invalid UTF-8"),
                     )
                 })?;
-                text_to_datum(text, &field.ty).map_err(|e| {
-                    RecordError::from_field(RecordErrorKind::Schema, e.within(&field.name))
-                })?
+                fields.push(Datum::Null);
+                if let Some(slot) = fields.last_mut() {
+                    text_into(text, &field.ty, slot).map_err(|e| {
+                        RecordError::from_field(RecordErrorKind::Schema, (*e).within(&field.name))
+                    })?;
+                }
             }
-            Column::Default(d) => d.clone(),
+            Column::Default(d) => fields.push(d.clone()),
             Column::Missing => {
                 return Err(RecordError::from_field(
                     RecordErrorKind::Schema,
@@ -260,8 +263,7 @@ fn convert_row<'r>(
                     ),
                 ));
             }
-        };
-        fields.push(datum);
+        }
     }
     Ok(Datum::Record(fields))
 }
